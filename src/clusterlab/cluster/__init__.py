@@ -1,0 +1,1 @@
+"""Clustering estimators with the scikit-learn contract."""

@@ -1,0 +1,33 @@
+"""Shared fixtures. Keep data small: numba compiles on first call, so share fitted objects."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("CLUSTERLAB_NUMBA_CACHE", "1")
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """Three well-separated 2-D blobs, 300 points, with their true labels."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=300, centers=3, cluster_std=0.6, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def wholesale():
+    from clusterlab.datasets import load_wholesale_customers
+
+    return load_wholesale_customers()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
