@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: ours against scikit-learn and the other peers, in one process."""
