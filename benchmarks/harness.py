@@ -111,8 +111,13 @@ class Table:
             max(len(c), *(len(r[i]) for r in self.rows)) if self.rows else len(c)
             for i, c in enumerate(self.columns)
         ]
-        lines = [self.title, "  ".join(c.rjust(w) for c, w in zip(self.columns, widths))]
-        lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in self.rows]
+        lines = [
+            self.title,
+            "  ".join(c.rjust(w) for c, w in zip(self.columns, widths, strict=True)),
+        ]
+        lines += [
+            "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in self.rows
+        ]
         return "\n".join(lines)
 
     def markdown(self) -> str:

@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     args = parser.parse_args()
     available = sorted(
-        m.name[len("bench_"):]
+        m.name[len("bench_") :]
         for m in pkgutil.iter_modules(benchmarks.__path__)
         if m.name.startswith("bench_")
     )
