@@ -53,20 +53,23 @@ def silhouette_sorted(XT: np.ndarray, labels: np.ndarray, offsets: np.ndarray, o
         hi = min(lo + _TILE_POINTS, n_samples)
         m = hi - lo
         sums = np.zeros((m, n_clusters))
-        point = np.empty(n_features)
         dist2 = np.empty(_TILE_MEMBERS)
         for c in range(n_clusters):
             for j0 in range(offsets[c], offsets[c + 1], _TILE_MEMBERS):
-                width = min(_TILE_MEMBERS, offsets[c + 1] - j0)
+                j1 = min(j0 + _TILE_MEMBERS, offsets[c + 1])
+                width = j1 - j0
                 for ii in range(m):
-                    for f in range(n_features):
-                        point[f] = XT[f, lo + ii]
+                    # Row slices (not 2-D indexing) in the lane loops let LLVM vectorise them.
+                    row = XT[0, j0:j1]
+                    pf = np.float64(XT[0, lo + ii])
                     for jj in range(width):
-                        dist2[jj] = 0.0
-                    for f in range(n_features):
-                        pf = point[f]
+                        t = np.float64(row[jj]) - pf
+                        dist2[jj] = t * t
+                    for f in range(1, n_features):
+                        row = XT[f, j0:j1]
+                        pf = np.float64(XT[f, lo + ii])
                         for jj in range(width):
-                            t = np.float64(XT[f, j0 + jj]) - pf
+                            t = np.float64(row[jj]) - pf
                             dist2[jj] += t * t
                     s = 0.0
                     for jj in range(width):
