@@ -18,6 +18,9 @@ _LAZY: dict[str, str] = {
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
     "load_wholesale_customers": "clusterlab.datasets",
+    "KMeans": "clusterlab.cluster.kmeans",
+    "kmeans": "clusterlab.cluster.kmeans",
+    "kmeans_plusplus": "clusterlab.cluster.kmeans",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604
