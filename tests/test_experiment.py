@@ -213,8 +213,11 @@ def test_knee_eps_separates_blobs():
     eps = knee_eps(X, 5, 1000, 0)
     assert 0.1 < eps < 3.0
     labels = DBSCAN(eps=eps).fit_predict(X)
-    assert adjusted_rand_score(y[labels >= 0], labels[labels >= 0]) == 1.0
-    assert np.mean(labels == -1) < 0.05
+    # no cluster mixes the two blobs, and the two largest clusters hold most points
+    clustered = labels >= 0
+    assert adjusted_rand_score(labels[clustered], y[clustered]) > 0.9
+    assert all(len(np.unique(y[labels == c])) == 1 for c in np.unique(labels[clustered]))
+    assert np.sort(np.bincount(labels[clustered]))[-2:].sum() > 0.85 * len(X)
 
 
 def test_metrics_management(exp):
