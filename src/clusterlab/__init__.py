@@ -19,6 +19,9 @@ _LAZY: dict[str, str] = {
     "set_config": "clusterlab._config",
     "load_wholesale_customers": "clusterlab.datasets",
     "Experiment": "clusterlab.experiment",
+    "KMeans": "clusterlab.cluster.kmeans",
+    "kmeans": "clusterlab.cluster.kmeans",
+    "kmeans_plusplus": "clusterlab.cluster.kmeans",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604
