@@ -18,6 +18,7 @@ _LAZY: dict[str, str] = {
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
     "load_wholesale_customers": "clusterlab.datasets",
+    "Experiment": "clusterlab.experiment",
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
