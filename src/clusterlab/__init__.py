@@ -18,6 +18,9 @@ _LAZY: dict[str, str] = {
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
     "load_wholesale_customers": "clusterlab.datasets",
+    "anomaly_scores": "clusterlab.insight",
+    "describe_segments": "clusterlab.insight",
+    "profile_segments": "clusterlab.insight",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604
