@@ -13,15 +13,18 @@ __version__ = "0.1.0.dev0"
 
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
-    "NOISE": "clusterlab._base",
+    "anomaly_scores": "clusterlab.insight",
     "config_context": "clusterlab._config",
-    "get_config": "clusterlab._config",
-    "set_config": "clusterlab._config",
-    "load_wholesale_customers": "clusterlab.datasets",
+    "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.experiment",
-    "KMeans": "clusterlab.cluster.kmeans",
+    "get_config": "clusterlab._config",
     "kmeans": "clusterlab.cluster.kmeans",
+    "KMeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
+    "load_wholesale_customers": "clusterlab.datasets",
+    "NOISE": "clusterlab._base",
+    "profile_segments": "clusterlab.insight",
+    "set_config": "clusterlab._config",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604
