@@ -18,6 +18,12 @@ _LAZY: dict[str, str] = {
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
     "load_wholesale_customers": "clusterlab.datasets",
+    "list_datasets": "clusterlab.datasets",
+    "load_benchmark": "clusterlab.datasets",
+    "load_online_retail": "clusterlab.datasets",
+    "rfm": "clusterlab.datasets",
+    "read_table": "clusterlab.io",
+    "write_table": "clusterlab.io",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604
