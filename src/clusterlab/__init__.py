@@ -24,6 +24,9 @@ _LAZY: dict[str, str] = {
     "rfm": "clusterlab.datasets",
     "read_table": "clusterlab.io",
     "write_table": "clusterlab.io",
+    "anomaly_scores": "clusterlab.insight",
+    "describe_segments": "clusterlab.insight",
+    "profile_segments": "clusterlab.insight",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604
