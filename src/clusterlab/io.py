@@ -38,7 +38,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMATS", "FileFormatError", "read_table", "table_format", "write_table"]
+__all__ = [
+    "FORMATS",
+    "FileFormatError",
+    "check_writable",
+    "read_table",
+    "table_format",
+    "write_table",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -466,7 +473,7 @@ def write_table(
         raise TypeError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
     path = Path(path)
     fmt, _ = table_format(path)
-    _check_writable(path, overwrite=overwrite, protect=protect)
+    check_writable(path, overwrite=overwrite, protect=protect)
     if index is None:
         index = not _is_default_index(frame.index)
     table = _with_index_columns(frame) if index else frame
@@ -496,7 +503,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def _check_writable(path: Path, *, overwrite: bool, protect: Iterable[Any]) -> None:
+def check_writable(
+    path: str | os.PathLike[str], *, overwrite: bool = False, protect: Iterable[Any] = ()
+) -> None:
+    """Raise the error :func:`write_table` would raise for ``path``, before any work is done.
+
+    Any file (a report, a model) may be checked, whatever its extension.
+    """
+    path = Path(path)
     for protected in protect:
         if protected is not None and _same_file(path, Path(protected)):
             raise ValueError(f"refusing to write over the input file {path}; choose another name")
