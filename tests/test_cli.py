@@ -288,3 +288,35 @@ def test_warnings_go_to_stderr(tmp_path):
     assert "not valid UTF-8; read it as cp1252" in result.stderr
     quiet = run_cli("profile", str(path), "--labels", "seg", "--quiet")
     assert quiet.stderr == "" and quiet.stdout == ""
+
+
+# ------------------------------------------------------------------------------ demo
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo") / "out"
+    return folder, run_cli("demo", "--out", str(folder), timeout=300)
+
+
+def test_demo(demo_run, wholesale):
+    folder, result = demo_run
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "Traceback" not in result.stderr
+    labelled = read_table(folder / "wholesale_segments.csv")
+    assert labelled.columns.tolist() == [*wholesale.columns, "segment"]
+    pd.testing.assert_frame_equal(labelled[wholesale.columns], wholesale)
+    k = labelled["segment"].nunique()
+    assert sorted(labelled["segment"].unique()) == list(range(k))
+    profiles = read_table(folder / "segment_profiles.csv")
+    assert profiles["size"].sum() == 440
+    assert profiles["size"].tolist() == labelled["segment"].value_counts().sort_index().tolist()
+    # the run ends by naming the files it wrote
+    assert result.stdout.strip().splitlines()[-1].endswith(str(folder / "segment_profiles.csv"))
+
+
+def test_demo_out_is_a_file(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    assert main(["demo", "--out", str(target)]) == EXIT_USAGE
+    assert target.read_text() == "x"

@@ -14,6 +14,7 @@ import argparse
 import difflib
 import logging
 import math
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +55,9 @@ class UI:
         from rich.console import Console
 
         self.console = Console(highlight=False, soft_wrap=False)
+        if not self.console.is_terminal and "COLUMNS" not in os.environ:
+            # piped to a file or a CI log: wide enough that tables of numbers do not wrap
+            self.console.width = 120
         self.quiet = quiet
         self.verbose = verbose
 
@@ -81,7 +85,10 @@ class UI:
         columns = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
         numeric = ([False] if index else []) + [_is_number_column(frame[c]) for c in frame]
         for name, right in zip(columns, numeric, strict=True):
-            table.add_column(name, justify="right" if right else "left", overflow="fold")
+            if right:
+                table.add_column(name, justify="right", no_wrap=True)
+            else:
+                table.add_column(name, justify="left", overflow="fold")
         for key, row in frame.iterrows():
             cells = [_cell(key)] if index else []
             table.add_row(*cells, *(_cell(v) for v in row.tolist()))
@@ -255,6 +262,86 @@ def cmd_rfm(args: argparse.Namespace, ui: UI) -> int:
     return EXIT_OK
 
 
+#: The six spending columns of the wholesale data (Channel / Region are not features in the demo).
+WHOLESALE_SPENDING = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
+DEMO_K = range(2, 7)
+
+
+def cmd_demo(args: argparse.Namespace, ui: UI) -> int:
+    """Segment the bundled wholesale data end to end and write the results to ``--out``."""
+    import numpy as np
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    from clusterlab.cluster.kmeans import KMeans
+    from clusterlab.datasets import load_wholesale_customers
+    from clusterlab.insight import profile_segments
+    from clusterlab.io import write_table
+
+    folder = _demo_folder(args.out)
+    data = load_wholesale_customers()
+    ui.heading("clusterlab demo: 440 wholesale customers, annual spending on six categories")
+    ui.print("features: log1p and standard scaling of " + ", ".join(WHOLESALE_SPENDING))
+    ui.print("Channel (Horeca / Retail) is left out and used only as a check label")
+    X = StandardScaler().fit_transform(np.log1p(data[WHOLESALE_SPENDING].to_numpy(float)))
+
+    scores = []
+    with ui.progress("k-means for k = 2..6", total=len(DEMO_K)) as advance:
+        for k in DEMO_K:
+            model = KMeans(k, n_init=10, random_state=args.seed).fit(X)
+            scores.append((k, silhouette_score(X, model.labels_), model))
+            advance()
+    board = _leaderboard(scores, data["Channel"], adjusted_rand_score)
+    ui.table(board, title="k-means on the scaled spending (higher silhouette is better)")
+    k, _, model = max(scores, key=lambda item: item[1])
+    ui.print(f"chosen: k = {k} (best silhouette)")
+
+    labels = model.labels_
+    profiles = profile_segments(data[WHOLESALE_SPENDING], labels)
+    table = profiles.to_pandas()
+    table.insert(
+        2,
+        "retail_share",
+        data.groupby(labels)["Channel"].apply(lambda c: (c == 2).mean()).to_numpy(),
+    )
+    ui.table(table.drop(columns="description"), title="segments: size and mean annual spending")
+    ui.table(table[["description"]], title="what sets each segment apart")
+
+    labelled = data.assign(segment=labels)
+    paths = {
+        "labelled data": folder / "wholesale_segments.csv",
+        "segment profiles": folder / "segment_profiles.csv",
+    }
+    write_table(labelled, paths["labelled data"], overwrite=True)
+    write_table(table, paths["segment profiles"], overwrite=True)
+    for what, path in paths.items():
+        ui.wrote(what, path)
+    return EXIT_OK
+
+
+def _demo_folder(out: str) -> Path:
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _leaderboard(scores: list, check: Any, ari: Callable[[Any, Any], float]) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = [
+        {
+            "k": k,
+            "silhouette": silhouette,
+            "ARI vs Channel": ari(check, model.labels_),
+            "inertia": model.inertia_,
+        }
+        for k, silhouette, model in scores
+    ]
+    return pd.DataFrame(rows).set_index("k")
+
+
 def cmd_datasets(args: argparse.Namespace, ui: UI) -> int:
     from clusterlab.datasets import list_datasets
 
@@ -376,8 +463,30 @@ def _add_datasets(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_datasets)
 
 
+def _add_demo(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        formatter_class=_Formatter,
+        help="segment the bundled wholesale-customers data end to end",
+        description="Segment the 440 wholesale customers (bundled) by their spending: choose k, "
+        "describe the segments, and write the labelled data and the segment profiles to DIR. "
+        "Files of an earlier demo in DIR are replaced; nothing else there is touched.",
+        epilog=_examples("clusterlab demo", "clusterlab demo --out /tmp/demo --seed 1"),
+    )
+    p.add_argument(
+        "--out",
+        default="clusterlab-demo",
+        metavar="DIR",
+        help="folder for the results (default ./clusterlab-demo)",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.set_defaults(func=cmd_demo)
+
+
 #: Subcommands in the order --help lists them.
 COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = [
+    _add_demo,
     _add_profile,
     _add_rfm,
     _add_datasets,
@@ -405,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=textwrap.dedent(
             """\
             examples:
+              clusterlab demo                (the bundled data set, end to end)
               clusterlab profile labelled.csv --labels segment
               clusterlab rfm transactions.csv --customer id --date day --amount paid --out rfm.csv
               clusterlab COMMAND --help      (every command has its own help and examples)
