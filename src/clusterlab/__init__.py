@@ -18,13 +18,19 @@ _LAZY: dict[str, str] = {
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.experiment",
     "get_config": "clusterlab._config",
-    "kmeans": "clusterlab.cluster.kmeans",
     "KMeans": "clusterlab.cluster.kmeans",
+    "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
+    "list_datasets": "clusterlab.datasets",
+    "load_benchmark": "clusterlab.datasets",
+    "load_online_retail": "clusterlab.datasets",
     "load_wholesale_customers": "clusterlab.datasets",
     "NOISE": "clusterlab._base",
     "profile_segments": "clusterlab.insight",
+    "read_table": "clusterlab.io",
+    "rfm": "clusterlab.datasets",
     "set_config": "clusterlab._config",
+    "write_table": "clusterlab.io",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604

@@ -1,6 +1,8 @@
 """Real data sets: one bundled (wholesale customers), loaders for the rest take a path.
 
-Nothing here downloads anything.
+Nothing here downloads anything. :func:`list_datasets` says what exists and where it lives;
+:func:`rfm` turns a transaction log into the recency / frequency / monetary table used for customer
+segmentation.
 """
 
 from __future__ import annotations
@@ -9,7 +11,19 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_wholesale_customers"]
+from clusterlab.datasets.benchmarks import Benchmark, list_benchmarks, load_benchmark
+from clusterlab.datasets.retail import load_online_retail
+from clusterlab.datasets.rfm import rfm
+
+__all__ = [
+    "Benchmark",
+    "list_benchmarks",
+    "list_datasets",
+    "load_benchmark",
+    "load_online_retail",
+    "load_wholesale_customers",
+    "rfm",
+]
 
 WHOLESALE_CITATION = (
     "Wholesale customers data set, UCI Machine Learning Repository, donated by "
@@ -43,3 +57,61 @@ def load_wholesale_customers() -> pd.DataFrame:
     path = resources.files("clusterlab.datasets") / "data" / "wholesale_customers.csv"
     with resources.as_file(path) as file:
         return pd.read_csv(file)
+
+
+_CATALOGUE = [
+    {
+        "name": "wholesale_customers",
+        "rows": 440,
+        "columns": 8,
+        "description": "annual spending of a Portuguese wholesaler's clients on six product "
+        "categories, with Channel (Horeca / Retail) and Region",
+        "source": "UCI Machine Learning Repository, donated by M. G. M. S. Cardoso (2014)",
+        "licence": "CC BY 4.0",
+        "location": "bundled",
+        "loader": "load_wholesale_customers()",
+    },
+    {
+        "name": "online_retail",
+        "rows": 541_909,
+        "columns": 8,
+        "description": "invoice lines of a UK online retailer, 2010-12-01 to 2011-12-09; "
+        "about 4,300 customers after rfm()",
+        "source": "UCI Machine Learning Repository, donated by D. Chen (2015); "
+        "Chen, Sain & Guo (2012), doi:10.1057/dbm.2012.17",
+        "licence": "CC BY 4.0",
+        "location": "path",
+        "loader": "load_online_retail(path)",
+    },
+    {
+        "name": "clustering_benchmarks",
+        "rows": pd.NA,
+        "columns": pd.NA,
+        "description": "Gagolewski's benchmark suite v1: 69 data sets in batteries fcps, graves, "
+        "other, sipu, wut (105 to 105,600 points, mostly 2-D and 3-D) with reference partitions",
+        "source": "Gagolewski, SoftwareX 20 (2022) 101270, doi:10.1016/j.softx.2022.101270",
+        "licence": "research use (see the suite's LICENSE)",
+        "location": "path",
+        "loader": "load_benchmark(battery, name, root=path)",
+    },
+]
+
+
+def list_datasets() -> pd.DataFrame:
+    """List the data sets clusterlab can load, and where each comes from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data set with ``name``, ``rows``, ``columns`` (nullable Int64: a suite of
+        data sets has none), ``description``, ``source``, ``licence``, ``location``
+        (``"bundled"`` with the package, or ``"path"``: the loader takes the file or folder)
+        and ``loader``.
+
+    Examples
+    --------
+    >>> list_datasets()["name"].tolist()
+    ['wholesale_customers', 'online_retail', 'clustering_benchmarks']
+    """
+    table = pd.DataFrame(_CATALOGUE)
+    return table.astype({"rows": "Int64", "columns": "Int64"})
