@@ -135,7 +135,9 @@ def test_permuting_rows_permutes_labels(blobs6):
     assert a.inertia_ == pytest.approx(b.inertia_, rel=1e-9)
 
 
-def test_same_result_for_one_and_two_threads(blobs6):
+def test_same_result_for_one_and_two_threads(blobs6, monkeypatch):
+    # small work runs on one thread by design; lift that limit so both thread counts are used
+    monkeypatch.setattr("clusterlab.cluster.minibatch.PARALLEL_MIN_ROWS", 0)
     X, _ = blobs6
     one = BisectingKMeans(6, random_state=4, n_jobs=1).fit(X)
     two = BisectingKMeans(6, random_state=4, n_jobs=2).fit(X)

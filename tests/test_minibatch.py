@@ -189,7 +189,9 @@ def test_permuting_a_batch_permutes_labels(data):
     np.testing.assert_array_equal(a.labels_[perm], b.labels_)
 
 
-def test_same_result_for_one_and_two_threads(data):
+def test_same_result_for_one_and_two_threads(data, monkeypatch):
+    # small work runs on one thread by design; lift that limit so both thread counts are used
+    monkeypatch.setattr("clusterlab.cluster.minibatch.PARALLEL_MIN_ROWS", 0)
     X, _ = data
     w = np.random.default_rng(5).uniform(0.5, 1.5, X.shape[0])
     one = MiniBatchKMeans(4, batch_size=64, random_state=7, n_jobs=1).fit(X, sample_weight=w)

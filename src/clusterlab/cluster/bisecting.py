@@ -33,6 +33,7 @@ from clusterlab.cluster.minibatch import (
     as_generator,
     nearest_centers,
     score_centers,
+    threads_for_rows,
     transform_centers,
 )
 from clusterlab.kernels.lloyd import inertia as labelled_inertia
@@ -223,7 +224,7 @@ class BisectingKMeans(
                 algorithm=self.algorithm,
                 random_state=int(rng.integers(np.iinfo(np.int32).max)),
             )
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), threads_for_rows(X.shape[0]):
                 # a split that finds one cluster is rejected below; no need to warn about it
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(X, sample_weight=weights)

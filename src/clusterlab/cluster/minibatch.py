@@ -44,7 +44,7 @@ __all__ = ["MiniBatchKMeans"]
 
 logger = logging.getLogger(__name__)
 
-#: Below this many rows, kernels run on one thread (see :func:`_threads_for`).
+#: Below this many rows, kernels run on one thread (see :func:`threads_for_rows`).
 PARALLEL_MIN_ROWS = 32_768
 #: Rows labelled per call in :func:`nearest_centers` (bounds its scratch memory).
 BLOCK_ROWS = 65_536
@@ -220,7 +220,7 @@ class MiniBatchKMeans(
         self._resolve(X)
         rng = as_generator(self.random_state)
         with threads(self.n_jobs):
-            with _threads_for(self._init_size):
+            with threads_for_rows(self._init_size):
                 centers = self._best_init(X, weights, rng)
             self._start(centers, rng)
             centers = self._descend(X, weights, centers, rng)
@@ -259,7 +259,7 @@ class MiniBatchKMeans(
             X = X.astype(self.cluster_centers_.dtype, copy=False)
         X = np.ascontiguousarray(X)
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        with threads(self.n_jobs), _threads_for(X.shape[0]):
+        with threads(self.n_jobs), threads_for_rows(X.shape[0]):
             if first:
                 check_n_clusters(self.n_clusters, X.shape[0])
                 self._resolve(X)
@@ -335,7 +335,7 @@ class MiniBatchKMeans(
         unit = np.ones(self._batch_size, dtype=X.dtype)
         centers_new = np.empty_like(centers)
         step = 0
-        with _threads_for(self._batch_size):
+        with threads_for_rows(self._batch_size):
             for step in range(n_steps):
                 batch = X[sampler.draw(rng, self._batch_size)]
                 batch_inertia = self._step(batch, unit, centers, centers_new)
@@ -449,7 +449,7 @@ class _BatchSampler:
         return np.minimum(rows, self.n - 1)
 
 
-def _threads_for(n_rows: int) -> contextlib.AbstractContextManager:
+def threads_for_rows(n_rows: int) -> contextlib.AbstractContextManager:
     """One numba thread for work on few rows, where a parallel region costs more than it saves.
 
     Measured on the K4 batches (4096 x 16, k = 16): two threads were slower than one, and ten
