@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from sklearn.cluster import BisectingKMeans as SkBisectingKMeans
 from sklearn.datasets import make_blobs
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -238,3 +241,35 @@ def test_bad_sample_weight(blobs6):
     X, _ = blobs6
     with pytest.raises(ValueError, match="sample_weight must be non-negative"):
         BisectingKMeans(2).fit(X, sample_weight=-np.ones(X.shape[0]))
+
+
+# ------------------------------------------------------------- hypothesis: any small input
+
+
+@st.composite
+def _small_problem(draw):
+    n = draw(st.integers(1, 25))
+    d = draw(st.integers(1, 3))
+    values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
+    X = draw(hnp.arrays(np.float64, (n, d), elements=values))
+    k = draw(st.integers(1, n))
+    return X, k
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    problem=_small_problem(),
+    strategy=st.sampled_from(["biggest_inertia", "largest_cluster"]),
+    seed=st.integers(0, 3),
+)
+def test_any_small_input_gives_a_tree_or_a_clear_error(problem, strategy, seed):
+    X, k = problem
+    model = BisectingKMeans(k, bisecting_strategy=strategy, random_state=seed)
+    if np.unique(X, axis=0).shape[0] < k:
+        with pytest.raises(ValueError, match="fewer distinct rows than n_clusters"):
+            model.fit(X)
+        return
+    model.fit(X)
+    assert check_labels(model.labels_, X.shape[0]) == k
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    assert 0.0 <= model.inertia_ < np.inf

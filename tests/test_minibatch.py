@@ -6,6 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from sklearn.cluster import MiniBatchKMeans as SkMiniBatchKMeans
 from sklearn.datasets import make_blobs
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -347,3 +350,29 @@ def test_predict_before_fit():
 
     with pytest.raises(NotFittedError, match="not fitted yet"):
         MiniBatchKMeans(2).predict(np.eye(2))
+
+
+# ------------------------------------------------------------- hypothesis: any small input
+
+
+@st.composite
+def _small_problem(draw):
+    n = draw(st.integers(1, 25))
+    d = draw(st.integers(1, 3))
+    values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
+    X = draw(hnp.arrays(np.float64, (n, d), elements=values))
+    k = draw(st.integers(1, n))
+    return X, k
+
+
+@settings(max_examples=25, deadline=None)
+@given(problem=_small_problem(), batch_size=st.integers(1, 30), seed=st.integers(0, 3))
+def test_any_small_input_gives_valid_labels(problem, batch_size, seed):
+    X, k = problem
+    model = MiniBatchKMeans(k, batch_size=batch_size, max_iter=3, random_state=seed).fit(X)
+    assert model.labels_.dtype == np.int64
+    assert model.labels_.min() >= 0
+    assert model.labels_.max() < k
+    assert np.all(np.isfinite(model.cluster_centers_))
+    assert 0.0 <= model.inertia_ < np.inf
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
