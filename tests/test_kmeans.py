@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from clusterlab import KMeans, kmeans
 from tests.checks import check_labels, same_partition
 
-ALGORITHMS = ["lloyd"]
+ALGORITHMS = ["lloyd", "hamerly", "yinyang"]
 
 
 @pytest.fixture(scope="module")

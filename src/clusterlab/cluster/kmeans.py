@@ -155,8 +155,12 @@ class KMeans(
         Convergence tolerance on the total squared center shift, relative to the mean feature
         variance of ``X`` (scikit-learn's rule). A run also stops as soon as an assignment step
         changes no label.
-    algorithm : {'auto', 'lloyd'}, default='auto'
-        'lloyd': every iteration computes all point-center distances.
+    algorithm : {'auto', 'lloyd', 'hamerly', 'yinyang'}, default='auto'
+        'lloyd': every iteration computes all point-center distances. 'hamerly' (one lower
+        bound per point) and 'yinyang' (one lower bound per group of about ten centers) skip
+        the distances their bounds prove unnecessary and return exactly Lloyd's result:
+        the same labels, centers, inertia and iteration count. 'auto' picks by a measured
+        rule (see ``_auto_algorithm``).
     random_state : None, int, RandomState or Generator
         Randomness of the initialisation; an int gives identical results run to run and for
         every thread count.
@@ -208,7 +212,7 @@ class KMeans(
         "n_init": [Options("auto"), Interval(numbers.Integral, 1, None)],
         "max_iter": [Interval(numbers.Integral, 1, None)],
         "tol": [Interval(numbers.Real, 0, None)],
-        "algorithm": [Options("auto", "lloyd")],
+        "algorithm": [Options("auto", "lloyd", "hamerly", "yinyang")],
         "random_state": [RANDOM_STATE],
         "n_jobs": [NONE, Interval(numbers.Integral, None, None)],
         "copy_x": [bool],
@@ -259,8 +263,26 @@ class KMeans(
             return 1
         return 1 if _is_array(self.init) else 10
 
-    def _resolved_algorithm(self, X: np.ndarray) -> str:
-        return "lloyd"
+    def _resolved_algorithm(self, X: np.ndarray) -> tuple[str, int]:
+        """The algorithm to run and its number of center groups."""
+        k = self.n_clusters
+        algorithm = self.algorithm
+        if algorithm == "auto":
+            algorithm = _auto_algorithm(X.shape[0], X.shape[1], k)
+        if algorithm == "hamerly":
+            return algorithm, 1
+        if algorithm == "yinyang":
+            return algorithm, _n_groups(k)
+        return algorithm, 0
+
+    def _run(self, X, sample_weight, centers, tol):
+        from clusterlab.kernels.bounds import yinyang
+        from clusterlab.kernels.lloyd import lloyd
+
+        algorithm, n_groups = self._algorithm
+        if algorithm == "lloyd":
+            return lloyd(X, sample_weight, centers, self.max_iter, tol)
+        return yinyang(X, sample_weight, centers, self.max_iter, tol, n_groups)
 
     def _init_centers(self, X, sample_weight, seed, init_array):
         from clusterlab.kernels.seeding import (
@@ -296,7 +318,7 @@ class KMeans(
         -------
         self : KMeans
         """
-        from clusterlab.kernels.lloyd import lloyd, mean_feature_variance
+        from clusterlab.kernels.lloyd import mean_feature_variance
 
         self._validate_params()
         X = np.ascontiguousarray(check_data(self, X))
@@ -309,18 +331,17 @@ class KMeans(
                 self.init, self.n_clusters, n_features, X.dtype, "init (the initial centers)"
             )
         n_init = self._resolved_n_init()
-        algorithm = self._resolved_algorithm(X)
+        self._algorithm = self._resolved_algorithm(X)
         next_seed = _seed_source(self.random_state)
         best = None
         with threads(self.n_jobs):
             tol = float(mean_feature_variance(X)) * self.tol if self.tol > 0 else 0.0
             for _ in range(n_init):
                 centers = self._init_centers(X, sample_weight, next_seed(), init_array)
-                run = lloyd(X, sample_weight, centers, self.max_iter, tol)
+                run = self._run(X, sample_weight, centers, tol)
                 if best is None or run[2] < best[2]:
                     best = run
         centers, labels, inertia, n_iter = best
-        self._algorithm = algorithm
         n_distinct = np.unique(labels).size
         if n_distinct < self.n_clusters:
             warnings.warn(
@@ -379,6 +400,18 @@ class KMeans(
         with threads(self.n_jobs):
             assign_labels(X, self.cluster_centers_, labels, np.empty(X.shape[0], X.dtype))
             return -float(inertia(X, weights, self.cluster_centers_, labels))
+
+
+def _n_groups(n_clusters: int) -> int:
+    """Yinyang's number of center groups: k / 10, as its authors suggest."""
+    return max(1, n_clusters // 10)
+
+
+def _auto_algorithm(n_samples: int, n_features: int, n_clusters: int) -> str:
+    """Choice of ``algorithm='auto'``."""
+    if n_clusters == 1:
+        return "lloyd"
+    return "yinyang" if n_clusters >= 20 else "hamerly"
 
 
 def _is_array(init: Any) -> bool:

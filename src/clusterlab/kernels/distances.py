@@ -35,13 +35,17 @@ def sq_dist_block(X, i, CT, j0, j1, out):  # noqa: PLR0917
     j0, j1 : int — the half-open range of centers.
     out : ndarray (>= j1,), same dtype — ``out[j0:j1]`` written.
     """
-    for j in range(j0, j1):
-        out[j] = 0.0
+    # Slices starting at 0 let LLVM vectorise the loop over centers (with ``j0`` as a loop
+    # offset it did not: 4-7x slower, measured); the per-pair sum order is unchanged.
+    m = j1 - j0
+    acc = out[j0:j1]
+    acc[:] = 0.0
     for f in range(X.shape[1]):
         xf = X[i, f]
-        for j in range(j0, j1):
-            t = xf - CT[f, j]
-            out[j] += t * t
+        row = CT[f, j0:j1]
+        for jj in range(m):
+            t = xf - row[jj]
+            acc[jj] += t * t
 
 
 @njit(cache=CACHE, inline="always")

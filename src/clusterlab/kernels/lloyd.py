@@ -15,7 +15,10 @@ from clusterlab.kernels.distances import CHUNK, sq_dist_block, sq_dist_one
 __all__ = [
     "assign_labels",
     "center_shift",
+    "finish_centers",
     "inertia",
+    "lloyd_step",
+    "n_parts",
     "relocate_empty_clusters",
     "update_centers",
 ]
@@ -62,26 +65,73 @@ def assign_labels(X, centers, labels, sq_dist):
     return changed
 
 
+def n_parts(n_samples: int) -> int:
+    """Number of row blocks for per-cluster sums: fixed by ``n_samples``, never by threads."""
+    return max(1, min(_MAX_PARTS, n_samples // 2048))
+
+
 @njit(cache=CACHE, parallel=True)
-def _weighted_sums(X, sample_weight, labels, n_clusters):
-    """Per-cluster weighted sums of rows (k, d) and total weights (k,), both float64."""
+def lloyd_step(X, sample_weight, centers, labels, part_sums, part_weights):  # noqa: PLR0917
+    """One fused Lloyd iteration pass: assign every row, accumulate per-block cluster sums.
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_features), float32 or float64 — read.
+    sample_weight : ndarray (n_samples,), dtype of X — read.
+    centers : ndarray (n_clusters, n_features), dtype of X — read.
+    labels : ndarray (n_samples,), int64 — read (previous labels) and written.
+    part_sums : ndarray (P, n_clusters, n_features), float64 — written: weighted sums of the
+        rows of block ``p`` (rows ``p*n//P`` to ``(p+1)*n//P``) per cluster.
+    part_weights : ndarray (P, n_clusters), float64 — written: their weights.
+
+    Returns
+    -------
+    int — how many rows changed label.
+    """
     n, d = X.shape
-    n_parts = max(1, min(_MAX_PARTS, n // 4096))
-    sums = np.zeros((n_parts, n_clusters, d))
-    weights = np.zeros((n_parts, n_clusters))
-    for p in prange(n_parts):
-        for i in range(p * n // n_parts, (p + 1) * n // n_parts):
+    k = centers.shape[0]
+    P = part_sums.shape[0]
+    CT = np.ascontiguousarray(centers.T)
+    changed = 0
+    for p in prange(P):
+        buf = np.empty(k, dtype=X.dtype)
+        sums = part_sums[p]
+        wts = part_weights[p]
+        sums[:] = 0.0
+        wts[:] = 0.0
+        for i in range(p * n // P, (p + 1) * n // P):
+            sq_dist_block(X, i, CT, 0, k, buf)
+            best = 0
+            best_d = buf[0]
+            for j in range(1, k):
+                if buf[j] < best_d:
+                    best_d = buf[j]
+                    best = j
+            if labels[i] != best:
+                changed += 1
+                labels[i] = best
+            w = np.float64(sample_weight[i])
+            wts[best] += w
+            for f in range(d):
+                sums[best, f] += w * X[i, f]
+    return changed
+
+
+@njit(cache=CACHE, parallel=True)
+def _weighted_sums(X, sample_weight, labels, part_sums, part_weights):
+    n, d = X.shape
+    P = part_sums.shape[0]
+    for p in prange(P):
+        sums = part_sums[p]
+        wts = part_weights[p]
+        sums[:] = 0.0
+        wts[:] = 0.0
+        for i in range(p * n // P, (p + 1) * n // P):
             j = labels[i]
             w = np.float64(sample_weight[i])
-            weights[p, j] += w
+            wts[j] += w
             for f in range(d):
-                sums[p, j, f] += w * X[i, f]
-    total = sums[0].copy()
-    total_w = weights[0].copy()
-    for p in range(1, n_parts):
-        total += sums[p]
-        total_w += weights[p]
-    return total, total_w
+                sums[j, f] += w * X[i, f]
 
 
 @njit(cache=CACHE, parallel=True)
@@ -142,6 +192,37 @@ def relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights
 
 
 @njit(cache=CACHE)
+def finish_centers(X, sample_weight, labels, centers_old, part_sums, part_weights, centers_new):  # noqa: PLR0917
+    """Centers from per-block sums: reduce the blocks in order, relocate empty clusters, divide.
+
+    Parameters
+    ----------
+    X, sample_weight, labels — read (for relocation only).
+    centers_old : ndarray (n_clusters, n_features) — read: the centers of the last assignment.
+    part_sums, part_weights — read: as written by :func:`lloyd_step`.
+    centers_new : ndarray (n_clusters, n_features), dtype of X — written.
+
+    Returns
+    -------
+    weights : ndarray (n_clusters,), float64 — cluster weights after relocation.
+    n_relocated : int.
+    """
+    sums = part_sums[0].copy()
+    weights = part_weights[0].copy()
+    for p in range(1, part_sums.shape[0]):
+        sums += part_sums[p]
+        weights += part_weights[p]
+    n_relocated = relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights)
+    for j in range(centers_old.shape[0]):
+        if weights[j] > 0.0:
+            for f in range(X.shape[1]):
+                centers_new[j, f] = sums[j, f] / weights[j]
+        else:
+            centers_new[j, :] = centers_old[j, :]
+    return weights, n_relocated
+
+
+@njit(cache=CACHE)
 def update_centers(X, sample_weight, labels, centers_old, centers_new):
     """Weighted mean of each cluster (M-step), relocating empty clusters first.
 
@@ -158,15 +239,14 @@ def update_centers(X, sample_weight, labels, centers_old, centers_new):
     weights : ndarray (n_clusters,), float64 — total weight of each cluster after relocation.
     n_relocated : int — number of empty clusters that were given a point.
     """
-    sums, weights = _weighted_sums(X, sample_weight, labels, centers_old.shape[0])
-    n_relocated = relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights)
-    for j in range(centers_old.shape[0]):
-        if weights[j] > 0.0:
-            for f in range(X.shape[1]):
-                centers_new[j, f] = sums[j, f] / weights[j]
-        else:
-            centers_new[j, :] = centers_old[j, :]
-    return weights, n_relocated
+    k, d = centers_old.shape
+    P = max(1, min(_MAX_PARTS, X.shape[0] // 2048))
+    part_sums = np.empty((P, k, d))
+    part_weights = np.empty((P, k))
+    _weighted_sums(X, sample_weight, labels, part_sums, part_weights)
+    return finish_centers(
+        X, sample_weight, labels, centers_old, part_sums, part_weights, centers_new
+    )
 
 
 @njit(cache=CACHE)
@@ -248,12 +328,14 @@ def lloyd(X, sample_weight, centers_init, max_iter, tol):
     centers = np.array(centers_init, dtype=X.dtype, order="C")
     centers_new = np.empty_like(centers)
     labels = np.full(n, -1, dtype=np.int64)
-    sq_dist = np.empty(n, dtype=X.dtype)
+    P = n_parts(n)
+    part_sums = np.empty((P, *centers.shape))
+    part_weights = np.empty((P, centers.shape[0]))
     strict = False
     it = 0
     for it in range(max_iter):  # noqa: B007 - the count after the loop is n_iter - 1
-        changed = assign_labels(X, centers, labels, sq_dist)
-        update_centers(X, sample_weight, labels, centers, centers_new)
+        changed = lloyd_step(X, sample_weight, centers, labels, part_sums, part_weights)
+        finish_centers(X, sample_weight, labels, centers, part_sums, part_weights, centers_new)
         shift = center_shift(centers, centers_new)
         centers, centers_new = centers_new, centers
         if changed == 0:
@@ -262,5 +344,5 @@ def lloyd(X, sample_weight, centers_init, max_iter, tol):
         if float(np.dot(shift, shift)) <= tol:
             break
     if not strict:
-        assign_labels(X, centers, labels, sq_dist)
+        assign_labels(X, centers, labels, np.empty(n, dtype=X.dtype))
     return centers, labels, inertia(X, sample_weight, centers, labels), it + 1
