@@ -251,7 +251,9 @@ def _small_problem(draw):
     n = draw(st.integers(1, 25))
     d = draw(st.integers(1, 3))
     values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
-    X = draw(hnp.arrays(np.float64, (n, d), elements=values))
+    # rounded, so that distinct rows are also distinct in squared distance (1e-200 and 0 are
+    # not: 1e-400 underflows to 0; that case is the documented error)
+    X = np.round(draw(hnp.arrays(np.float64, (n, d), elements=values)), 3)
     k = draw(st.integers(1, n))
     return X, k
 
@@ -273,3 +275,26 @@ def test_any_small_input_gives_a_tree_or_a_clear_error(problem, strategy, seed):
     assert check_labels(model.labels_, X.shape[0]) == k
     np.testing.assert_array_equal(model.predict(X), model.labels_)
     assert 0.0 <= model.inertia_ < np.inf
+
+
+def test_inertia_per_cluster_in_blocks(monkeypatch):
+    from clusterlab.cluster import bisecting
+
+    monkeypatch.setattr(bisecting, "BLOCK_ROWS", 7)  # several blocks, the last one partial
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    w = rng.uniform(0, 2, 50)
+    centers = rng.normal(size=(2, 3))
+    labels = rng.integers(0, 2, 50)
+    expected = [
+        np.sum(w[labels == c] * ((X[labels == c] - centers[c]) ** 2).sum(1)) for c in (0, 1)
+    ]
+    np.testing.assert_allclose(
+        bisecting._inertia_per_cluster(X, w, centers, labels), expected, rtol=1e-12
+    )
+
+
+def test_rows_closer_than_squared_distances_resolve():
+    X = np.array([[0.0], [1e-200], [5.0]])
+    with pytest.raises(ValueError, match="closer than squared distances can resolve"):
+        BisectingKMeans(3, random_state=0).fit(X)

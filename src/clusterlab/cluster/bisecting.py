@@ -30,6 +30,7 @@ from clusterlab._validation import (
 )
 from clusterlab.cluster.kmeans import KMeans
 from clusterlab.cluster.minibatch import (
+    BLOCK_ROWS,
     as_generator,
     nearest_centers,
     score_centers,
@@ -99,13 +100,15 @@ class BisectingKMeans(
 
     Notes
     -----
-    A leaf whose rows are all identical (or whose weights are all zero) cannot be split and is
-    skipped; when no leaf can be split before ``n_clusters`` is reached (fewer distinct rows than
-    ``n_clusters``), ``fit`` raises a ``ValueError``. ``labels_`` follow the tree and may differ
-    from the nearest center among ``cluster_centers_`` for rows near a boundary; ``predict`` of the
-    training rows gives ``labels_`` back, while ``score`` and ``transform`` use the nearest center
-    (as scikit-learn). Differences from scikit-learn: ``tol`` is relative to the variance of the
-    cluster split, and ``'largest_cluster'`` counts rows (not weights), as scikit-learn does.
+    A leaf whose rows are all identical (or so close that their squared distances underflow to
+    zero, or whose weights are all zero) cannot be split and is skipped; when no leaf can be split
+    before ``n_clusters`` is reached (fewer distinct rows than ``n_clusters``), ``fit`` raises a
+    ``ValueError``. ``labels_`` follow the tree and may differ from the nearest center among
+    ``cluster_centers_`` for rows near a boundary; ``predict`` of the training rows gives
+    ``labels_`` back, while ``score`` and ``transform`` use the nearest center (as scikit-learn).
+    ``'largest_cluster'`` counts rows, not weights (as scikit-learn). One difference from
+    scikit-learn: ``tol`` is relative to the variance of the cluster being split (as in
+    :class:`KMeans`), where scikit-learn applies it as an absolute threshold in each split.
 
     Examples
     --------
@@ -198,15 +201,18 @@ class BisectingKMeans(
         """Split the best splittable leaf; raise when none is left."""
         order = np.argsort(-np.asarray([tree.scores[n] for n in tree.leaves]), kind="stable")
         for position in order:
-            node = tree.leaves[position]
-            result = self._bisect(X[tree.rows[node]], weights[tree.rows[node]], rng)
+            rows = tree.rows[tree.leaves[position]]
+            if rows.shape[0] == X.shape[0]:  # the root: no need for a copy of all the data
+                result = self._bisect(X, weights, rng)
+            else:
+                result = self._bisect(X[rows], weights[rows], rng)
             if result is not None:
                 tree.split(position, *result)
                 return
         raise ValueError(
             f"n_clusters={self.n_clusters} is more than BisectingKMeans can make: after "
             f"{len(tree.leaves)} clusters every cluster holds identical rows (X has fewer "
-            f"distinct rows than n_clusters)"
+            f"distinct rows than n_clusters, or rows closer than squared distances can resolve)"
         )
 
     def _bisect(self, X: np.ndarray, weights: np.ndarray, rng: np.random.Generator):
@@ -238,9 +244,7 @@ class BisectingKMeans(
         if self.bisecting_strategy == "largest_cluster":
             scores = sizes.astype(np.float64)
         else:
-            diff = X - centers[labels]
-            sq = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
-            scores = np.bincount(labels, weights=sq * weights, minlength=2)
+            scores = _inertia_per_cluster(X, weights, centers, labels)
         return labels, centers, scores
 
     def _store_tree(self, tree: _Tree) -> None:
@@ -303,6 +307,22 @@ class BisectingKMeans(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _inertia_per_cluster(
+    X: np.ndarray, weights: np.ndarray, centers: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """Weighted sum of squared distances to the own center, per cluster (float64).
+
+    Computed in blocks of rows so that the differences never take more than one block of memory.
+    """
+    out = np.zeros(centers.shape[0])
+    for start in range(0, X.shape[0], BLOCK_ROWS):
+        block = slice(start, start + BLOCK_ROWS)
+        diff = X[block] - centers[labels[block]]
+        sq = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
+        out += np.bincount(labels[block], weights=sq * weights[block], minlength=centers.shape[0])
+    return out
 
 
 class _Tree:
