@@ -140,6 +140,8 @@ def test_tol_stops_on_center_shift(data):
         4, batch_size=50, max_iter=50, tol=1e-2, max_no_improvement=None, random_state=0
     ).fit(X)
     assert loose.n_steps_ < 50 * X.shape[0] // 50
+    # the threshold is tol times the mean feature variance, scikit-learn's scaling
+    assert loose._tol == pytest.approx(1e-2 * np.mean(np.var(X, axis=0)), rel=1e-12)
 
 
 def test_compute_labels_false_uses_smoothed_inertia(data):

@@ -32,7 +32,7 @@ from clusterlab._validation import (
     check_sample_weight,
 )
 from clusterlab.kernels.distances import pairwise_sq_distances
-from clusterlab.kernels.lloyd import assign_labels
+from clusterlab.kernels.lloyd import assign_labels, mean_feature_variance
 from clusterlab.kernels.minibatch import minibatch_update
 from clusterlab.kernels.seeding import (
     default_n_local_trials,
@@ -83,14 +83,15 @@ class MiniBatchKMeans(
     random_state : int, numpy RandomState or Generator, or None, default=None
         Seeds the initialisation, the batches and the reassignments.
     tol : float, default=0.0
-        Stop when the squared movement of the centers in one batch, smoothed like the inertia,
-        falls below ``tol`` times the mean feature variance. ``0`` turns this test off.
+        Stop when the summed squared movement of the centers in one batch falls below ``tol``
+        times the mean feature variance (as scikit-learn). ``0`` turns this test off.
     max_no_improvement : int or None, default=10
         Stop after this many consecutive batches without a new minimum of the smoothed inertia;
         ``None`` turns this test off.
     init_size : int or None, default=None
         Rows sampled to compute each initialisation (and to compare them). ``None`` means
-        ``3 * batch_size``, raised to ``3 * n_clusters`` if that is smaller than ``n_clusters``.
+        ``3 * batch_size``; a value below ``n_clusters`` becomes ``3 * n_clusters``; at most
+        ``n_samples``.
     n_init : 'auto' or int, default='auto'
         Number of initialisations compared on a held-out sample; the best one is run. 'auto' means
         1 for 'k-means++' and given centers, 3 for 'random' and a callable.
@@ -290,7 +291,7 @@ class MiniBatchKMeans(
         self._init_size = min(init_size, n_samples)
         self._n_init = resolve_n_init(self.n_init, self.init, default=3, name=type(self).__name__)
         # tol is relative to the data's spread, as in KMeans and scikit-learn
-        self._tol = float(np.mean(np.var(X, axis=0))) * self.tol if self.tol > 0 else 0.0
+        self._tol = float(mean_feature_variance(X)) * self.tol if self.tol > 0 else 0.0
 
     def _best_init(
         self, X: np.ndarray, weights: np.ndarray | None, rng: np.random.Generator
