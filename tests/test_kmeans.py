@@ -31,6 +31,33 @@ def init8(blobs8):
     return centers
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_accelerated_equals_lloyd_exactly(big_blobs, dtype):
+    X = big_blobs.astype(dtype)
+    init = X[np.random.default_rng(0).choice(len(X), 10, replace=False)]
+    ref = KMeans(10, init=init, n_init=1, algorithm="lloyd").fit(X)
+    for algorithm in ("hamerly", "yinyang"):
+        km = KMeans(10, init=init, n_init=1, algorithm=algorithm).fit(X)
+        assert km.n_iter_ == ref.n_iter_
+        assert np.array_equal(km.labels_, ref.labels_)
+        assert np.array_equal(km.cluster_centers_, ref.cluster_centers_)
+        assert km.inertia_ == ref.inertia_
+
+
+def test_yinyang_groups_equal_lloyd_exactly(blobs8):
+    from clusterlab.kernels.bounds import yinyang
+    from clusterlab.kernels.lloyd import lloyd
+
+    w = np.ones(len(blobs8))
+    init = blobs8[:40].copy()
+    ref = lloyd(blobs8, w, init, 300, 0.0)
+    for n_groups in (1, 3, 8, 40):
+        got = yinyang(blobs8, w, init, 300, 0.0, n_groups)
+        assert got[3] == ref[3]
+        assert np.array_equal(got[1], ref[1])
+        assert np.array_equal(got[0], ref[0])
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matches_scikit_learn_from_same_init(blobs8, init8, algorithm, dtype):
@@ -194,10 +221,24 @@ def test_row_permutation_permutes_labels(blobs8, init8):
     np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-12)
 
 
+@pytest.fixture(scope="module")
+def big_blobs():
+    """Large enough (rows x features x clusters >= 2e6) that fits really use n_jobs threads."""
+    from clusterlab.cluster.kmeans import _SMALL_WORK
+
+    X, _ = make_blobs(n_samples=25_000, n_features=10, centers=10, cluster_std=3, random_state=3)
+    assert X.size * 10 >= _SMALL_WORK
+    return X
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_same_result_for_one_and_two_threads(blobs8, algorithm):
-    one = KMeans(8, random_state=5, n_jobs=1, algorithm=algorithm).fit(blobs8)
-    two = KMeans(8, random_state=5, n_jobs=2, algorithm=algorithm).fit(blobs8)
+def test_same_result_for_one_and_two_threads(big_blobs, algorithm):
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has a single thread on this machine: nothing to compare")
+    one = KMeans(10, random_state=5, n_jobs=1, algorithm=algorithm).fit(big_blobs)
+    two = KMeans(10, random_state=5, n_jobs=2, algorithm=algorithm).fit(big_blobs)
     assert np.array_equal(one.labels_, two.labels_)
     assert np.array_equal(one.cluster_centers_, two.cluster_centers_)
     assert one.inertia_ == two.inertia_
@@ -304,3 +345,14 @@ def test_no_warning_on_normal_fit(blobs8):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KMeans(8, random_state=0).fit(blobs8)
+
+
+def test_auto_rule():
+    from clusterlab.cluster.kmeans import _auto_algorithm
+
+    assert _auto_algorithm(10_000, 2, 4) == "lloyd"
+    assert _auto_algorithm(10_000, 2, 16) == "lloyd"
+    assert _auto_algorithm(10_000, 2, 64) == "hamerly"
+    assert _auto_algorithm(200_000, 16, 16) == "hamerly"
+    assert _auto_algorithm(1_000_000, 16, 64) == "yinyang"
+    assert _auto_algorithm(100_000, 32, 256) == "yinyang"

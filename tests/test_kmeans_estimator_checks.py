@@ -16,7 +16,7 @@ EXPECTED_FAILED = {
 
 
 @parametrize_with_checks(
-    [KMeans(n_clusters=3, random_state=0), KMeans(n_clusters=2, algorithm="lloyd", n_init=2)],
+    [KMeans(n_clusters=3, random_state=0), KMeans(n_clusters=2, algorithm="yinyang", n_init=2)],
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
 def test_sklearn_compatible(estimator, check):

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.distances import sq_dist_block, sq_dist_one
+from clusterlab.kernels.distances import sq_dist_block, sq_dist_block2, sq_dist_one
 from clusterlab.kernels.lloyd import center_shift, finish_centers, inertia, n_parts
 
 __all__ = [
@@ -87,13 +87,14 @@ def yinyang_assign_all(  # noqa: PLR0917
     -------
     int — number of labels changed.
     """
-    n, d = X.shape
+    n = X.shape[0]
     k = CT.shape[1]
     n_groups = group_start.shape[0] - 1
     P = part_sums.shape[0]
     changed = 0
     for p in prange(P):
-        buf = np.empty(k, dtype=X.dtype)
+        buf0 = np.empty(k, dtype=X.dtype)
+        buf1 = np.empty(k, dtype=X.dtype)
         gm1 = np.empty(n_groups)
         gj1 = np.empty(n_groups, dtype=np.int64)
         gm2 = np.empty(n_groups)
@@ -101,29 +102,112 @@ def yinyang_assign_all(  # noqa: PLR0917
         wts = part_weights[p]
         sums[:] = 0.0
         wts[:] = 0.0
-        for i in range(p * n // P, (p + 1) * n // P):
-            sq_dist_block(X, i, CT, 0, k, buf)
-            best = -1
-            best_d = np.inf
-            for g in range(n_groups):
-                m1, j1, m2, best, best_d = _scan_group(
-                    buf, perm, group_start[g], group_start[g + 1], best, best_d
+        start = p * n // P
+        stop = (p + 1) * n // P
+        moved = 0
+        for i in range(start, stop, 2):
+            if i + 1 < stop:
+                sq_dist_block2(X, i, CT, 0, k, buf0, buf1)
+                moved += _first_bounds(
+                    X,
+                    sample_weight,
+                    i,
+                    buf0,
+                    perm,
+                    group_start,
+                    labels,
+                    upper,
+                    lower,
+                    rho,
+                    gm1,
+                    gj1,
+                    gm2,
+                    sums,
+                    wts,
                 )
-                gm1[g] = m1
-                gj1[g] = j1
-                gm2[g] = m2
-            for g in range(n_groups):
-                other = gm2[g] if gj1[g] == best else gm1[g]
-                lower[i, g] = np.sqrt(other) * (1.0 - rho)
-            upper[i] = np.sqrt(best_d) * (1.0 + rho)
-            if labels[i] != best:
-                changed += 1
-            labels[i] = best
-            w = np.float64(sample_weight[i])
-            wts[best] += w
-            for f in range(d):
-                sums[best, f] += w * X[i, f]
+                moved += _first_bounds(
+                    X,
+                    sample_weight,
+                    i + 1,
+                    buf1,
+                    perm,
+                    group_start,
+                    labels,
+                    upper,
+                    lower,
+                    rho,
+                    gm1,
+                    gj1,
+                    gm2,
+                    sums,
+                    wts,
+                )
+            else:
+                sq_dist_block(X, i, CT, 0, k, buf0)
+                moved += _first_bounds(
+                    X,
+                    sample_weight,
+                    i,
+                    buf0,
+                    perm,
+                    group_start,
+                    labels,
+                    upper,
+                    lower,
+                    rho,
+                    gm1,
+                    gj1,
+                    gm2,
+                    sums,
+                    wts,
+                )
+        changed += moved
     return changed
+
+
+@njit(cache=CACHE, inline="always")
+def _first_bounds(  # noqa: PLR0917
+    X,
+    sample_weight,
+    i,
+    buf,
+    perm,
+    group_start,
+    labels,
+    upper,
+    lower,
+    rho,
+    gm1,
+    gj1,
+    gm2,
+    sums,
+    wts,
+):
+    """Label row ``i`` from all its distances ``buf`` (sorted order), set its bounds, add it to
+    the sums. Returns 1 if the label changed, else 0."""
+    n_groups = group_start.shape[0] - 1
+    best = -1
+    best_d = np.inf
+    for g in range(n_groups):
+        m1, j1, m2, best, best_d = _scan_group(
+            buf, perm, group_start[g], group_start[g + 1], best, best_d
+        )
+        gm1[g] = m1
+        gj1[g] = j1
+        gm2[g] = m2
+    for g in range(n_groups):
+        other = gm2[g] if gj1[g] == best else gm1[g]
+        lower[i, g] = np.sqrt(other) * (1.0 - rho)
+    upper[i] = np.sqrt(best_d) * (1.0 + rho)
+    moved = 0
+    if labels[i] != best:
+        moved = 1
+        labels[i] = best
+    w = np.float64(sample_weight[i])
+    wts[best] += w
+    for f in range(X.shape[1]):
+        sums[best, f] += w * X[i, f]
+    return moved
 
 
 @njit(cache=CACHE, parallel=True)

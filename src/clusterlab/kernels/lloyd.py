@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.distances import CHUNK, sq_dist_block, sq_dist_one
+from clusterlab.kernels.distances import CHUNK, sq_dist_block, sq_dist_block2, sq_dist_one
 
 __all__ = [
     "assign_labels",
@@ -88,33 +88,54 @@ def lloyd_step(X, sample_weight, centers, labels, part_sums, part_weights):  # n
     -------
     int — how many rows changed label.
     """
-    n, d = X.shape
+    n = X.shape[0]
     k = centers.shape[0]
     P = part_sums.shape[0]
     CT = np.ascontiguousarray(centers.T)
     changed = 0
     for p in prange(P):
-        buf = np.empty(k, dtype=X.dtype)
+        buf0 = np.empty(k, dtype=X.dtype)
+        buf1 = np.empty(k, dtype=X.dtype)
         sums = part_sums[p]
         wts = part_weights[p]
         sums[:] = 0.0
         wts[:] = 0.0
-        for i in range(p * n // P, (p + 1) * n // P):
-            sq_dist_block(X, i, CT, 0, k, buf)
-            best = 0
-            best_d = buf[0]
-            for j in range(1, k):
-                if buf[j] < best_d:
-                    best_d = buf[j]
-                    best = j
-            if labels[i] != best:
-                changed += 1
-                labels[i] = best
-            w = np.float64(sample_weight[i])
-            wts[best] += w
-            for f in range(d):
-                sums[best, f] += w * X[i, f]
+        start = p * n // P
+        stop = (p + 1) * n // P
+        moved = 0
+        for i in range(start, stop, 2):
+            if i + 1 < stop:
+                sq_dist_block2(X, i, CT, 0, k, buf0, buf1)
+                moved += _assign_row(X, sample_weight, i, buf0, labels, sums, wts)
+                moved += _assign_row(X, sample_weight, i + 1, buf1, labels, sums, wts)
+            else:
+                sq_dist_block(X, i, CT, 0, k, buf0)
+                moved += _assign_row(X, sample_weight, i, buf0, labels, sums, wts)
+        changed += moved
     return changed
+
+
+@njit(cache=CACHE, inline="always")
+def _assign_row(X, sample_weight, i, buf, labels, sums, wts):  # noqa: PLR0917
+    """Label row ``i`` by the smallest of ``buf`` (lowest index on ties); add it to the sums.
+
+    Returns 1 if the label changed, else 0.
+    """
+    best = 0
+    best_d = buf[0]
+    for j in range(1, buf.shape[0]):
+        if buf[j] < best_d:
+            best_d = buf[j]
+            best = j
+    moved = 0
+    if labels[i] != best:
+        moved = 1
+        labels[i] = best
+    w = np.float64(sample_weight[i])
+    wts[best] += w
+    for f in range(X.shape[1]):
+        sums[best, f] += w * X[i, f]
+    return moved
 
 
 @njit(cache=CACHE, parallel=True)
@@ -275,30 +296,33 @@ def inertia(X, sample_weight, centers, labels):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             acc += np.float64(sample_weight[i]) * np.float64(sq_dist_one(X, i, CT, labels[i]))
         partial[c] = acc
-    return partial.sum()
+    # An explicit loop: in a parallel function numba turns ``partial.sum()`` into a parallel
+    # reduction whose rounding depends on the thread count.
+    total = 0.0
+    for c in range(n_chunks):
+        total += partial[c]
+    return total
 
 
-@njit(cache=CACHE, parallel=True)
+@njit(cache=CACHE)
 def mean_feature_variance(X):
     """Mean over features of the (unweighted, population) variance of each column, float64.
 
-    Two passes over ``X`` in fixed row blocks; no temporary of the size of ``X``.
+    Two serial passes over ``X`` (cheap next to one assignment step; a parallel region costs
+    more than it saves on a loaded machine); no temporary of the size of ``X``.
     """
     n, d = X.shape
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    partial = np.zeros((n_chunks, d))
-    for c in prange(n_chunks):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for f in range(d):
-                partial[c, f] += X[i, f]
-    mean = partial.sum(axis=0) / n
-    partial[:] = 0.0
-    for c in prange(n_chunks):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for f in range(d):
-                t = np.float64(X[i, f]) - mean[f]
-                partial[c, f] += t * t
-    return (partial.sum(axis=0) / n).mean()
+    mean = np.zeros(d)
+    for i in range(n):
+        for f in range(d):
+            mean[f] += X[i, f]
+    mean /= n
+    var = np.zeros(d)
+    for i in range(n):
+        for f in range(d):
+            t = np.float64(X[i, f]) - mean[f]
+            var[f] += t * t
+    return (var / n).mean()
 
 
 def lloyd(X, sample_weight, centers_init, max_iter, tol):

@@ -31,11 +31,12 @@ def _draw(cumulative, total, rand):
 
 
 @njit(cache=CACHE, parallel=True)
-def _candidate_potentials(X, sample_weight, closest, cand_T):
+def _candidate_potentials(X, sample_weight, closest, cand_T, new_closest):
     """Weighted potential after adding each candidate: ``(n_candidates,)`` float64.
 
-    ``closest`` (n,) float64 is read; summed per fixed chunk then in chunk order, so the result
-    does not depend on the thread count.
+    ``closest`` (n,) float64 is read; ``new_closest`` (n_candidates, n) float64 is written with
+    ``min(closest, d(x, candidate)^2)``. Sums run per fixed chunk then in chunk order, so the
+    result does not depend on the thread count.
     """
     n = X.shape[0]
     m = cand_T.shape[1]
@@ -46,7 +47,9 @@ def _candidate_potentials(X, sample_weight, closest, cand_T):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             sq_dist_block(X, i, cand_T, 0, m, buf)
             for t in range(m):
-                partial[c, t] += sample_weight[i] * min(closest[i], np.float64(buf[t]))
+                v = min(closest[i], np.float64(buf[t]))
+                new_closest[t, i] = v
+                partial[c, t] += sample_weight[i] * v
     out = np.zeros(m)
     for c in range(n_chunks):
         for t in range(m):
@@ -54,12 +57,12 @@ def _candidate_potentials(X, sample_weight, closest, cand_T):
     return out
 
 
-@njit(cache=CACHE, parallel=True)
-def _update_closest(X, closest, center_T):
-    """``closest[i] = min(closest[i], d(x_i, center)^2)`` for the single center in ``center_T``."""
-    for i in prange(X.shape[0]):
-        d = np.float64(sq_dist_one(X, i, center_T, 0))
-        closest[i] = min(closest[i], d)
+@njit(cache=CACHE)
+def _first_closest(X, center_T):
+    out = np.empty(X.shape[0])
+    for i in range(X.shape[0]):
+        out[i] = sq_dist_one(X, i, center_T, 0)
+    return out
 
 
 @njit(cache=CACHE)
@@ -87,9 +90,9 @@ def kmeans_plusplus_indices(X, sample_weight, n_clusters, n_local_trials, seed):
     cumulative = np.cumsum(sample_weight)
     first = _draw(cumulative, cumulative[-1], np.random.random())  # noqa: NPY002
     indices[0] = first
-    closest = np.full(n, np.inf)
-    _update_closest(X, closest, np.ascontiguousarray(X[first : first + 1].T))
+    closest = _first_closest(X, np.ascontiguousarray(X[first : first + 1].T))
     weighted = np.empty(n)
+    new_closest = np.empty((n_local_trials, n))
     for c in range(1, n_clusters):
         for i in range(n):
             weighted[i] = sample_weight[i] * closest[i]
@@ -103,10 +106,10 @@ def kmeans_plusplus_indices(X, sample_weight, n_clusters, n_local_trials, seed):
         for t in range(n_local_trials):
             candidates[t] = _draw(cumulative, total, np.random.random())  # noqa: NPY002
         cand_T = np.ascontiguousarray(X[candidates].T)
-        potentials = _candidate_potentials(X, sample_weight, closest, cand_T)
-        best = candidates[np.argmin(potentials)]
-        indices[c] = best
-        _update_closest(X, closest, np.ascontiguousarray(X[best : best + 1].T))
+        potentials = _candidate_potentials(X, sample_weight, closest, cand_T, new_closest)
+        t_best = np.argmin(potentials)
+        indices[c] = candidates[t_best]
+        closest[:] = new_closest[t_best]
     return indices
 
 
