@@ -50,6 +50,9 @@ NOISE = -1
 #: with more is linked again serially (rare: it sits where many clusters still meet).
 _MAX_LINKS = 16
 
+#: Most neighbours remembered per non-core point between the core and the border steps.
+_MAX_MEMO = 32
+
 
 @njit(cache=CACHE, inline="always")
 def _sq_dist(X, i, j):
@@ -206,15 +209,22 @@ def grid_dbscan(X, grid, neighbours, weights, eps, min_samples):  # noqa: PLR091
 # --------------------------------------------------------------------------------------------
 # kd-tree (any Minkowski p, any dimension)
 # --------------------------------------------------------------------------------------------
-@njit(cache=CACHE)
-def _reaches(tree, t, r, p, cum_weight, min_samples):  # noqa: PLR0917
-    """True when the weight within reduced radius ``r`` of tree point ``t`` is >= min_samples."""
+@njit(cache=CACHE, inline="always")
+def _reaches(tree, t, r, p, cum_weight, min_samples, memo):  # noqa: PLR0917
+    """True when the weight within reduced radius ``r`` of tree point ``t`` is >= min_samples.
+
+    Writes the tree positions of the neighbours into ``memo`` while they fit and returns, as
+    second value, how many were written (-1 when they did not fit); a point that is not core has
+    few neighbours, and the border step then reads them instead of searching again.
+    """
     data, _, start, end, left, right, _, _ = tree
     x = data[t]
+    cap = memo.shape[0]
     stack = np.empty(STACK_SIZE, dtype=np.int64)
     stack[0] = 0
     sp = 1
     total = 0.0
+    count = 0
     while sp > 0:
         sp -= 1
         node = stack[sp]
@@ -222,21 +232,33 @@ def _reaches(tree, t, r, p, cum_weight, min_samples):  # noqa: PLR0917
             continue
         if max_rdist_point_node(tree, node, x, p) <= r:
             total += cum_weight[end[node]] - cum_weight[start[node]]
+            if count >= 0 and count + end[node] - start[node] <= cap:
+                for u in range(start[node], end[node]):
+                    memo[count] = u
+                    count += 1
+            else:
+                count = -1
         elif left[node] < 0:
             for u in range(start[node], end[node]):
                 if rdist(data[u], x, p) <= r:
                     total += cum_weight[u + 1] - cum_weight[u]
+                    if 0 <= count < cap:
+                        memo[count] = u
+                        count += 1
+                    else:
+                        count = -1
         else:
             stack[sp] = left[node]
             stack[sp + 1] = right[node]
             sp += 2
         if total >= min_samples:
-            return True
-    return False
+            return True, -1
+    return False, count
 
 
 @njit(cache=CACHE, parallel=True)
-def _tree_core_mask(tree, weights, r, p, min_samples):
+def _tree_core_mask(tree, weights, r, p, min_samples, memo, memo_count):  # noqa: PLR0917
+    """Core flags in tree order; ``memo`` / ``memo_count`` receive non-core neighbourhoods."""
     idx = tree[1]
     n = idx.shape[0]
     cum = np.zeros(n + 1, dtype=np.float64)
@@ -244,11 +266,17 @@ def _tree_core_mask(tree, weights, r, p, min_samples):
         cum[t + 1] = cum[t] + weights[idx[t]]
     is_core = np.zeros(n, dtype=np.bool_)
     for t in prange(n):
-        is_core[t] = _reaches(tree, t, r, p, cum, min_samples)
+        # a literal p in each branch lets the compiler drop the per-coordinate metric tests
+        if p == 2.0:
+            is_core[t], memo_count[t] = _reaches(tree, t, r, 2.0, cum, min_samples, memo[t])
+        elif p == 1.0:
+            is_core[t], memo_count[t] = _reaches(tree, t, r, 1.0, cum, min_samples, memo[t])
+        else:
+            is_core[t], memo_count[t] = _reaches(tree, t, r, p, cum, min_samples, memo[t])
     return is_core
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _link_neighbours(tree, t, is_core, r, p, parent, size, roots, serial):  # noqa: PLR0917
     """Core neighbours of tree point ``t`` at smaller tree positions, by component.
 
@@ -300,7 +328,13 @@ def _link_neighbours(tree, t, is_core, r, p, parent, size, roots, serial):  # no
 @njit(cache=CACHE, parallel=True)
 def _tree_block_links(tree, is_core, r, p, parent, size, block, roots, counts):  # noqa: PLR0917
     for b in prange(block.shape[0]):
-        counts[b] = _link_neighbours(tree, block[b], is_core, r, p, parent, size, roots[b], False)
+        t = block[b]
+        if p == 2.0:  # literal p: see _tree_core_mask
+            counts[b] = _link_neighbours(tree, t, is_core, r, 2.0, parent, size, roots[b], False)
+        elif p == 1.0:
+            counts[b] = _link_neighbours(tree, t, is_core, r, 1.0, parent, size, roots[b], False)
+        else:
+            counts[b] = _link_neighbours(tree, t, is_core, r, p, parent, size, roots[b], False)
 
 
 @njit(cache=CACHE)
@@ -324,7 +358,7 @@ def _tree_components(tree, is_core, r, p, block_size):
     return parent
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _nearest_label_below(tree, t, is_core, label_t, r, p, best):  # noqa: PLR0917
     """Smallest label among core points within ``r`` of tree point ``t`` (``best`` if none less)."""
     data, _, start, end, left, right, _, _ = tree
@@ -349,11 +383,24 @@ def _nearest_label_below(tree, t, is_core, label_t, r, p, best):  # noqa: PLR091
 
 
 @njit(cache=CACHE, parallel=True)
-def _tree_border_labels(tree, is_core, label_t, r, p):
+def _tree_border_labels(tree, is_core, label_t, r, p, memo, memo_count):  # noqa: PLR0917
     n = is_core.shape[0]
     out = label_t.copy()
     for t in prange(n):
-        if not is_core[t]:
+        if is_core[t]:
+            continue
+        if memo_count[t] >= 0:
+            best = NOISE
+            for q in range(memo_count[t]):
+                u = memo[t, q]
+                if is_core[u] and (best < 0 or label_t[u] < best):
+                    best = label_t[u]
+            out[t] = best
+        elif p == 2.0:  # literal p: see _tree_core_mask
+            out[t] = _nearest_label_below(tree, t, is_core, label_t, r, 2.0, NOISE)
+        elif p == 1.0:
+            out[t] = _nearest_label_below(tree, t, is_core, label_t, r, 1.0, NOISE)
+        else:
             out[t] = _nearest_label_below(tree, t, is_core, label_t, r, p, NOISE)
     return out
 
@@ -382,7 +429,11 @@ def tree_dbscan(tree, weights, r, p, min_samples, block_size):  # noqa: PLR0917
     """
     idx = tree[1]
     n = idx.shape[0]
-    core_t = _tree_core_mask(tree, weights, r, p, min_samples)
+    # neighbourhoods of non-core points, kept while they have at most `cap` points: O(n) memory
+    cap = max(1, min(int(np.ceil(min_samples)), _MAX_MEMO))
+    memo = np.empty((n, cap), dtype=np.int64)
+    memo_count = np.empty(n, dtype=np.int64)
+    core_t = _tree_core_mask(tree, weights, r, p, min_samples, memo, memo_count)
     parent = _tree_components(tree, core_t, r, p, block_size)
     pos = np.empty(n, dtype=np.int64)
     for t in range(n):
@@ -398,7 +449,7 @@ def tree_dbscan(tree, weights, r, p, min_samples, block_size):  # noqa: PLR0917
                 root_label[root] = next_label
                 next_label += 1
             label_t[t] = root_label[root]
-    label_t = _tree_border_labels(tree, core_t, label_t, r, p)
+    label_t = _tree_border_labels(tree, core_t, label_t, r, p, memo, memo_count)
     labels = np.empty(n, dtype=np.int64)
     is_core = np.empty(n, dtype=np.bool_)
     for t in range(n):

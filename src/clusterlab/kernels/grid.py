@@ -146,8 +146,8 @@ def build_grid(X, side):
 
 
 @njit(cache=CACHE)
-def _find_cell(cell_coords, target):
-    """Index of the cell with coordinates ``target`` (binary search, row-major order), or -1."""
+def _find_cell(cell_coords, c, offset):
+    """Index of the cell at ``cell_coords[c] + offset`` (binary search, row-major), or -1."""
     lo = 0
     hi = cell_coords.shape[0]
     d = cell_coords.shape[1]
@@ -155,8 +155,9 @@ def _find_cell(cell_coords, target):
         mid = (lo + hi) // 2
         cmp = 0
         for k in range(d):
-            if cell_coords[mid, k] != target[k]:
-                cmp = -1 if cell_coords[mid, k] < target[k] else 1
+            target = cell_coords[c, k] + offset[k]
+            if cell_coords[mid, k] != target:
+                cmp = -1 if cell_coords[mid, k] < target else 1
                 break
         if cmp == 0:
             return mid
@@ -185,27 +186,23 @@ def neighbour_cells(cell_coords, offsets):
         The neighbours of cell ``c`` are ``cells[ptr[c]:ptr[c + 1]]``, in the order of
         ``offsets``.
     """
-    n_cells, d = cell_coords.shape
+    n_cells = cell_coords.shape[0]
     m = offsets.shape[0]
     counts = np.zeros(n_cells, dtype=np.int64)
     for c in prange(n_cells):
-        target = np.empty(d, dtype=np.int64)
+        found = 0
         for o in range(m):
-            for k in range(d):
-                target[k] = cell_coords[c, k] + offsets[o, k]
-            if _find_cell(cell_coords, target) >= 0:
-                counts[c] += 1
+            if _find_cell(cell_coords, c, offsets[o]) >= 0:
+                found += 1
+        counts[c] = found
     ptr = np.zeros(n_cells + 1, dtype=np.int64)
     for c in range(n_cells):
         ptr[c + 1] = ptr[c] + counts[c]
     cells = np.empty(ptr[n_cells], dtype=np.int64)
     for c in prange(n_cells):
-        target = np.empty(d, dtype=np.int64)
         pos = ptr[c]
         for o in range(m):
-            for k in range(d):
-                target[k] = cell_coords[c, k] + offsets[o, k]
-            found = _find_cell(cell_coords, target)
+            found = _find_cell(cell_coords, c, offsets[o])
             if found >= 0:
                 cells[pos] = found
                 pos += 1

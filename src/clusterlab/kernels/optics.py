@@ -165,6 +165,16 @@ def optics_tree(tree, core, max_eps, p):
     -------
     ordering, reachability, predecessor : as :func:`optics_scan`.
     """
+    # a literal p in each branch lets the compiler drop the per-coordinate metric tests
+    if p == 2.0:
+        return _optics_tree(tree, core, max_eps, 2.0)
+    if p == 1.0:
+        return _optics_tree(tree, core, max_eps, 1.0)
+    return _optics_tree(tree, core, max_eps, p)
+
+
+@njit(cache=CACHE, inline="always")
+def _optics_tree(tree, core, max_eps, p):
     data, idx, start, end, left, right, _, _ = tree
     n = idx.shape[0]
     pos = np.empty(n, dtype=np.int64)
