@@ -89,7 +89,7 @@ def _accumulate(acc, diff, p):
     return acc + a**p
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def rdist(a, b, p):
     """Reduced Minkowski distance between two 1-D float arrays of equal length (float64 out)."""
     acc = 0.0
@@ -98,7 +98,7 @@ def rdist(a, b, p):
     return acc
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def rdist_to_dist(r, p):
     """Distance from a reduced distance (``sqrt`` for p = 2, ``r ** (1/p)``, identity for 1/inf)."""
     if p == 2.0:
@@ -108,7 +108,7 @@ def rdist_to_dist(r, p):
     return r ** (1.0 / p)
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def dist_to_rdist(r, p):
     """Reduced distance from a distance (the inverse of :func:`rdist_to_dist`)."""
     if p == 2.0:
@@ -139,7 +139,7 @@ def node_range(tree, node):
     return tree[2][node], tree[3][node]
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def min_rdist_point_node(tree, node, x, p):
     """Reduced distance from point ``x`` (1-D float) to the bounding box of ``node`` (0 inside)."""
     lower = tree[6]
@@ -155,7 +155,7 @@ def min_rdist_point_node(tree, node, x, p):
     return acc
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def max_rdist_point_node(tree, node, x, p):
     """Reduced distance from ``x`` to the farthest corner of the bounding box of ``node``."""
     lower = tree[6]
@@ -170,7 +170,7 @@ def max_rdist_point_node(tree, node, x, p):
     return acc
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def min_rdist_node_node(tree, a, b, p):
     """Reduced distance between the bounding boxes of nodes ``a`` and ``b`` (0 if they touch)."""
     lower = tree[6]
@@ -343,7 +343,7 @@ def _sift_down(hd, hi, pos, size):
             return
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def point_knn(tree, x, p, out_rdist, out_index):
     """The ``k = len(out_rdist)`` nearest rows to ``x``, for use inside other kernels.
 
@@ -433,7 +433,13 @@ def query_knn(tree, Q, k, p):
     dist = np.empty((m, k), dtype=np.float64)
     ind = np.empty((m, k), dtype=np.int64)
     for i in prange(m):
-        point_knn(tree, Q[i], p, dist[i], ind[i])
+        # a literal p in each branch lets the compiler drop the per-coordinate metric tests
+        if p == 2.0:
+            point_knn(tree, Q[i], 2.0, dist[i], ind[i])
+        elif p == 1.0:
+            point_knn(tree, Q[i], 1.0, dist[i], ind[i])
+        else:
+            point_knn(tree, Q[i], p, dist[i], ind[i])
         for j in range(k):
             dist[i, j] = rdist_to_dist(dist[i, j], p)
     return dist, ind
@@ -442,7 +448,7 @@ def query_knn(tree, Q, k, p):
 # --------------------------------------------------------------------------------------------
 # radius queries
 # --------------------------------------------------------------------------------------------
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def point_radius_count(tree, x, r_rdist, p, cum_weight):
     """Total weight of the rows within reduced distance ``r_rdist`` of ``x`` (boundary included).
 
@@ -489,7 +495,7 @@ def point_radius_count(tree, x, r_rdist, p, cum_weight):
     return total
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _point_radius_fill(tree, x, r_rdist, p, out_index, out_rdist):  # noqa: PLR0917
     """Write the rows within ``r_rdist`` of ``x`` into the outputs; return how many (<= size)."""
     data, idx, start, end, left, right, _, _ = tree
@@ -525,7 +531,10 @@ def query_radius_count(tree, Q, r, p):
     m = Q.shape[0]
     counts = np.empty(m, dtype=np.int64)
     for i in prange(m):
-        counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, p, cum))
+        if p == 2.0:  # literal p: see query_knn
+            counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, 2.0, cum))
+        else:
+            counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, p, cum))
     return counts
 
 
