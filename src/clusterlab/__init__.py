@@ -14,6 +14,7 @@ __version__ = "0.1.0.dev0"
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
     "NOISE": "clusterlab._base",
+    "HDBSCAN": "clusterlab.cluster.hdbscan",
     "config_context": "clusterlab._config",
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
