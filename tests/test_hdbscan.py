@@ -172,11 +172,11 @@ def test_prediction_kernels_equal_hdbscan_library(noisy_blobs, reference_library
     pd = ref.prediction_data_
     dist, ind = pd.tree.query(X_new, k=2 * m)
     # hdbscan takes the new point's core distance at index m: our min_samples - 1
+    nearest, lam, settled = hp.attach_points(ind.astype(np.int64), dist, pd.core_distances, m + 1)
+    assert settled.mean() > 0.5
     got_labels, got_probs = hp.approximate_predict(
-        ind.astype(np.int64),
-        dist,
-        pd.core_distances,
-        m + 1,
+        nearest,
+        lam,
         point_cluster,
         point_lambda,
         clusters,
@@ -191,10 +191,8 @@ def test_prediction_kernels_equal_hdbscan_library(noisy_blobs, reference_library
     got = hp.membership_vectors(
         X_new,
         noisy_blobs,
-        ind.astype(np.int64),
-        dist,
-        pd.core_distances,
-        m + 1,
+        nearest,
+        lam,
         point_cluster,
         point_lambda,
         clusters,

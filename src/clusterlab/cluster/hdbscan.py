@@ -265,15 +265,32 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         out[idx] = data
         return out
 
-    def _neighbours(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _knn(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         from clusterlab.kernels import kdtree, mst
 
-        n_train = self.labels_.size
-        k = min(2 * self._min_samples, n_train)
         if self._tree is None:
             return mst.knn_brute(X, self._X_fit, k, self._p)
         dist, ind = kdtree.query_knn(self._tree, X, k, self._p)
         return ind, dist
+
+    def _attach(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest training point (mutual reachability) of each new point, and its lambda.
+
+        ``min_samples`` neighbours settle almost every point; only the others are queried again
+        with the ``2 * min_samples`` candidates of the definition.
+        """
+        from clusterlab.kernels import hdbscan_predict as hp
+
+        n_train = self.labels_.size
+        k = min(self._min_samples, n_train)
+        ind, dist = self._knn(X, k)
+        nearest, lam, settled = hp.attach_points(ind, dist, self.core_distances_, k)
+        k_full = min(2 * self._min_samples, n_train)
+        redo = np.flatnonzero(~settled)
+        if redo.size and k_full > k:
+            ind, dist = self._knn(np.ascontiguousarray(X[redo]), k_full)
+            nearest[redo], lam[redo], _ = hp.attach_points(ind, dist, self.core_distances_, k)
+        return nearest, lam
 
     def _check_new(self, X: Any) -> np.ndarray:
         from sklearn.utils.validation import check_is_fitted
@@ -306,12 +323,10 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
 
         X = self._check_new(X)
         with threads(self.n_jobs):
-            ind, dist = self._neighbours(X)
+            nearest, lam = self._attach(X)
             labels, probabilities = hp.approximate_predict(
-                ind,
-                dist,
-                self.core_distances_,
-                self._min_samples,
+                nearest,
+                lam,
                 self._point_cluster,
                 self._point_lambda,
                 self._clusters,
@@ -344,15 +359,13 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
 
         X = self._check_new(X)
         with threads(self.n_jobs):
-            ind, dist = self._neighbours(X)
+            nearest, lam = self._attach(X)
             order, offsets = self._exemplars
             return hp.membership_vectors(
                 X,
                 self._training_data(),
-                ind,
-                dist,
-                self.core_distances_,
-                self._min_samples,
+                nearest,
+                lam,
                 self._point_cluster,
                 self._point_lambda,
                 self._clusters,

@@ -23,7 +23,13 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 
-__all__ = ["approximate_predict", "exemplars", "membership_vectors", "point_rows"]
+__all__ = [
+    "approximate_predict",
+    "attach_points",
+    "exemplars",
+    "membership_vectors",
+    "point_rows",
+]
 
 _DBL_MAX = np.finfo(np.float64).max
 
@@ -91,39 +97,62 @@ def exemplars(point_cluster, point_lambda, clusters, label_of_cluster, n_labels)
     return order, offsets
 
 
-@njit(cache=CACHE)
-def _nearest_mutual_reachability(nbr_idx, nbr_dist, core, min_samples):
-    """The neighbour at the smallest mutual reachability distance, and ``1 / that distance``."""
-    k = nbr_idx.shape[0]
-    own_core = nbr_dist[min(min_samples, k) - 1]
-    best = 0
-    best_mr = np.inf
-    for j in range(k):
-        mr = max(core[nbr_idx[j]], own_core, nbr_dist[j])
-        if mr < best_mr:
-            best_mr = mr
-            best = j
-    lam = 1.0 / best_mr if best_mr > 0.0 else _DBL_MAX
-    return nbr_idx[best], lam
-
-
 @njit(cache=CACHE, parallel=True)
-def approximate_predict(  # noqa: PLR0917
-    nbr_idx, nbr_dist, core, min_samples, point_cluster, point_lambda, clusters, label_of_cluster
-):
-    """Labels and membership probabilities of new points in a fitted condensed tree.
+def attach_points(nbr_idx, nbr_dist, core, min_samples):
+    """Each new point's nearest training point in mutual reachability distance, and its lambda.
+
+    The new point's core distance is ``nbr_dist[:, min_samples - 1]``; the candidates are the
+    ``k`` neighbours given (``2 * min_samples`` in the definition). When fewer columns are given,
+    a point is still settled exactly if some neighbour reaches the smallest possible value, the
+    point's own core distance (a neighbour beyond the ``min_samples``-th cannot beat that): the
+    caller queries more neighbours only for the points reported unsettled.
 
     Parameters
     ----------
     nbr_idx : int64 (m, k)
-        Each new point's ``k = 2 * min_samples`` nearest training points (fewer when the training
-        set is small), nearest first, ties by index.
+        Nearest training points, nearest first, ties by index; ``k >= min(min_samples, n)``.
     nbr_dist : float (m, k)
         Their distances.
     core : float64 (n,)
         Training core distances.
     min_samples : int
-        The new point's core distance is ``nbr_dist[:, min_samples - 1]``.
+
+    Returns
+    -------
+    nearest : int64 (m,)
+        Training row the point attaches to (the first neighbour at the smallest distance).
+    lam : float64 (m,)
+        ``1 / mutual reachability distance`` (largest float when that distance is 0).
+    settled : bool (m,)
+        False where a neighbour beyond the ``k`` given might still be nearer.
+    """
+    m, k = nbr_idx.shape
+    nearest = np.empty(m, dtype=np.int64)
+    lam = np.empty(m, dtype=np.float64)
+    settled = np.empty(m, dtype=np.bool_)
+    for i in prange(m):
+        own_core = nbr_dist[i, min(min_samples, k) - 1]
+        best = 0
+        best_mr = np.inf
+        for j in range(k):
+            mr = max(core[nbr_idx[i, j]], own_core, nbr_dist[i, j])
+            if mr < best_mr:
+                best_mr = mr
+                best = j
+        nearest[i] = nbr_idx[i, best]
+        lam[i] = 1.0 / best_mr if best_mr > 0.0 else _DBL_MAX
+        settled[i] = best_mr <= own_core
+    return nearest, lam, settled
+
+
+@njit(cache=CACHE, parallel=True)
+def approximate_predict(nearest, lam, point_cluster, point_lambda, clusters, label_of_cluster):  # noqa: PLR0917
+    """Labels and membership probabilities of new points in a fitted condensed tree.
+
+    Parameters
+    ----------
+    nearest, lam : arrays (m,)
+        From :func:`attach_points`.
     point_cluster, point_lambda : arrays (n,)
         From :func:`point_rows`.
     clusters : tuple
@@ -140,7 +169,6 @@ def approximate_predict(  # noqa: PLR0917
     k_clusters = cl_parent.shape[0]
     # a sub-cluster of a selected cluster measures probabilities against the selected one
     owner_max = np.zeros(k_clusters, dtype=np.float64)
-    is_owner = np.zeros(k_clusters, dtype=np.bool_)
     for c in range(k_clusters):
         if label_of_cluster[c] < 0:
             continue
@@ -149,22 +177,21 @@ def approximate_predict(  # noqa: PLR0917
             owner_max[c] = owner_max[p]
         else:
             owner_max[c] = max_lambda[c]
-            is_owner[c] = True
-    m = nbr_idx.shape[0]
+    m = nearest.shape[0]
     labels = np.full(m, -1, dtype=np.int64)
     probabilities = np.zeros(m, dtype=np.float64)
     for i in prange(m):
-        nn, lam = _nearest_mutual_reachability(nbr_idx[i], nbr_dist[i], core, min_samples)
+        nn = nearest[i]
         c = point_cluster[nn]
-        if point_lambda[nn] > lam:
-            while c > 0 and birth[c] >= lam:
+        if point_lambda[nn] > lam[i]:
+            while c > 0 and birth[c] >= lam[i]:
                 c = cl_parent[c]
         lab = label_of_cluster[c]
         if lab < 0:
             continue
         labels[i] = lab
         top = owner_max[c]
-        probabilities[i] = min(top, lam) / top if top > 0.0 else 1.0
+        probabilities[i] = min(top, lam[i]) / top if top > 0.0 else 1.0
     return labels, probabilities
 
 
@@ -213,10 +240,8 @@ def _min_distance(x, data, rows, p):
 def membership_vectors(  # noqa: PLR0917
     X_new,
     X_train,
-    nbr_idx,
-    nbr_dist,
-    core,
-    min_samples,
+    nearest,
+    lam_new,
     point_cluster,
     point_lambda,
     clusters,
@@ -233,12 +258,10 @@ def membership_vectors(  # noqa: PLR0917
 
     Parameters
     ----------
-    X_new : float64 (m, d)
-    X_train : float64 (n, d)
-    nbr_idx, nbr_dist : (m, k)
-        As in :func:`approximate_predict`.
-    core : float64 (n,)
-    min_samples : int
+    X_new : float (m, d)
+    X_train : float (n, d)
+    nearest, lam_new : arrays (m,)
+        From :func:`attach_points`.
     point_cluster, point_lambda : arrays (n,)
         From :func:`point_rows`.
     clusters : tuple
@@ -262,8 +285,8 @@ def membership_vectors(  # noqa: PLR0917
     if n_labels == 0:
         return out
     for i in prange(m):
-        nn, lam = _nearest_mutual_reachability(nbr_idx[i], nbr_dist[i], core, min_samples)
-        lam = min(lam, point_lambda[nn])
+        nn = nearest[i]
+        lam = min(lam_new[i], point_lambda[nn])
         pc = point_cluster[nn]
         heights = np.empty(n_labels, dtype=np.float64)
         # hdbscan passes this lambda through a float32 argument for the outlier part only;
@@ -292,8 +315,8 @@ def membership_vectors(  # noqa: PLR0917
             out[i, s] = v
             row_total += v
         _merge_heights(pc, lam, selected_ids, clusters, heights)
-        nearest = np.argmax(heights)
-        in_some = heights[nearest] / (max(lam, max_lambda[selected_ids[nearest]]) + 1e-8)
+        closest = np.argmax(heights)
+        in_some = heights[closest] / (max(lam, max_lambda[selected_ids[closest]]) + 1e-8)
         for s in range(n_labels):
             out[i, s] = out[i, s] / row_total * in_some
     return out

@@ -26,7 +26,6 @@ from clusterlab.kernels.kdtree import (
     STACK_SIZE,
     dist_to_rdist,
     min_rdist_point_node,
-    query_knn,
     rdist,
     rdist_to_dist,
 )
@@ -210,8 +209,76 @@ def single_linkage(a, b, weight):
     return left, right, weight.copy(), size
 
 
+@njit(cache=CACHE, inline="always")
+def _sift_down(heap_d, heap_i, size):
+    """Restore the max-heap (by distance, then position) after its root was replaced."""
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            return
+        other = child + 1
+        if other < size and (
+            heap_d[other] > heap_d[child]
+            or (heap_d[other] == heap_d[child] and heap_i[other] > heap_i[child])
+        ):
+            child = other
+        if heap_d[child] > heap_d[pos] or (
+            heap_d[child] == heap_d[pos] and heap_i[child] > heap_i[pos]
+        ):
+            heap_d[pos], heap_d[child] = heap_d[child], heap_d[pos]
+            heap_i[pos], heap_i[child] = heap_i[child], heap_i[pos]
+            pos = child
+        else:
+            return
+
+
+@njit(cache=CACHE)
+def _self_knn(tree, t, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
+    """k nearest tree positions of the point at position ``t``, all within reduced ``bound``.
+
+    ``bound`` must hold at least k points (it may be inf). Writes the heaps, sorted ascending.
+    """
+    data, _, start, end, left, right, _, _ = tree
+    k = heap_d.shape[0]
+    x = data[t]
+    heap_d[:] = bound
+    heap_i[:] = np.iinfo(np.int64).max
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        if min_rdist_point_node(tree, node, x, p) > heap_d[0]:
+            continue
+        if left[node] < 0:
+            for s in range(start[node], end[node]):
+                rd = rdist(data[s], x, p)
+                if rd < heap_d[0] or (rd == heap_d[0] and s < heap_i[0]):
+                    heap_d[0] = rd
+                    heap_i[0] = s
+                    _sift_down(heap_d, heap_i, k)
+            continue
+        a = left[node]
+        b = right[node]
+        if min_rdist_point_node(tree, a, x, p) > min_rdist_point_node(tree, b, x, p):
+            a, b = b, a
+        stack[sp] = b
+        stack[sp + 1] = a
+        sp += 2
+    for last in range(k - 1, 0, -1):
+        heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
+        heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
+        _sift_down(heap_d, heap_i, last)
+
+
+@njit(cache=CACHE, parallel=True)
 def core_distances_tree(tree, min_samples, p):
     """Core distances and nearest neighbours of every point, in the kd-tree's order.
+
+    Points are visited in tree order, chunk by chunk in parallel; each search starts from the
+    bound the previous point gives by the triangle inequality (its ``k``-th distance plus the
+    distance between the two), which prunes most of the tree from the start.
 
     Parameters
     ----------
@@ -226,14 +293,33 @@ def core_distances_tree(tree, min_samples, p):
     core : float64 (n,)
         ``core[t]`` for the point at tree position ``t``.
     knn_pos : int64 (n, min_samples)
-        Tree positions of its neighbours, nearest first.
+        Tree positions of its neighbours, nearest first (ties by position).
     knn_dist : float64 (n, min_samples)
     """
-    data, idx = tree[0], tree[1]
-    dist, ind = query_knn(tree, data, min_samples, p)
-    position = np.empty_like(idx)
-    position[idx] = np.arange(idx.shape[0])
-    return np.ascontiguousarray(dist[:, -1]), position[ind], dist
+    data = tree[0]
+    n = data.shape[0]
+    k = min_samples
+    knn_pos = np.empty((n, k), dtype=np.int64)
+    knn_dist = np.empty((n, k), dtype=np.float64)
+    core = np.empty(n, dtype=np.float64)
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    for chunk in prange(n_chunks):
+        stack = np.empty(STACK_SIZE, dtype=np.int64)
+        heap_d = np.empty(k, dtype=np.float64)
+        heap_i = np.empty(k, dtype=np.int64)
+        first = chunk * _CHUNK
+        for t in range(first, min(n, first + _CHUNK)):
+            bound = np.inf
+            if t > first:
+                reach = knn_dist[t - 1, k - 1] + rdist_to_dist(rdist(data[t], data[t - 1], p), p)
+                # slack so that rounding never leaves fewer than k points inside
+                bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
+            _self_knn(tree, t, p, bound, heap_d, heap_i, stack)
+            for j in range(k):
+                knn_pos[t, j] = heap_i[j]
+                knn_dist[t, j] = rdist_to_dist(heap_d[j], p)
+            core[t] = knn_dist[t, k - 1]
+    return core, knn_pos, knn_dist
 
 
 @njit(cache=CACHE)
