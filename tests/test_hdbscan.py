@@ -399,3 +399,20 @@ def test_registered_in_package():
     import clusterlab
 
     assert clusterlab.HDBSCAN is HDBSCAN
+
+
+@pytest.mark.parametrize("allow_single", [False, True])
+def test_identical_points_match_scikit_learn(allow_single):
+    # every distance is 0: lambdas are infinite, a corner scikit-learn handles in its own way
+    X = np.zeros((30, 2))
+    ours = HDBSCAN(allow_single_cluster=allow_single).fit(X)
+    ref = _sklearn(X, allow_single_cluster=allow_single)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_array_equal(ours.probabilities_, ref.probabilities_)
+    two = np.vstack([np.zeros((20, 2)), np.ones((20, 2))])
+    model = HDBSCAN().fit(two)
+    assert same_partition(model.labels_, _sklearn(two).labels_)
+    np.testing.assert_array_equal(
+        model.predict([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]),
+        [model.labels_[0], model.labels_[-1], -1],
+    )

@@ -205,8 +205,8 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         tree = kdtree.build_kdtree(np.ascontiguousarray(X), int(self.leaf_size))
         self._tree = tree
         self._X_fit = None
-        core_t, knn_pos, knn_dist = mst.core_distances_tree(tree, self._min_samples, self._p)
-        a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, knn_dist, alpha, self._p)
+        core_t, knn_pos = mst.core_distances_tree(tree, self._min_samples, self._p)
+        a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, self._p)
         core = np.empty_like(core_t)
         core[tree[1]] = core_t
         self.core_distances_ = core

@@ -292,15 +292,14 @@ def core_distances_tree(tree, min_samples, p):
     -------
     core : float64 (n,)
         ``core[t]`` for the point at tree position ``t``.
-    knn_pos : int64 (n, min_samples)
-        Tree positions of its neighbours, nearest first (ties by position).
-    knn_dist : float64 (n, min_samples)
+    knn_pos : int32 (n, min_samples)
+        Tree positions of its neighbours, nearest first (ties by position); int32 halves the
+        largest array of the fit.
     """
     data = tree[0]
     n = data.shape[0]
     k = min_samples
-    knn_pos = np.empty((n, k), dtype=np.int64)
-    knn_dist = np.empty((n, k), dtype=np.float64)
+    knn_pos = np.empty((n, k), dtype=np.int32)
     core = np.empty(n, dtype=np.float64)
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for chunk in prange(n_chunks):
@@ -311,15 +310,14 @@ def core_distances_tree(tree, min_samples, p):
         for t in range(first, min(n, first + _CHUNK)):
             bound = np.inf
             if t > first:
-                reach = knn_dist[t - 1, k - 1] + rdist_to_dist(rdist(data[t], data[t - 1], p), p)
+                reach = core[t - 1] + rdist_to_dist(rdist(data[t], data[t - 1], p), p)
                 # slack so that rounding never leaves fewer than k points inside
                 bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
             _self_knn(tree, t, p, bound, heap_d, heap_i, stack)
             for j in range(k):
                 knn_pos[t, j] = heap_i[j]
-                knn_dist[t, j] = rdist_to_dist(heap_d[j], p)
-            core[t] = knn_dist[t, k - 1]
-    return core, knn_pos, knn_dist
+            core[t] = rdist_to_dist(heap_d[k - 1], p)
+    return core, knn_pos
 
 
 @njit(cache=CACHE)
@@ -440,27 +438,33 @@ def _boruvka_round(tree, core, component, node_comp, node_core, comp_bound, alph
 
 
 @njit(cache=CACHE)
-def _knn_edges(core, knn_pos, knn_dist, alpha, parent, size_of, a, b, w):  # noqa: PLR0917
+def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges):  # noqa: PLR0917
     """First Borůvka round from the core-distance neighbours, where they settle it.
 
     A point with a neighbour ``j`` such that ``max(core[j], d / alpha) <= core[t]`` has its
     cheapest edge at weight ``core[t]``, the least any of its edges can weigh, so the edge is
-    safe to add without a search. Returns the number of edges written to ``a, b, w``.
+    safe to add without a search. ``forest = (parent, size)`` is the union-find, ``edges =
+    (a, b, w)`` the output arrays; returns the number of edges written.
     """
+    data = tree[0]
+    parent, size_of = forest
+    a, b, w = edges
     n = core.shape[0]
     n_edges = 0
     for t in range(n):
         for q in range(knn_pos.shape[1]):
-            j = knn_pos[t, q]
-            if j == t:
+            j = np.int64(knn_pos[t, q])
+            if j == t or core[j] > core[t]:
                 continue
-            if core[j] <= core[t] and knn_dist[t, q] / alpha <= core[t]:
-                if uf_union(parent, size_of, t, j) >= 0:
-                    a[n_edges] = t
-                    b[n_edges] = j
-                    w[n_edges] = core[t]
-                    n_edges += 1
-                break
+            # a neighbour lies within core[t]; only alpha < 1 can push it beyond
+            if alpha < 1.0 and rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
+                continue
+            if uf_union(parent, size_of, t, j) >= 0:
+                a[n_edges] = t
+                b[n_edges] = j
+                w[n_edges] = core[t]
+                n_edges += 1
+            break
     return n_edges
 
 
@@ -499,7 +503,7 @@ def _components(parent, component):
 
 
 @njit(cache=CACHE)
-def boruvka_mst(tree, core, knn_pos, knn_dist, alpha, p):  # noqa: PLR0917
+def boruvka_mst(tree, core, knn_pos, alpha, p):
     """Minimum spanning tree of the mutual reachability graph by parallel Borůvka on a kd-tree.
 
     Each round, every point looks (in parallel) for its nearest point in another component,
@@ -514,8 +518,8 @@ def boruvka_mst(tree, core, knn_pos, knn_dist, alpha, p):  # noqa: PLR0917
         From ``kdtree.build_kdtree``.
     core : float64 (n,)
         Core distances in tree order.
-    knn_pos, knn_dist : (n, k)
-        From :func:`core_distances_tree` (tree positions and distances).
+    knn_pos : int32 (n, k)
+        From :func:`core_distances_tree` (tree positions).
     alpha : float
     p : float
         Minkowski exponent.
@@ -533,7 +537,7 @@ def boruvka_mst(tree, core, knn_pos, knn_dist, alpha, p):  # noqa: PLR0917
     b = np.empty(n - 1, dtype=np.int64)
     w = np.empty(n - 1, dtype=np.float64)
     node_core = _node_min_core(tree, core)
-    n_edges = _knn_edges(core, knn_pos, knn_dist, alpha, parent, size_of, a, b, w)
+    n_edges = _knn_edges(tree, core, knn_pos, alpha, p, (parent, size_of), (a, b, w))
     component = np.empty(n, dtype=np.int64)
     while n_edges < n - 1:
         _components(parent, component)
