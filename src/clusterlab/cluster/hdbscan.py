@@ -197,6 +197,7 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         alpha = float(self.alpha)
         if self.algorithm == "brute":
             self._tree = None
+            self._core_t = None
             self._X_fit = np.array(X)
             core = mst.core_distances_brute(self._X_fit, self._min_samples, self._p)
             a, b, w = mst.prim_mst(self._X_fit, core, alpha, self._p)
@@ -207,6 +208,7 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         self._X_fit = None
         core_t, knn_pos = mst.core_distances_tree(tree, self._min_samples, self._p)
         a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, self._p)
+        self._core_t = core_t
         core = np.empty_like(core_t)
         core[tree[1]] = core_t
         self.core_distances_ = core
@@ -281,6 +283,8 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         """
         from clusterlab.kernels import hdbscan_predict as hp
 
+        if self._tree is not None:
+            return hp.attach_points_tree(self._tree, X, self._core_t, self._min_samples, self._p)
         n_train = self.labels_.size
         k = min(self._min_samples, n_train)
         ind, dist = self._knn(X, k)

@@ -22,10 +22,19 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
+from clusterlab.kernels.kdtree import (
+    STACK_SIZE,
+    dist_to_rdist,
+    min_rdist_point_node,
+    rdist,
+    rdist_to_dist,
+)
+from clusterlab.kernels.mst import knn_within
 
 __all__ = [
     "approximate_predict",
     "attach_points",
+    "attach_points_tree",
     "exemplars",
     "membership_vectors",
     "point_rows",
@@ -143,6 +152,104 @@ def attach_points(nbr_idx, nbr_dist, core, min_samples):
         lam[i] = 1.0 / best_mr if best_mr > 0.0 else _DBL_MAX
         settled[i] = best_mr <= own_core
     return nearest, lam, settled
+
+
+_CHUNK = 64
+
+
+@njit(cache=CACHE, parallel=True)
+def _leaf_order(tree, Q, p):
+    """An order of the query rows that keeps rows falling in one kd-tree leaf together."""
+    left, right = tree[4], tree[5]
+    m = Q.shape[0]
+    leaf = np.empty(m, dtype=np.int64)
+    for i in prange(m):
+        node = 0
+        while left[node] >= 0:
+            a = left[node]
+            b = right[node]
+            node = (
+                a
+                if min_rdist_point_node(tree, a, Q[i], p) <= min_rdist_point_node(tree, b, Q[i], p)
+                else b
+            )
+        leaf[i] = node
+    return np.argsort(leaf, kind="mergesort")
+
+
+@njit(cache=CACHE)
+def _attach_one(core_t, own_k, heap_d, heap_i, p):
+    """Nearest candidate in mutual reachability among sorted heaps; (position, mr, settled)."""
+    own_core = rdist_to_dist(heap_d[own_k - 1], p)
+    best = 0
+    best_mr = np.inf
+    for j in range(heap_d.shape[0]):
+        mr = max(core_t[heap_i[j]], own_core, rdist_to_dist(heap_d[j], p))
+        if mr < best_mr:
+            best_mr = mr
+            best = j
+    return heap_i[best], best_mr, best_mr <= own_core
+
+
+@njit(cache=CACHE, parallel=True)
+def attach_points_tree(tree, Q, core_t, min_samples, p):
+    """:func:`attach_points` with the neighbour search fused in, on the training kd-tree.
+
+    Rows are visited leaf by leaf, so each search starts from the bound the previous row gives
+    by the triangle inequality, and only the few rows not settled by ``min_samples`` neighbours
+    search again for ``2 * min_samples``. Nothing of size ``(m, k)`` is stored.
+
+    Parameters
+    ----------
+    tree : tuple
+        ``kdtree.build_kdtree`` of the training data.
+    Q : float (m, d)
+    core_t : float64 (n,)
+        Training core distances in tree order.
+    min_samples : int
+    p : float
+
+    Returns
+    -------
+    nearest : int64 (m,)
+        Training row (original order) each point attaches to.
+    lam : float64 (m,)
+    """
+    data, idx = tree[0], tree[1]
+    n = data.shape[0]
+    m = Q.shape[0]
+    k = min(min_samples, n)
+    k_full = min(2 * min_samples, n)
+    order = _leaf_order(tree, Q, p)
+    nearest = np.empty(m, dtype=np.int64)
+    lam = np.empty(m, dtype=np.float64)
+    n_chunks = (m + _CHUNK - 1) // _CHUNK
+    for chunk in prange(n_chunks):
+        stack = np.empty(STACK_SIZE, dtype=np.int64)
+        heap_d = np.empty(k, dtype=np.float64)
+        heap_i = np.empty(k, dtype=np.int64)
+        full_d = np.empty(k_full, dtype=np.float64)
+        full_i = np.empty(k_full, dtype=np.int64)
+        first = chunk * _CHUNK
+        previous = -1
+        previous_kth = np.inf
+        for r in range(first, min(m, first + _CHUNK)):
+            i = order[r]
+            bound = np.inf
+            if previous >= 0:
+                reach = previous_kth + rdist_to_dist(rdist(Q[i], Q[previous], p), p)
+                # slack so that rounding never leaves fewer than k points inside
+                bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
+            knn_within(tree, Q[i], p, bound, heap_d, heap_i, stack)
+            pos, mr, settled = _attach_one(core_t, k, heap_d, heap_i, p)
+            if not settled and k_full > k:
+                knn_within(tree, Q[i], p, np.inf, full_d, full_i, stack)
+                pos, mr, _ = _attach_one(core_t, k, full_d, full_i, p)
+            nearest[i] = idx[pos]
+            lam[i] = 1.0 / mr if mr > 0.0 else _DBL_MAX
+            previous = i
+            previous_kth = rdist_to_dist(heap_d[k - 1], p)
+    return nearest, lam
 
 
 @njit(cache=CACHE, parallel=True)

@@ -37,6 +37,7 @@ __all__ = [
     "core_distances_brute",
     "core_distances_tree",
     "knn_brute",
+    "knn_within",
     "prim_mst",
     "single_linkage",
 ]
@@ -234,14 +235,29 @@ def _sift_down(heap_d, heap_i, size):
 
 
 @njit(cache=CACHE)
-def _self_knn(tree, t, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
-    """k nearest tree positions of the point at position ``t``, all within reduced ``bound``.
+def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
+    """k nearest tree positions to point ``x``, searching only within reduced distance ``bound``.
 
-    ``bound`` must hold at least k points (it may be inf). Writes the heaps, sorted ascending.
+    A kd-tree query that starts from a known bound (e.g. from a nearby point by the triangle
+    inequality) instead of infinity, for use inside other kernels.
+
+    Parameters
+    ----------
+    tree : tuple
+        From ``kdtree.build_kdtree``.
+    x : float (d,)
+    p : float
+    bound : float
+        Reduced distance holding at least ``k`` points (``inf`` is always safe).
+    heap_d : float64 (k,)
+        Written: reduced distances, ascending (ties by position).
+    heap_i : int64 (k,)
+        Written: tree positions.
+    stack : int64 (``kdtree.STACK_SIZE``,)
+        Scratch space.
     """
     data, _, start, end, left, right, _, _ = tree
     k = heap_d.shape[0]
-    x = data[t]
     heap_d[:] = bound
     heap_i[:] = np.iinfo(np.int64).max
     stack[0] = 0
@@ -313,7 +329,7 @@ def core_distances_tree(tree, min_samples, p):
                 reach = core[t - 1] + rdist_to_dist(rdist(data[t], data[t - 1], p), p)
                 # slack so that rounding never leaves fewer than k points inside
                 bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
-            _self_knn(tree, t, p, bound, heap_d, heap_i, stack)
+            knn_within(tree, data[t], p, bound, heap_d, heap_i, stack)
             for j in range(k):
                 knn_pos[t, j] = heap_i[j]
             core[t] = rdist_to_dist(heap_d[k - 1], p)
@@ -409,32 +425,61 @@ def _nearest_outside(t, tree, core, component, node_comp, node_core, bound, alph
     return best, best_j
 
 
+@njit(cache=CACHE)
+def _reuse_candidates(component, best_d, best_j, comp_bound):
+    """Keep last round's nearest-outside candidates that are still outside; seed the bounds.
+
+    Components only grow, so the points outside a component only become fewer: a candidate that
+    was a point's exact nearest outside point and is still outside remains exactly that.
+    """
+    for t in range(component.shape[0]):
+        j = best_j[t]
+        if j < 0:
+            continue
+        c = component[t]
+        if component[j] == c:
+            best_j[t] = -1
+        elif best_d[t] < comp_bound[c]:
+            comp_bound[c] = best_d[t]
+
+
 @njit(cache=CACHE, parallel=True)
-def _boruvka_round(tree, core, component, node_comp, node_core, comp_bound, alpha, p):  # noqa: PLR0917
+def _boruvka_round(tree, core, component, node_comp, node_core, state, alpha, p):  # noqa: PLR0917
     """Every point's nearest neighbour outside its component (parallel over chunks of points).
 
-    ``comp_bound[c]`` is a shared upper bound on component ``c``'s shortest outgoing edge; the
-    threads lower it as they find edges. A stale read only prunes less, and comparisons are strict,
-    so the component minima, ties broken by position, do not depend on the thread count.
+    ``state = (comp_bound, best_d, best_j, lower)``: ``comp_bound[c]`` is a shared upper bound on
+    component ``c``'s shortest outgoing edge that the threads lower as they find edges; points
+    with a still-valid candidate (``best_j >= 0``) are skipped, and so are points whose lower
+    bound ``lower[t]`` on their nearest outside distance already exceeds their component's bound.
+    A stale read of a bound only prunes less and every comparison is strict, so the component
+    minima, ties broken by position, do not depend on the thread count.
     """
+    comp_bound, best_d, best_j, lower = state
     n = core.shape[0]
-    best_d = np.full(n, np.inf)
-    best_j = np.full(n, -1, dtype=np.int64)
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for chunk in prange(n_chunks):
         stack = np.empty(STACK_SIZE, dtype=np.int64)
         for t in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
+            if best_j[t] >= 0:
+                continue
             c = component[t]
+            bound = comp_bound[c]
+            if lower[t] > bound:
+                continue
             d, j = _nearest_outside(
-                t, tree, core, component, node_comp, node_core, comp_bound[c], alpha, p, stack
+                t, tree, core, component, node_comp, node_core, bound, alpha, p, stack
             )
+            if j < 0:
+                # nothing at or below the bound: the nearest outside point is farther
+                lower[t] = max(lower[t], bound)
+                continue
             best_d[t] = d
             best_j[t] = j
+            lower[t] = d
             # a conditional store: most points do not improve the bound, and unconditional
             # writes to the shared array would make the threads fight over its cache lines
             if d < comp_bound[c]:  # noqa: PLR1730
                 comp_bound[c] = d
-    return best_d, best_j
 
 
 @njit(cache=CACHE)
@@ -539,12 +584,23 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
     node_core = _node_min_core(tree, core)
     n_edges = _knn_edges(tree, core, knn_pos, alpha, p, (parent, size_of), (a, b, w))
     component = np.empty(n, dtype=np.int64)
+    best_d = np.full(n, np.inf)
+    best_j = np.full(n, -1, dtype=np.int64)
+    lower = np.zeros(n)
     while n_edges < n - 1:
         _components(parent, component)
         node_comp = _node_components(tree, component)
         comp_bound = np.full(n, np.inf)
-        best_d, best_j = _boruvka_round(
-            tree, core, component, node_comp, node_core, comp_bound, alpha, p
+        _reuse_candidates(component, best_d, best_j, comp_bound)
+        _boruvka_round(
+            tree,
+            core,
+            component,
+            node_comp,
+            node_core,
+            (comp_bound, best_d, best_j, lower),
+            alpha,
+            p,
         )
         n_edges = _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edges)
     idx = tree[1]
