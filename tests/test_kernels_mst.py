@@ -39,8 +39,8 @@ def _is_spanning_tree(a, b, n):
 
 def _boruvka(X, min_samples, alpha, p, leaf_size=10):
     tree = kdtree.build_kdtree(X, leaf_size)
-    core_t, knn_pos, knn_dist = mst.core_distances_tree(tree, min_samples, p)
-    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, knn_dist, alpha, p)
+    core_t, knn_pos = mst.core_distances_tree(tree, min_samples, p)
+    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, p)
     core = np.empty_like(core_t)
     core[tree[1]] = core_t
     return core, a, b, w

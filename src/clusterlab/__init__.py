@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.experiment",
     "get_config": "clusterlab._config",
+    "HDBSCAN": "clusterlab.cluster.hdbscan",
     "kmeans": "clusterlab.cluster.kmeans",
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",

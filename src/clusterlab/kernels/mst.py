@@ -26,7 +26,6 @@ from clusterlab.kernels.kdtree import (
     STACK_SIZE,
     dist_to_rdist,
     min_rdist_point_node,
-    query_knn,
     rdist,
     rdist_to_dist,
 )
@@ -38,6 +37,7 @@ __all__ = [
     "core_distances_brute",
     "core_distances_tree",
     "knn_brute",
+    "knn_within",
     "prim_mst",
     "single_linkage",
 ]
@@ -210,8 +210,91 @@ def single_linkage(a, b, weight):
     return left, right, weight.copy(), size
 
 
+@njit(cache=CACHE, inline="always")
+def _sift_down(heap_d, heap_i, size):
+    """Restore the max-heap (by distance, then position) after its root was replaced."""
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            return
+        other = child + 1
+        if other < size and (
+            heap_d[other] > heap_d[child]
+            or (heap_d[other] == heap_d[child] and heap_i[other] > heap_i[child])
+        ):
+            child = other
+        if heap_d[child] > heap_d[pos] or (
+            heap_d[child] == heap_d[pos] and heap_i[child] > heap_i[pos]
+        ):
+            heap_d[pos], heap_d[child] = heap_d[child], heap_d[pos]
+            heap_i[pos], heap_i[child] = heap_i[child], heap_i[pos]
+            pos = child
+        else:
+            return
+
+
+@njit(cache=CACHE)
+def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
+    """k nearest tree positions to point ``x``, searching only within reduced distance ``bound``.
+
+    A kd-tree query that starts from a known bound (e.g. from a nearby point by the triangle
+    inequality) instead of infinity, for use inside other kernels.
+
+    Parameters
+    ----------
+    tree : tuple
+        From ``kdtree.build_kdtree``.
+    x : float (d,)
+    p : float
+    bound : float
+        Reduced distance holding at least ``k`` points (``inf`` is always safe).
+    heap_d : float64 (k,)
+        Written: reduced distances, ascending (ties by position).
+    heap_i : int64 (k,)
+        Written: tree positions.
+    stack : int64 (``kdtree.STACK_SIZE``,)
+        Scratch space.
+    """
+    data, _, start, end, left, right, _, _ = tree
+    k = heap_d.shape[0]
+    heap_d[:] = bound
+    heap_i[:] = np.iinfo(np.int64).max
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        if min_rdist_point_node(tree, node, x, p) > heap_d[0]:
+            continue
+        if left[node] < 0:
+            for s in range(start[node], end[node]):
+                rd = rdist(data[s], x, p)
+                if rd < heap_d[0] or (rd == heap_d[0] and s < heap_i[0]):
+                    heap_d[0] = rd
+                    heap_i[0] = s
+                    _sift_down(heap_d, heap_i, k)
+            continue
+        a = left[node]
+        b = right[node]
+        if min_rdist_point_node(tree, a, x, p) > min_rdist_point_node(tree, b, x, p):
+            a, b = b, a
+        stack[sp] = b
+        stack[sp + 1] = a
+        sp += 2
+    for last in range(k - 1, 0, -1):
+        heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
+        heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
+        _sift_down(heap_d, heap_i, last)
+
+
+@njit(cache=CACHE, parallel=True)
 def core_distances_tree(tree, min_samples, p):
     """Core distances and nearest neighbours of every point, in the kd-tree's order.
+
+    Points are visited in tree order, chunk by chunk in parallel; each search starts from the
+    bound the previous point gives by the triangle inequality (its ``k``-th distance plus the
+    distance between the two), which prunes most of the tree from the start.
 
     Parameters
     ----------
@@ -225,15 +308,32 @@ def core_distances_tree(tree, min_samples, p):
     -------
     core : float64 (n,)
         ``core[t]`` for the point at tree position ``t``.
-    knn_pos : int64 (n, min_samples)
-        Tree positions of its neighbours, nearest first.
-    knn_dist : float64 (n, min_samples)
+    knn_pos : int32 (n, min_samples)
+        Tree positions of its neighbours, nearest first (ties by position); int32 halves the
+        largest array of the fit.
     """
-    data, idx = tree[0], tree[1]
-    dist, ind = query_knn(tree, data, min_samples, p)
-    position = np.empty_like(idx)
-    position[idx] = np.arange(idx.shape[0])
-    return np.ascontiguousarray(dist[:, -1]), position[ind], dist
+    data = tree[0]
+    n = data.shape[0]
+    k = min_samples
+    knn_pos = np.empty((n, k), dtype=np.int32)
+    core = np.empty(n, dtype=np.float64)
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    for chunk in prange(n_chunks):
+        stack = np.empty(STACK_SIZE, dtype=np.int64)
+        heap_d = np.empty(k, dtype=np.float64)
+        heap_i = np.empty(k, dtype=np.int64)
+        first = chunk * _CHUNK
+        for t in range(first, min(n, first + _CHUNK)):
+            bound = np.inf
+            if t > first:
+                reach = core[t - 1] + rdist_to_dist(rdist(data[t], data[t - 1], p), p)
+                # slack so that rounding never leaves fewer than k points inside
+                bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
+            knn_within(tree, data[t], p, bound, heap_d, heap_i, stack)
+            for j in range(k):
+                knn_pos[t, j] = heap_i[j]
+            core[t] = rdist_to_dist(heap_d[k - 1], p)
+    return core, knn_pos
 
 
 @njit(cache=CACHE)
@@ -325,56 +425,91 @@ def _nearest_outside(t, tree, core, component, node_comp, node_core, bound, alph
     return best, best_j
 
 
+@njit(cache=CACHE)
+def _reuse_candidates(component, best_d, best_j, comp_bound):
+    """Keep last round's nearest-outside candidates that are still outside; seed the bounds.
+
+    Components only grow, so the points outside a component only become fewer: a candidate that
+    was a point's exact nearest outside point and is still outside remains exactly that.
+    """
+    for t in range(component.shape[0]):
+        j = best_j[t]
+        if j < 0:
+            continue
+        c = component[t]
+        if component[j] == c:
+            best_j[t] = -1
+        elif best_d[t] < comp_bound[c]:
+            comp_bound[c] = best_d[t]
+
+
 @njit(cache=CACHE, parallel=True)
-def _boruvka_round(tree, core, component, node_comp, node_core, comp_bound, alpha, p):  # noqa: PLR0917
+def _boruvka_round(tree, core, component, node_comp, node_core, state, alpha, p):  # noqa: PLR0917
     """Every point's nearest neighbour outside its component (parallel over chunks of points).
 
-    ``comp_bound[c]`` is a shared upper bound on component ``c``'s shortest outgoing edge; the
-    threads lower it as they find edges. A stale read only prunes less, and comparisons are strict,
-    so the component minima, ties broken by position, do not depend on the thread count.
+    ``state = (comp_bound, best_d, best_j, lower)``: ``comp_bound[c]`` is a shared upper bound on
+    component ``c``'s shortest outgoing edge that the threads lower as they find edges; points
+    with a still-valid candidate (``best_j >= 0``) are skipped, and so are points whose lower
+    bound ``lower[t]`` on their nearest outside distance already exceeds their component's bound.
+    A stale read of a bound only prunes less and every comparison is strict, so the component
+    minima, ties broken by position, do not depend on the thread count.
     """
+    comp_bound, best_d, best_j, lower = state
     n = core.shape[0]
-    best_d = np.full(n, np.inf)
-    best_j = np.full(n, -1, dtype=np.int64)
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for chunk in prange(n_chunks):
         stack = np.empty(STACK_SIZE, dtype=np.int64)
         for t in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
+            if best_j[t] >= 0:
+                continue
             c = component[t]
+            bound = comp_bound[c]
+            if lower[t] > bound:
+                continue
             d, j = _nearest_outside(
-                t, tree, core, component, node_comp, node_core, comp_bound[c], alpha, p, stack
+                t, tree, core, component, node_comp, node_core, bound, alpha, p, stack
             )
+            if j < 0:
+                # nothing at or below the bound: the nearest outside point is farther
+                lower[t] = max(lower[t], bound)
+                continue
             best_d[t] = d
             best_j[t] = j
+            lower[t] = d
             # a conditional store: most points do not improve the bound, and unconditional
             # writes to the shared array would make the threads fight over its cache lines
             if d < comp_bound[c]:  # noqa: PLR1730
                 comp_bound[c] = d
-    return best_d, best_j
 
 
 @njit(cache=CACHE)
-def _knn_edges(core, knn_pos, knn_dist, alpha, parent, size_of, a, b, w):  # noqa: PLR0917
+def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges):  # noqa: PLR0917
     """First Borůvka round from the core-distance neighbours, where they settle it.
 
     A point with a neighbour ``j`` such that ``max(core[j], d / alpha) <= core[t]`` has its
     cheapest edge at weight ``core[t]``, the least any of its edges can weigh, so the edge is
-    safe to add without a search. Returns the number of edges written to ``a, b, w``.
+    safe to add without a search. ``forest = (parent, size)`` is the union-find, ``edges =
+    (a, b, w)`` the output arrays; returns the number of edges written.
     """
+    data = tree[0]
+    parent, size_of = forest
+    a, b, w = edges
     n = core.shape[0]
     n_edges = 0
     for t in range(n):
         for q in range(knn_pos.shape[1]):
-            j = knn_pos[t, q]
-            if j == t:
+            j = np.int64(knn_pos[t, q])
+            if j == t or core[j] > core[t]:
                 continue
-            if core[j] <= core[t] and knn_dist[t, q] / alpha <= core[t]:
-                if uf_union(parent, size_of, t, j) >= 0:
-                    a[n_edges] = t
-                    b[n_edges] = j
-                    w[n_edges] = core[t]
-                    n_edges += 1
-                break
+            # a neighbour lies within core[t]; only alpha < 1 can push it beyond
+            if alpha < 1.0 and rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
+                continue
+            if uf_union(parent, size_of, t, j) >= 0:
+                a[n_edges] = t
+                b[n_edges] = j
+                w[n_edges] = core[t]
+                n_edges += 1
+            break
     return n_edges
 
 
@@ -413,7 +548,7 @@ def _components(parent, component):
 
 
 @njit(cache=CACHE)
-def boruvka_mst(tree, core, knn_pos, knn_dist, alpha, p):  # noqa: PLR0917
+def boruvka_mst(tree, core, knn_pos, alpha, p):
     """Minimum spanning tree of the mutual reachability graph by parallel Borůvka on a kd-tree.
 
     Each round, every point looks (in parallel) for its nearest point in another component,
@@ -428,8 +563,8 @@ def boruvka_mst(tree, core, knn_pos, knn_dist, alpha, p):  # noqa: PLR0917
         From ``kdtree.build_kdtree``.
     core : float64 (n,)
         Core distances in tree order.
-    knn_pos, knn_dist : (n, k)
-        From :func:`core_distances_tree` (tree positions and distances).
+    knn_pos : int32 (n, k)
+        From :func:`core_distances_tree` (tree positions).
     alpha : float
     p : float
         Minkowski exponent.
@@ -447,14 +582,25 @@ def boruvka_mst(tree, core, knn_pos, knn_dist, alpha, p):  # noqa: PLR0917
     b = np.empty(n - 1, dtype=np.int64)
     w = np.empty(n - 1, dtype=np.float64)
     node_core = _node_min_core(tree, core)
-    n_edges = _knn_edges(core, knn_pos, knn_dist, alpha, parent, size_of, a, b, w)
+    n_edges = _knn_edges(tree, core, knn_pos, alpha, p, (parent, size_of), (a, b, w))
     component = np.empty(n, dtype=np.int64)
+    best_d = np.full(n, np.inf)
+    best_j = np.full(n, -1, dtype=np.int64)
+    lower = np.zeros(n)
     while n_edges < n - 1:
         _components(parent, component)
         node_comp = _node_components(tree, component)
         comp_bound = np.full(n, np.inf)
-        best_d, best_j = _boruvka_round(
-            tree, core, component, node_comp, node_core, comp_bound, alpha, p
+        _reuse_candidates(component, best_d, best_j, comp_bound)
+        _boruvka_round(
+            tree,
+            core,
+            component,
+            node_comp,
+            node_core,
+            (comp_bound, best_d, best_j, lower),
+            alpha,
+            p,
         )
         n_edges = _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edges)
     idx = tree[1]

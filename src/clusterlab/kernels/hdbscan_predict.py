@@ -1,0 +1,429 @@
+"""Out-of-sample HDBSCAN: approximate prediction and soft-clustering membership vectors.
+
+A new point is attached to the condensed tree of a fitted model without re-clustering: among
+its ``2 * min_samples`` nearest training points it picks the one at the smallest mutual
+reachability distance, then enters the tree at that neighbour's cluster, moving up while the
+cluster was born above the new point's lambda. These are the definitions of the hdbscan
+library's ``approximate_predict`` and ``membership_vector`` (McInnes & Healy), with one
+deliberate difference: the training core distances are the ones the clustering used, and a new
+point's core distance is its distance to its ``min_samples``-th nearest training point (hdbscan
+recomputes the training core distances with one neighbour fewer than its clustering used). With
+that rule a training point fed back in finds itself, at its own core distance, and gets its own
+label. The kernels take the neighbours precomputed (any kNN backend) and run in parallel over
+the new points.
+
+Cluster arrays are indexed by ``cluster id - n_train`` as in
+:mod:`clusterlab.kernels.condensed_tree`; ``clusters`` is the tuple from its ``cluster_arrays``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from clusterlab._config import CACHE
+from clusterlab.kernels.kdtree import (
+    STACK_SIZE,
+    dist_to_rdist,
+    min_rdist_point_node,
+    rdist,
+    rdist_to_dist,
+)
+from clusterlab.kernels.mst import knn_within
+
+__all__ = [
+    "approximate_predict",
+    "attach_points",
+    "attach_points_tree",
+    "exemplars",
+    "membership_vectors",
+    "point_rows",
+]
+
+_DBL_MAX = np.finfo(np.float64).max
+
+
+@njit(cache=CACHE)
+def point_rows(tree, n_points):
+    """Where each training point leaves the condensed tree.
+
+    Parameters
+    ----------
+    tree : tuple (parent, child, lambda_val, child_size)
+    n_points : int
+
+    Returns
+    -------
+    point_cluster : int64 (n_points,)
+        Cluster index (``parent - n_points``) the point falls out of.
+    point_lambda : float64 (n_points,)
+        Lambda at which it does.
+    """
+    parent, child, lambda_val, _ = tree
+    point_cluster = np.zeros(n_points, dtype=np.int64)
+    point_lambda = np.zeros(n_points, dtype=np.float64)
+    for r in range(parent.shape[0]):
+        c = child[r]
+        if c < n_points:
+            point_cluster[c] = parent[r] - n_points
+            point_lambda[c] = lambda_val[r]
+    return point_cluster, point_lambda
+
+
+@njit(cache=CACHE)
+def exemplars(point_cluster, point_lambda, clusters, label_of_cluster, n_labels):
+    """Exemplar points of each selected cluster, grouped by label.
+
+    The exemplars of a selected cluster are, in each leaf cluster below it, the points that stay
+    until the leaf's largest lambda (the leaf's densest core).
+
+    Returns
+    -------
+    order : int64 (n_exemplars,)
+        Training indices, grouped by label.
+    offsets : int64 (n_labels + 1,)
+        Label ``l``'s exemplars are ``order[offsets[l]:offsets[l + 1]]``.
+    """
+    first_child = clusters[1]
+    max_lambda = clusters[5]
+    n = point_cluster.shape[0]
+    owner_label = np.full(n, -1, dtype=np.int64)
+    counts = np.zeros(n_labels + 1, dtype=np.int64)
+    for i in range(n):
+        c = point_cluster[i]
+        lab = label_of_cluster[c]
+        if lab >= 0 and first_child[c] < 0 and point_lambda[i] == max_lambda[c]:
+            owner_label[i] = lab
+            counts[lab + 1] += 1
+    offsets = np.cumsum(counts)
+    fill = offsets[:-1].copy()
+    order = np.empty(offsets[-1], dtype=np.int64)
+    for i in range(n):
+        lab = owner_label[i]
+        if lab >= 0:
+            order[fill[lab]] = i
+            fill[lab] += 1
+    return order, offsets
+
+
+@njit(cache=CACHE, parallel=True)
+def attach_points(nbr_idx, nbr_dist, core, min_samples):
+    """Each new point's nearest training point in mutual reachability distance, and its lambda.
+
+    The new point's core distance is ``nbr_dist[:, min_samples - 1]``; the candidates are the
+    ``k`` neighbours given (``2 * min_samples`` in the definition). When fewer columns are given,
+    a point is still settled exactly if some neighbour reaches the smallest possible value, the
+    point's own core distance (a neighbour beyond the ``min_samples``-th cannot beat that): the
+    caller queries more neighbours only for the points reported unsettled.
+
+    Parameters
+    ----------
+    nbr_idx : int64 (m, k)
+        Nearest training points, nearest first, ties by index; ``k >= min(min_samples, n)``.
+    nbr_dist : float (m, k)
+        Their distances.
+    core : float64 (n,)
+        Training core distances.
+    min_samples : int
+
+    Returns
+    -------
+    nearest : int64 (m,)
+        Training row the point attaches to (the first neighbour at the smallest distance).
+    lam : float64 (m,)
+        ``1 / mutual reachability distance`` (largest float when that distance is 0).
+    settled : bool (m,)
+        False where a neighbour beyond the ``k`` given might still be nearer.
+    """
+    m, k = nbr_idx.shape
+    nearest = np.empty(m, dtype=np.int64)
+    lam = np.empty(m, dtype=np.float64)
+    settled = np.empty(m, dtype=np.bool_)
+    for i in prange(m):
+        own_core = nbr_dist[i, min(min_samples, k) - 1]
+        best = 0
+        best_mr = np.inf
+        for j in range(k):
+            mr = max(core[nbr_idx[i, j]], own_core, nbr_dist[i, j])
+            if mr < best_mr:
+                best_mr = mr
+                best = j
+        nearest[i] = nbr_idx[i, best]
+        lam[i] = 1.0 / best_mr if best_mr > 0.0 else _DBL_MAX
+        settled[i] = best_mr <= own_core
+    return nearest, lam, settled
+
+
+_CHUNK = 64
+
+
+@njit(cache=CACHE, parallel=True)
+def _leaf_order(tree, Q, p):
+    """An order of the query rows that keeps rows falling in one kd-tree leaf together."""
+    left, right = tree[4], tree[5]
+    m = Q.shape[0]
+    leaf = np.empty(m, dtype=np.int64)
+    for i in prange(m):
+        node = 0
+        while left[node] >= 0:
+            a = left[node]
+            b = right[node]
+            node = (
+                a
+                if min_rdist_point_node(tree, a, Q[i], p) <= min_rdist_point_node(tree, b, Q[i], p)
+                else b
+            )
+        leaf[i] = node
+    return np.argsort(leaf, kind="mergesort")
+
+
+@njit(cache=CACHE)
+def _attach_one(core_t, own_k, heap_d, heap_i, p):
+    """Nearest candidate in mutual reachability among sorted heaps; (position, mr, settled)."""
+    own_core = rdist_to_dist(heap_d[own_k - 1], p)
+    best = 0
+    best_mr = np.inf
+    for j in range(heap_d.shape[0]):
+        mr = max(core_t[heap_i[j]], own_core, rdist_to_dist(heap_d[j], p))
+        if mr < best_mr:
+            best_mr = mr
+            best = j
+    return heap_i[best], best_mr, best_mr <= own_core
+
+
+@njit(cache=CACHE, parallel=True)
+def attach_points_tree(tree, Q, core_t, min_samples, p):
+    """:func:`attach_points` with the neighbour search fused in, on the training kd-tree.
+
+    Rows are visited leaf by leaf, so each search starts from the bound the previous row gives
+    by the triangle inequality, and only the few rows not settled by ``min_samples`` neighbours
+    search again for ``2 * min_samples``. Nothing of size ``(m, k)`` is stored.
+
+    Parameters
+    ----------
+    tree : tuple
+        ``kdtree.build_kdtree`` of the training data.
+    Q : float (m, d)
+    core_t : float64 (n,)
+        Training core distances in tree order.
+    min_samples : int
+    p : float
+
+    Returns
+    -------
+    nearest : int64 (m,)
+        Training row (original order) each point attaches to.
+    lam : float64 (m,)
+    """
+    data, idx = tree[0], tree[1]
+    n = data.shape[0]
+    m = Q.shape[0]
+    k = min(min_samples, n)
+    k_full = min(2 * min_samples, n)
+    order = _leaf_order(tree, Q, p)
+    nearest = np.empty(m, dtype=np.int64)
+    lam = np.empty(m, dtype=np.float64)
+    n_chunks = (m + _CHUNK - 1) // _CHUNK
+    for chunk in prange(n_chunks):
+        stack = np.empty(STACK_SIZE, dtype=np.int64)
+        heap_d = np.empty(k, dtype=np.float64)
+        heap_i = np.empty(k, dtype=np.int64)
+        full_d = np.empty(k_full, dtype=np.float64)
+        full_i = np.empty(k_full, dtype=np.int64)
+        first = chunk * _CHUNK
+        previous = -1
+        previous_kth = np.inf
+        for r in range(first, min(m, first + _CHUNK)):
+            i = order[r]
+            bound = np.inf
+            if previous >= 0:
+                reach = previous_kth + rdist_to_dist(rdist(Q[i], Q[previous], p), p)
+                # slack so that rounding never leaves fewer than k points inside
+                bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
+            knn_within(tree, Q[i], p, bound, heap_d, heap_i, stack)
+            pos, mr, settled = _attach_one(core_t, k, heap_d, heap_i, p)
+            if not settled and k_full > k:
+                knn_within(tree, Q[i], p, np.inf, full_d, full_i, stack)
+                pos, mr, _ = _attach_one(core_t, k, full_d, full_i, p)
+            nearest[i] = idx[pos]
+            lam[i] = 1.0 / mr if mr > 0.0 else _DBL_MAX
+            previous = i
+            previous_kth = rdist_to_dist(heap_d[k - 1], p)
+    return nearest, lam
+
+
+@njit(cache=CACHE, parallel=True)
+def approximate_predict(nearest, lam, point_cluster, point_lambda, clusters, label_of_cluster):  # noqa: PLR0917
+    """Labels and membership probabilities of new points in a fitted condensed tree.
+
+    Parameters
+    ----------
+    nearest, lam : arrays (m,)
+        From :func:`attach_points`.
+    point_cluster, point_lambda : arrays (n,)
+        From :func:`point_rows`.
+    clusters : tuple
+        From ``condensed_tree.cluster_arrays``.
+    label_of_cluster : int64 (k_clusters,)
+        Label of each cluster's selected ancestor, -1 when none (from ``label_points``).
+
+    Returns
+    -------
+    labels : int64 (m,)
+    probabilities : float64 (m,)
+    """
+    cl_parent, _, _, birth, _, max_lambda = clusters
+    k_clusters = cl_parent.shape[0]
+    # a sub-cluster of a selected cluster measures probabilities against the selected one
+    owner_max = np.zeros(k_clusters, dtype=np.float64)
+    for c in range(k_clusters):
+        if label_of_cluster[c] < 0:
+            continue
+        p = cl_parent[c]
+        if p >= 0 and label_of_cluster[p] == label_of_cluster[c]:
+            owner_max[c] = owner_max[p]
+        else:
+            owner_max[c] = max_lambda[c]
+    m = nearest.shape[0]
+    labels = np.full(m, -1, dtype=np.int64)
+    probabilities = np.zeros(m, dtype=np.float64)
+    for i in prange(m):
+        nn = nearest[i]
+        c = point_cluster[nn]
+        if point_lambda[nn] > lam[i]:
+            while c > 0 and birth[c] >= lam[i]:
+                c = cl_parent[c]
+        lab = label_of_cluster[c]
+        if lab < 0:
+            continue
+        labels[i] = lab
+        top = owner_max[c]
+        probabilities[i] = min(top, lam[i]) / top if top > 0.0 else 1.0
+    return labels, probabilities
+
+
+@njit(cache=CACHE)
+def _merge_heights(point_cluster, lam, selected_ids, clusters, out):
+    """Lambda at which the point's cluster meets each selected cluster (``lam`` if nested)."""
+    cl_parent = clusters[0]
+    birth = clusters[3]
+    for s in range(selected_ids.shape[0]):
+        left = point_cluster
+        right = selected_ids[s]
+        moved_left = False
+        moved_right = False
+        last = left
+        while left != right:
+            if left > right:
+                moved_left = True
+                last = left
+                left = cl_parent[left]
+            else:
+                moved_right = True
+                last = right
+                right = cl_parent[right]
+        out[s] = birth[last] if (moved_left and moved_right) else lam
+
+
+@njit(cache=CACHE)
+def _min_distance(x, data, rows, p):
+    """Smallest Minkowski distance (``p`` = 2, 1 or inf) from ``x`` to ``data[rows]``."""
+    best = np.inf
+    for r in rows:
+        acc = 0.0
+        for f in range(x.shape[0]):
+            diff = abs(np.float64(x[f]) - np.float64(data[r, f]))
+            if p == 2.0:
+                acc += diff * diff
+            elif p == 1.0:
+                acc += diff
+            else:
+                acc = max(acc, diff)
+        best = min(best, acc)
+    return np.sqrt(best) if p == 2.0 else best
+
+
+@njit(cache=CACHE, parallel=True)
+def membership_vectors(  # noqa: PLR0917
+    X_new,
+    X_train,
+    nearest,
+    lam_new,
+    point_cluster,
+    point_lambda,
+    clusters,
+    selected_ids,
+    exemplar_order,
+    exemplar_offsets,
+    metric,
+):
+    """Soft-clustering membership of new points in each selected cluster.
+
+    The product of a distance part (inverse distance to each cluster's nearest exemplar, square
+    root) and an outlier part (softmax of how deep in the tree the point meets each cluster,
+    squared), normalised, times the probability of being in any cluster at all.
+
+    Parameters
+    ----------
+    X_new : float (m, d)
+    X_train : float (n, d)
+    nearest, lam_new : arrays (m,)
+        From :func:`attach_points`.
+    point_cluster, point_lambda : arrays (n,)
+        From :func:`point_rows`.
+    clusters : tuple
+        From ``condensed_tree.cluster_arrays``.
+    selected_ids : int64 (n_labels,)
+        Cluster index of each label.
+    exemplar_order, exemplar_offsets : int64
+        From :func:`exemplars`.
+    metric : float
+        Minkowski exponent of the distances to exemplars (2, 1 or inf).
+
+    Returns
+    -------
+    float64 (m, n_labels)
+        Rows sum to the point's probability of being in some cluster.
+    """
+    max_lambda = clusters[5]
+    m = X_new.shape[0]
+    n_labels = selected_ids.shape[0]
+    out = np.zeros((m, n_labels), dtype=np.float64)
+    if n_labels == 0:
+        return out
+    for i in prange(m):
+        nn = nearest[i]
+        lam = min(lam_new[i], point_lambda[nn])
+        pc = point_cluster[nn]
+        heights = np.empty(n_labels, dtype=np.float64)
+        # hdbscan passes this lambda through a float32 argument for the outlier part only;
+        # keep that rounding so that results agree with it
+        _merge_heights(pc, np.float64(np.float32(lam)), selected_ids, clusters, heights)
+        dist_part = np.empty(n_labels, dtype=np.float64)
+        total = 0.0
+        for s in range(n_labels):
+            rows = exemplar_order[exemplar_offsets[s] : exemplar_offsets[s + 1]]
+            d = _min_distance(X_new[i], X_train, rows, metric)
+            dist_part[s] = 1.0 / d if d != 0.0 else _DBL_MAX / n_labels
+            total += dist_part[s]
+        top = max_lambda[pc]
+        scores = np.empty(n_labels, dtype=np.float64)
+        for s in range(n_labels):
+            denom = top - heights[s]
+            scores[s] = top / (denom if denom > 0.0 else 1e-8)
+        best = scores.max()
+        outlier_total = 0.0
+        for s in range(n_labels):
+            scores[s] = np.exp(scores[s] - best)
+            outlier_total += scores[s]
+        row_total = 0.0
+        for s in range(n_labels):
+            v = np.sqrt(dist_part[s] / total) * (scores[s] / outlier_total) ** 2
+            out[i, s] = v
+            row_total += v
+        _merge_heights(pc, lam, selected_ids, clusters, heights)
+        closest = np.argmax(heights)
+        in_some = heights[closest] / (max(lam, max_lambda[selected_ids[closest]]) + 1e-8)
+        for s in range(n_labels):
+            out[i, s] = out[i, s] / row_total * in_some
+    return out
