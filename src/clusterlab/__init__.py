@@ -18,6 +18,8 @@ _LAZY: dict[str, str] = {
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
     "load_wholesale_customers": "clusterlab.datasets",
+    "choose_k": "clusterlab.selection",
+    "stability": "clusterlab.selection",
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
