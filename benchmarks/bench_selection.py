@@ -28,7 +28,8 @@ def blobs(k: int, seed: int, per_cluster: int = 100):
     rng = np.random.default_rng(seed)
     while True:
         centers = rng.uniform(-10, 10, size=(k, N_FEATURES))
-        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=-1) + np.eye(k) * np.inf
+        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=-1)
+        gaps[np.diag_indices(k)] = np.inf
         if gaps.min() >= MIN_SEPARATION * STD:
             break
     X, y = make_blobs(
