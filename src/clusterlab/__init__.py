@@ -15,14 +15,15 @@ __version__ = "0.1.0.dev0"
 _LAZY: dict[str, str] = {
     "anomaly_scores": "clusterlab.insight",
     "BisectingKMeans": "clusterlab.cluster.bisecting",
+    "choose_k": "clusterlab.selection",
     "config_context": "clusterlab._config",
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.experiment",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
-    "kmeans": "clusterlab.cluster.kmeans",
     "KMeans": "clusterlab.cluster.kmeans",
+    "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
     "list_datasets": "clusterlab.datasets",
     "load_benchmark": "clusterlab.datasets",
@@ -35,6 +36,7 @@ _LAZY: dict[str, str] = {
     "read_table": "clusterlab.io",
     "rfm": "clusterlab.datasets",
     "set_config": "clusterlab._config",
+    "stability": "clusterlab.selection",
     "write_table": "clusterlab.io",
 }
 
