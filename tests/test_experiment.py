@@ -250,7 +250,7 @@ def test_config_and_evaluate(exp, fitted):
     assert "X_transformed" in exp.get_config()
     exp.set_config("sample_size", 500)
     assert exp.get_config("sample_size") == 500
-    exp.set_config("sample_size", 10_000)
+    exp.set_config("sample_size", 5_000)
     with pytest.raises(ValueError, match="variable must be one of"):
         exp.set_config("pipeline", None)
     text = exp.evaluate_model(fitted["kmeans"])

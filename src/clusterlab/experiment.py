@@ -571,13 +571,18 @@ class Experiment:
         return record
 
     def _threads(self) -> Any:
-        """One BLAS/OpenMP thread for small data (see ``SMALL_DATA``), the default otherwise."""
+        """One thread (numba, BLAS and OpenMP) for small data (see ``SMALL_DATA``)."""
         import contextlib
 
         if self.X_.size < SMALL_DATA:
             from threadpoolctl import threadpool_limits
 
-            return threadpool_limits(limits=1)
+            from clusterlab._config import threads
+
+            stack = contextlib.ExitStack()
+            stack.enter_context(threads(1))
+            stack.enter_context(threadpool_limits(limits=1))  # OpenMP too (scikit-learn)
+            return stack
         return contextlib.nullcontext()
 
     def _record(self, model: Any) -> FittedModel:
