@@ -22,6 +22,8 @@ _LAZY: dict[str, str] = {
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
+    "MiniBatchKMeans": "clusterlab.cluster.minibatch",
+    "BisectingKMeans": "clusterlab.cluster.bisecting",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604
