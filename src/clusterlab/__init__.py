@@ -13,6 +13,7 @@ __version__ = "0.1.0.dev0"
 
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
+    "DBSCAN": "clusterlab.cluster.dbscan",
     "NOISE": "clusterlab._base",
     "config_context": "clusterlab._config",
     "get_config": "clusterlab._config",
