@@ -15,6 +15,7 @@ __version__ = "0.1.0.dev0"
 _LAZY: dict[str, str] = {
     "DBSCAN": "clusterlab.cluster.dbscan",
     "NOISE": "clusterlab._base",
+    "HDBSCAN": "clusterlab.cluster.hdbscan",
     "config_context": "clusterlab._config",
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
