@@ -58,9 +58,10 @@ def models(X):
 
 def _points(ax) -> int:
     return sum(
-        len(c.get_offsets()) for c in ax.collections
+        len(c.get_offsets())
+        for c in ax.collections
         if isinstance(c, PathCollection) and c.get_label() != "centres"
-    )  # fmt: skip
+    )
 
 
 def _legend_texts(ax) -> list[str]:
@@ -314,9 +315,11 @@ def test_k_selection_and_stability():
     ax = plot_model(None, None, plot="k_selection", scores=scores, chosen_k=3).axes[0]
     texts = _legend_texts(ax)
     assert texts == [
-        "silhouette ↑ (best k = 3)", "davies_bouldin ↓ (best k = 3)", "bic ↓ (best k = 3)",
+        "silhouette ↑ (best k = 3)",
+        "davies_bouldin ↓ (best k = 3)",
+        "bic ↓ (best k = 3)",
         "chosen k = 3",
-    ]  # fmt: skip
+    ]
     np.testing.assert_allclose(ax.lines[1].get_ydata(), [0, 1, 0.5])
     per_k = pd.DataFrame({"mean": [0.9, 0.8], "std": [0.1, 0.1]}, index=[2, 3])
     ax = plot_model(None, None, plot="stability", scores=per_k).axes[0]
@@ -356,8 +359,9 @@ def test_every_plot_for_every_model(X, models, name, tmp_path):
                 plot_model(models[name], X, plot=kind, **kwargs)
 
 
-@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG"), (".svg", b"<?xml"),
-                                                 (".pdf", b"%PDF")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")]
+)
 def test_save_by_extension(X, models, tmp_path, suffix, magic):
     path = tmp_path / f"plot{suffix.upper() if suffix == '.png' else suffix}"
     plot_model(models["kmeans"], X, plot="cluster", save=path)
