@@ -21,6 +21,9 @@ _LAZY: dict[str, str] = {
     "anomaly_scores": "clusterlab.insight",
     "describe_segments": "clusterlab.insight",
     "profile_segments": "clusterlab.insight",
+    "KMeans": "clusterlab.cluster.kmeans",
+    "kmeans": "clusterlab.cluster.kmeans",
+    "kmeans_plusplus": "clusterlab.cluster.kmeans",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604

@@ -1,0 +1,266 @@
+"""Lloyd's k-means steps: assignment (E), weighted center update (M), inertia.
+
+Every reduction over points (center sums, inertia) is done per fixed block of rows and then
+summed block by block in order, so results are bitwise identical for any number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from clusterlab._config import CACHE
+from clusterlab.kernels.distances import CHUNK, sq_dist_block, sq_dist_one
+
+__all__ = [
+    "assign_labels",
+    "center_shift",
+    "inertia",
+    "relocate_empty_clusters",
+    "update_centers",
+]
+
+#: Upper limit on the number of row blocks of the center update (bounds its scratch memory to
+#: ``_MAX_PARTS * n_clusters * n_features`` doubles). Fixed, not the thread count.
+_MAX_PARTS = 32
+
+
+@njit(cache=CACHE, parallel=True)
+def assign_labels(X, centers, labels, sq_dist):
+    """Nearest center of every row (ties go to the lowest center index).
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_features), float32 or float64 — read.
+    centers : ndarray (n_clusters, n_features), same dtype — read.
+    labels : ndarray (n_samples,), int64 — written: index of the nearest center.
+    sq_dist : ndarray (n_samples,), dtype of X — written: squared distance to that center.
+
+    Returns
+    -------
+    int — how many rows got a label different from the one ``labels`` held on entry.
+    """
+    n = X.shape[0]
+    k = centers.shape[0]
+    CT = np.ascontiguousarray(centers.T)
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    changed = 0
+    for c in prange(n_chunks):
+        buf = np.empty(k, dtype=X.dtype)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            sq_dist_block(X, i, CT, 0, k, buf)
+            best = 0
+            best_d = buf[0]
+            for j in range(1, k):
+                if buf[j] < best_d:
+                    best_d = buf[j]
+                    best = j
+            if labels[i] != best:
+                changed += 1
+            labels[i] = best
+            sq_dist[i] = best_d
+    return changed
+
+
+@njit(cache=CACHE, parallel=True)
+def _weighted_sums(X, sample_weight, labels, n_clusters):
+    """Per-cluster weighted sums of rows (k, d) and total weights (k,), both float64."""
+    n, d = X.shape
+    n_parts = max(1, min(_MAX_PARTS, n // 4096))
+    sums = np.zeros((n_parts, n_clusters, d))
+    weights = np.zeros((n_parts, n_clusters))
+    for p in prange(n_parts):
+        for i in range(p * n // n_parts, (p + 1) * n // n_parts):
+            j = labels[i]
+            w = np.float64(sample_weight[i])
+            weights[p, j] += w
+            for f in range(d):
+                sums[p, j, f] += w * X[i, f]
+    total = sums[0].copy()
+    total_w = weights[0].copy()
+    for p in range(1, n_parts):
+        total += sums[p]
+        total_w += weights[p]
+    return total, total_w
+
+
+@njit(cache=CACHE, parallel=True)
+def _distances_to_own_center(X, centers, labels):
+    CT = np.ascontiguousarray(centers.T)
+    out = np.empty(X.shape[0])
+    for i in prange(X.shape[0]):
+        out[i] = sq_dist_one(X, i, CT, labels[i])
+    return out
+
+
+@njit(cache=CACHE)
+def relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights):  # noqa: PLR0917
+    """Give every empty cluster a point: the rows farthest from their own center.
+
+    The rule (close to scikit-learn's): empty clusters, in increasing index order, take the rows
+    with the largest squared distance to their assigned center under ``centers_old``, farthest
+    first. A row is taken only if it is not on its center (distance > 0) and its cluster keeps
+    some weight after giving it up. The row's weight and weighted coordinates move from its old
+    cluster's sums to the empty cluster (labels are not changed; the next assignment step does
+    that). Clusters left empty (fewer distinct points than clusters) keep their old center.
+
+    Parameters
+    ----------
+    X, sample_weight, centers_old, labels — read (as in :func:`update_centers`).
+    sums : ndarray (n_clusters, n_features), float64 — weighted sums; updated in place.
+    weights : ndarray (n_clusters,), float64 — cluster weights; updated in place.
+
+    Returns
+    -------
+    int — the number of clusters relocated.
+    """
+    empty = np.flatnonzero(weights == 0.0)
+    if empty.shape[0] == 0:
+        return 0
+    dist = _distances_to_own_center(X, centers_old, labels)
+    order = np.argsort(-dist, kind="mergesort")
+    moved = 0
+    pos = 0
+    for j in empty:
+        while pos < order.shape[0]:
+            i = order[pos]
+            pos += 1
+            if not dist[i] > 0.0:
+                pos = order.shape[0]
+                break
+            old = labels[i]
+            w = np.float64(sample_weight[i])
+            if w > 0.0 and weights[old] - w > 0.0:
+                for f in range(X.shape[1]):
+                    sums[old, f] -= w * X[i, f]
+                    sums[j, f] = w * X[i, f]
+                weights[old] -= w
+                weights[j] = w
+                moved += 1
+                break
+    return moved
+
+
+@njit(cache=CACHE)
+def update_centers(X, sample_weight, labels, centers_old, centers_new):
+    """Weighted mean of each cluster (M-step), relocating empty clusters first.
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_features), float32 or float64 — read.
+    sample_weight : ndarray (n_samples,), dtype of X — read.
+    labels : ndarray (n_samples,), int64 — read.
+    centers_old : ndarray (n_clusters, n_features) — read (centers of the last assignment).
+    centers_new : ndarray (n_clusters, n_features), dtype of X — written: the new centers.
+
+    Returns
+    -------
+    weights : ndarray (n_clusters,), float64 — total weight of each cluster after relocation.
+    n_relocated : int — number of empty clusters that were given a point.
+    """
+    sums, weights = _weighted_sums(X, sample_weight, labels, centers_old.shape[0])
+    n_relocated = relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights)
+    for j in range(centers_old.shape[0]):
+        if weights[j] > 0.0:
+            for f in range(X.shape[1]):
+                centers_new[j, f] = sums[j, f] / weights[j]
+        else:
+            centers_new[j, :] = centers_old[j, :]
+    return weights, n_relocated
+
+
+@njit(cache=CACHE)
+def center_shift(centers_old, centers_new):
+    """Euclidean distance each center moved: ``(n_clusters,)`` float64."""
+    k, d = centers_old.shape
+    out = np.empty(k)
+    for j in range(k):
+        acc = 0.0
+        for f in range(d):
+            t = np.float64(centers_new[j, f]) - np.float64(centers_old[j, f])
+            acc += t * t
+        out[j] = np.sqrt(acc)
+    return out
+
+
+@njit(cache=CACHE, parallel=True)
+def inertia(X, sample_weight, centers, labels):
+    """``sum_i w_i * ||x_i - centers[labels_i]||^2`` as float64 (fixed-block summation)."""
+    n = X.shape[0]
+    CT = np.ascontiguousarray(centers.T)
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    partial = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        acc = 0.0
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            acc += np.float64(sample_weight[i]) * np.float64(sq_dist_one(X, i, CT, labels[i]))
+        partial[c] = acc
+    return partial.sum()
+
+
+@njit(cache=CACHE, parallel=True)
+def mean_feature_variance(X):
+    """Mean over features of the (unweighted, population) variance of each column, float64.
+
+    Two passes over ``X`` in fixed row blocks; no temporary of the size of ``X``.
+    """
+    n, d = X.shape
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    partial = np.zeros((n_chunks, d))
+    for c in prange(n_chunks):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for f in range(d):
+                partial[c, f] += X[i, f]
+    mean = partial.sum(axis=0) / n
+    partial[:] = 0.0
+    for c in prange(n_chunks):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for f in range(d):
+                t = np.float64(X[i, f]) - mean[f]
+                partial[c, f] += t * t
+    return (partial.sum(axis=0) / n).mean()
+
+
+def lloyd(X, sample_weight, centers_init, max_iter, tol):
+    """Run Lloyd's algorithm from ``centers_init`` until convergence (scikit-learn's rule).
+
+    Each iteration assigns every row (E), then recomputes the centers (M). It stops after the
+    first iteration whose assignment changed no label ("strict convergence"), or whose total
+    squared center shift is ``<= tol`` (then a last assignment makes labels match the centers),
+    or after ``max_iter`` iterations.
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_features), float32 or float64, C-contiguous — read.
+    sample_weight : ndarray (n_samples,), dtype of X — read.
+    centers_init : ndarray (n_clusters, n_features), dtype of X — read (not modified).
+    max_iter : int >= 1.
+    tol : float — absolute tolerance on ``sum_j shift_j ** 2`` (already scaled to the data).
+
+    Returns
+    -------
+    centers : ndarray (n_clusters, n_features), dtype of X.
+    labels : ndarray (n_samples,), int64.
+    inertia : float.
+    n_iter : int.
+    """
+    n = X.shape[0]
+    centers = np.array(centers_init, dtype=X.dtype, order="C")
+    centers_new = np.empty_like(centers)
+    labels = np.full(n, -1, dtype=np.int64)
+    sq_dist = np.empty(n, dtype=X.dtype)
+    strict = False
+    it = 0
+    for it in range(max_iter):  # noqa: B007 - the count after the loop is n_iter - 1
+        changed = assign_labels(X, centers, labels, sq_dist)
+        update_centers(X, sample_weight, labels, centers, centers_new)
+        shift = center_shift(centers, centers_new)
+        centers, centers_new = centers_new, centers
+        if changed == 0:
+            strict = True
+            break
+        if float(np.dot(shift, shift)) <= tol:
+            break
+    if not strict:
+        assign_labels(X, centers, labels, sq_dist)
+    return centers, labels, inertia(X, sample_weight, centers, labels), it + 1

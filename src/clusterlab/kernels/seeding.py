@@ -1,0 +1,136 @@
+"""Initial centers for k-means: greedy k-means++ (numba) and uniform random rows.
+
+Greedy k-means++ (Arthur & Vassilvitskii 2007, with the local trials scikit-learn uses): the first
+center is a row drawn with probability proportional to its weight; every next center is the best
+of ``n_local_trials`` candidates drawn with probability proportional to ``weight * D(x)^2`` (the
+squared distance to the nearest chosen center), "best" meaning the lowest weighted potential
+``sum_i w_i min(D(x_i)^2, d(x_i, candidate)^2)`` after adding it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from clusterlab._config import CACHE
+from clusterlab.kernels.distances import CHUNK, sq_dist_block, sq_dist_one
+
+__all__ = ["default_n_local_trials", "kmeans_plusplus_indices", "random_indices"]
+
+
+def default_n_local_trials(n_clusters: int) -> int:
+    """``2 + floor(log(n_clusters))``, the number of candidates per center scikit-learn uses."""
+    return 2 + int(np.log(n_clusters))
+
+
+@njit(cache=CACHE)
+def _draw(cumulative, total, rand):
+    """Index of the first entry of ``cumulative`` above ``rand * total`` (clipped to the end)."""
+    idx = np.searchsorted(cumulative, rand * total, side="right")
+    return min(idx, cumulative.shape[0] - 1)
+
+
+@njit(cache=CACHE, parallel=True)
+def _candidate_potentials(X, sample_weight, closest, cand_T):
+    """Weighted potential after adding each candidate: ``(n_candidates,)`` float64.
+
+    ``closest`` (n,) float64 is read; summed per fixed chunk then in chunk order, so the result
+    does not depend on the thread count.
+    """
+    n = X.shape[0]
+    m = cand_T.shape[1]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    partial = np.zeros((n_chunks, m))
+    for c in prange(n_chunks):
+        buf = np.empty(m, dtype=X.dtype)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            sq_dist_block(X, i, cand_T, 0, m, buf)
+            for t in range(m):
+                partial[c, t] += sample_weight[i] * min(closest[i], np.float64(buf[t]))
+    out = np.zeros(m)
+    for c in range(n_chunks):
+        for t in range(m):
+            out[t] += partial[c, t]
+    return out
+
+
+@njit(cache=CACHE, parallel=True)
+def _update_closest(X, closest, center_T):
+    """``closest[i] = min(closest[i], d(x_i, center)^2)`` for the single center in ``center_T``."""
+    for i in prange(X.shape[0]):
+        d = np.float64(sq_dist_one(X, i, center_T, 0))
+        closest[i] = min(closest[i], d)
+
+
+@njit(cache=CACHE)
+def kmeans_plusplus_indices(X, sample_weight, n_clusters, n_local_trials, seed):
+    """Row indices of the greedy k-means++ seeds.
+
+    Parameters
+    ----------
+    X : ndarray (n_samples, n_features), float32 or float64, C-contiguous — read.
+    sample_weight : ndarray (n_samples,), float64, non-negative with a positive sum — read.
+    n_clusters : int — number of seeds, ``1 <= n_clusters <= n_samples``.
+    n_local_trials : int >= 1 — candidates drawn per seed after the first.
+    seed : int — seeds numba's random generator (of the calling thread) for this call.
+
+    Returns
+    -------
+    ndarray (n_clusters,), int64 — indices into ``X``; the centers are ``X[indices]``.
+    When every remaining point coincides with a chosen seed (fewer distinct points than
+    ``n_clusters``), the next seeds are drawn by weight alone and may repeat a point.
+    """
+    # numba implements the legacy np.random API only (per-thread state, seeded here).
+    np.random.seed(seed)  # noqa: NPY002
+    n = X.shape[0]
+    indices = np.empty(n_clusters, dtype=np.int64)
+    cumulative = np.cumsum(sample_weight)
+    first = _draw(cumulative, cumulative[-1], np.random.random())  # noqa: NPY002
+    indices[0] = first
+    closest = np.full(n, np.inf)
+    _update_closest(X, closest, np.ascontiguousarray(X[first : first + 1].T))
+    weighted = np.empty(n)
+    for c in range(1, n_clusters):
+        for i in range(n):
+            weighted[i] = sample_weight[i] * closest[i]
+        cumulative = np.cumsum(weighted)
+        total = cumulative[-1]
+        if not total > 0.0:
+            # Every point sits on a seed already: fall back to drawing by weight.
+            cumulative = np.cumsum(sample_weight)
+            total = cumulative[-1]
+        candidates = np.empty(n_local_trials, dtype=np.int64)
+        for t in range(n_local_trials):
+            candidates[t] = _draw(cumulative, total, np.random.random())  # noqa: NPY002
+        cand_T = np.ascontiguousarray(X[candidates].T)
+        potentials = _candidate_potentials(X, sample_weight, closest, cand_T)
+        best = candidates[np.argmin(potentials)]
+        indices[c] = best
+        _update_closest(X, closest, np.ascontiguousarray(X[best : best + 1].T))
+    return indices
+
+
+def random_indices(
+    n_samples: int, n_clusters: int, sample_weight: np.ndarray, seed: int
+) -> np.ndarray:
+    """``n_clusters`` distinct row indices drawn with probability proportional to the weights.
+
+    Parameters
+    ----------
+    n_samples, n_clusters : int — ``n_clusters`` <= number of rows with positive weight is
+        not required: rows of zero weight are drawn last, uniformly.
+    sample_weight : ndarray (n_samples,) — read.
+    seed : int — seeds a ``numpy.random.Generator``.
+
+    Returns
+    -------
+    ndarray (n_clusters,), int64.
+    """
+    rng = np.random.default_rng(seed)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    n_positive = int(np.count_nonzero(w > 0))
+    if n_positive >= n_clusters:
+        return rng.choice(n_samples, size=n_clusters, replace=False, p=w / w.sum()).astype(np.int64)
+    positive = np.flatnonzero(w > 0)
+    rest = rng.permutation(np.flatnonzero(w == 0))[: n_clusters - n_positive]
+    return np.concatenate([rng.permutation(positive), rest]).astype(np.int64)
