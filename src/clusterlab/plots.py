@@ -505,7 +505,7 @@ def plot_umap(
 
 
 def _silhouette_values(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    from sklearn.metrics import silhouette_samples
+    from clusterlab.metrics import silhouette_samples
 
     return silhouette_samples(X, labels)
 
@@ -1518,6 +1518,8 @@ def _elbow_curve(model: Any, X: np.ndarray, k_range: Iterable[int]) -> tuple[lis
     """Within-cluster sum of squares of the model refitted for each k."""
     from sklearn.base import clone
 
+    from clusterlab.metrics import inertia
+
     params = model.get_params() if hasattr(model, "get_params") else {}
     name = next((p for p in ("n_clusters", "n_components") if p in params), None)
     if name is None:
@@ -1531,10 +1533,7 @@ def _elbow_curve(model: Any, X: np.ndarray, k_range: Iterable[int]) -> tuple[lis
         if not 1 <= k < X.shape[0]:
             continue
         labels = clone(model).set_params(**{name: k}).fit_predict(X)
-        total = sum(
-            float(((X[labels == c] - X[labels == c].mean(axis=0)) ** 2).sum())
-            for c in np.unique(labels[labels != NOISE])
-        )
+        total = inertia(X, labels)
         ks.append(k)
         wcss.append(total)
     return ks, wcss
