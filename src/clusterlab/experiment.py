@@ -1041,7 +1041,25 @@ class Experiment:
     # ---------------------------------------------------------------------- the rest
 
     def plot_model(self, model: Any, plot: str = "cluster", save: Any = None, **kwargs: Any) -> Any:
-        """Draw a figure of ``model`` through :func:`clusterlab.plots.plot_model`."""
+        """Draw a figure of ``model`` on the prepared data (delegates to clusterlab.plots).
+
+        Parameters
+        ----------
+        model : estimator
+            A model this experiment fitted.
+        plot : str
+            ``'cluster'``, ``'cluster3d'``, ``'tsne'``, ``'umap'``, ``'elbow'``,
+            ``'silhouette'``, ``'distance'``, ``'distribution'``, ``'profile'``, ``'feature'``,
+            ``'dendrogram'``, ``'reachability'``, ``'condensed_tree'`` ... (see
+            :func:`clusterlab.plots.plot_model`).
+        save : str, Path or bool, optional
+            A file to write; ``True`` writes ``<plot>.png`` in the working directory (as in
+            PyCaret), ``False`` / ``None`` writes nothing.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         record = self._record(model)
         try:
             from clusterlab import plots
@@ -1050,11 +1068,14 @@ class Experiment:
                 "plot_model needs clusterlab.plots: plots arrive with the insight module "
                 "(segment profiles and figures), which is not installed in this build"
             ) from exc
-        labels = np.asarray(record.labels)
+        if save is True:
+            save = f"{plot}.png"
+        elif save is False:
+            save = None
         return plots.plot_model(
             record.estimator,
             self.X_,
-            labels,
+            np.asarray(record.labels),
             plot=plot,
             data=self.data_.loc[self._pre.train_mask_],
             save=save,
