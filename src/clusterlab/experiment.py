@@ -474,8 +474,8 @@ class Experiment:
 
         Examples
         --------
-        >>> Experiment().models().loc["dbscan", "Native predict"]
-        np.False_
+        >>> bool(Experiment().models().loc["hclust", "Native predict"])
+        False
         """
         frame = registry_frame()
         if not internal:
@@ -791,6 +791,7 @@ class Experiment:
         board = _order(board, criteria)
         if skipped:
             board = pd.concat([board, pd.DataFrame(skipped).set_index("Model")])
+            board["Clusters"] = board["Clusters"].astype("Int64")
         self._last = board
         if self._verbose(verbose):
             self._show(board.reset_index(), "compare_models")
