@@ -254,7 +254,7 @@ def test_config_and_evaluate(exp, fitted):
     with pytest.raises(ValueError, match="variable must be one of"):
         exp.set_config("pipeline", None)
     text = exp.evaluate_model(fitted["kmeans"])
-    assert "Cluster sizes" in text and "Silhouette" in text
+    assert "Cluster sizes" in text and "Silhouette" in text and "Segments" in text
     assert exp.evaluate_model(fitted["kmeans"], html=True).startswith("<div")
 
 

@@ -1084,7 +1084,8 @@ class Experiment:
         )
 
     def evaluate_model(self, model: Any, html: bool = False) -> str:
-        """A text (or HTML) summary: parameters, metrics, cluster sizes and feature means."""
+        """A text (or HTML) summary: metrics, cluster sizes, one line per segment, feature means
+        per cluster and parameters; it is a plain string, so it works outside notebooks."""
         record = self._record(model)
         data = self.data_.loc[self._pre.train_mask_]
         numeric = data.select_dtypes("number").columns.difference(
@@ -1102,6 +1103,7 @@ class Experiment:
             ("Model", pd.DataFrame({"Value": [record.model_id]}, index=["id"])),
             ("Metrics", metrics),
             ("Cluster sizes", sizes),
+            ("Segments", self._descriptions(data, record.labels)),
             ("Mean of each numeric column per cluster", profile),
             ("Parameters", params),
         ]
@@ -1109,6 +1111,15 @@ class Experiment:
             body = "".join(f"<h3>{t}</h3>{f.to_html()}" for t, f in parts)
             return f"<div class='clusterlab-evaluate'>{body}</div>"
         return "\n\n".join(f"{t}\n{'-' * len(t)}\n{f.to_string()}" for t, f in parts)
+
+    def _descriptions(self, data: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+        """One line per segment from clusterlab.insight (features only, in the user's units)."""
+        try:
+            from clusterlab.insight import profile_segments
+        except ImportError:
+            return pd.DataFrame({"Description": ["(segment descriptions need clusterlab.insight)"]})
+        profiles = profile_segments(data[self._pre.features_], labels)
+        return pd.DataFrame({"Description": pd.Series(profiles.descriptions)})
 
     def save_model(self, model: Any, path: Any) -> Any:
         """Save the preprocessing pipeline and ``model`` in one safe file; return the path."""
