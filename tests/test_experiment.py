@@ -83,9 +83,15 @@ def test_every_id_create_assign_predict(exp, fitted, data, model_id):
 def test_metrics_row_and_external_metrics(exp, fitted):
     exp.create_model("kmeans", num_clusters=3, verbose=False)
     row = exp.pull().iloc[0]
-    for name in ("Silhouette", "Calinski-Harabasz", "Davies-Bouldin", "ARI", "AMI"):
+    for name in (
+        "Silhouette",
+        "Calinski-Harabasz",
+        "Davies-Bouldin",
+        "Adjusted Rand",
+        "Adjusted Mutual Info",
+    ):
         assert np.isfinite(row[name])
-    assert row["ARI"] > 0.5  # the blobs are the truth (the categorical column adds noise)
+    assert row["Adjusted Rand"] > 0.5  # the blobs are the truth (the categorical column adds noise)
     from sklearn.metrics import silhouette_score
 
     km = fitted["kmeans"]
@@ -191,7 +197,9 @@ def test_tune_model(exp):
     tuned = exp.tune_model("kmeans", search_space={"n_clusters": [2, 3, 5]}, verbose=False)
     table = exp.pull()
     assert len(table) == 3
-    assert table["ARI"].is_monotonic_decreasing  # ground truth present: ARI is the default
+    assert table[
+        "Adjusted Rand"
+    ].is_monotonic_decreasing  # ground truth present: ARI is the default
     assert tuned.n_clusters == table.iloc[0]["n_clusters"]
     custom = exp.tune_model(
         "kmeans",
@@ -242,11 +250,11 @@ def test_config_and_evaluate(exp, fitted):
     assert "X_transformed" in exp.get_config()
     exp.set_config("sample_size", 500)
     assert exp.get_config("sample_size") == 500
-    exp.set_config("sample_size", 10_000)
+    exp.set_config("sample_size", 5_000)
     with pytest.raises(ValueError, match="variable must be one of"):
         exp.set_config("pipeline", None)
     text = exp.evaluate_model(fitted["kmeans"])
-    assert "Cluster sizes" in text and "Silhouette" in text
+    assert "Cluster sizes" in text and "Silhouette" in text and "Segments" in text
     assert exp.evaluate_model(fitted["kmeans"], html=True).startswith("<div")
 
 
@@ -283,3 +291,14 @@ def test_bad_input_errors(exp, data):
 
     with pytest.raises(ValueError, match="was not fitted by this experiment"):
         exp.assign_model(KMeans())
+
+
+def test_ground_truth_at_create_model(data):
+    e = Experiment(data, ignore_features=["truth"], normalize=True, session_id=0, verbose=False)
+    e.create_model("kmeans", num_clusters=3, ground_truth="truth", verbose=False)
+    assert "Adjusted Rand" in e.pull().columns
+    e.create_model("kmeans", num_clusters=3, verbose=False)
+    assert "Adjusted Rand" not in e.pull().columns  # only for the call that named it
+    leaky = Experiment(data, normalize=True, verbose=False)
+    with pytest.raises(ValueError, match="ground_truth 'truth' is a feature of this setup"):
+        leaky.create_model("kmeans", ground_truth="truth")

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from sklearn import cluster, mixture
 
 from clusterlab import plots
+from clusterlab.cluster.kmeans import KMeans
 from clusterlab.plots import PLOT_KINDS, plot_model
 
 N = 240
@@ -45,6 +46,7 @@ class _WithTree:
 def models(X):
     fitted = {
         "kmeans": cluster.KMeans(3, n_init=3, random_state=0).fit(X),
+        "ours_kmeans": KMeans(3, n_init=3, random_state=0).fit(X),
         "gmm": mixture.GaussianMixture(3, random_state=0).fit(X),
         "dbscan": cluster.DBSCAN(eps=1.5, min_samples=5).fit(X),
         "optics": cluster.OPTICS(min_samples=10).fit(X),
@@ -58,9 +60,10 @@ def models(X):
 
 def _points(ax) -> int:
     return sum(
-        len(c.get_offsets()) for c in ax.collections
+        len(c.get_offsets())
+        for c in ax.collections
         if isinstance(c, PathCollection) and c.get_label() != "centres"
-    )  # fmt: skip
+    )
 
 
 def _legend_texts(ax) -> list[str]:
@@ -71,7 +74,9 @@ def _segments(labels) -> int:
     return len(np.unique(labels))
 
 
-@pytest.mark.parametrize("name", ["kmeans", "gmm", "dbscan", "optics", "hdbscan", "agglomerative"])
+@pytest.mark.parametrize(
+    "name", ["kmeans", "ours_kmeans", "gmm", "dbscan", "optics", "hdbscan", "agglomerative"]
+)
 def test_cluster_scatter(X, models, name):
     model = models[name]
     fig = plot_model(model, X, plot="cluster")
@@ -153,14 +158,14 @@ def test_umap_needs_umap_learn(X, models):
 
 @pytest.mark.parametrize("name", ["kmeans", "dbscan", "agglomerative"])
 def test_silhouette_bars_per_cluster(X, models, name):
-    from sklearn.metrics import silhouette_score
-
     labels = models[name].labels_
     fig = plot_model(models[name], X, plot="silhouette")
     ax = fig.axes[0]
     bars = [c for c in ax.collections if isinstance(c, PolyCollection)]
     members = labels != -1
     assert len(bars) == _segments(labels[members])
+    from sklearn.metrics import silhouette_score  # the reference
+
     expected = silhouette_score(X[members], labels[members])
     assert ax.get_title() == f"Silhouette (mean {expected:.2f})"
 
@@ -314,9 +319,11 @@ def test_k_selection_and_stability():
     ax = plot_model(None, None, plot="k_selection", scores=scores, chosen_k=3).axes[0]
     texts = _legend_texts(ax)
     assert texts == [
-        "silhouette ↑ (best k = 3)", "davies_bouldin ↓ (best k = 3)", "bic ↓ (best k = 3)",
+        "silhouette ↑ (best k = 3)",
+        "davies_bouldin ↓ (best k = 3)",
+        "bic ↓ (best k = 3)",
         "chosen k = 3",
-    ]  # fmt: skip
+    ]
     np.testing.assert_allclose(ax.lines[1].get_ydata(), [0, 1, 0.5])
     per_k = pd.DataFrame({"mean": [0.9, 0.8], "std": [0.1, 0.1]}, index=[2, 3])
     ax = plot_model(None, None, plot="stability", scores=per_k).axes[0]
@@ -329,6 +336,7 @@ def test_k_selection_and_stability():
 
 APPLICABLE = {
     "kmeans": set(PLOT_KINDS) - {"dendrogram", "reachability", "condensed_tree"},
+    "ours_kmeans": set(PLOT_KINDS) - {"dendrogram", "reachability", "condensed_tree"},
     "dbscan": set(PLOT_KINDS) - {"dendrogram", "reachability", "condensed_tree", "elbow"},
     "optics": set(PLOT_KINDS) - {"dendrogram", "condensed_tree", "elbow"},
     "agglomerative": set(PLOT_KINDS) - {"reachability", "condensed_tree"},
@@ -356,8 +364,9 @@ def test_every_plot_for_every_model(X, models, name, tmp_path):
                 plot_model(models[name], X, plot=kind, **kwargs)
 
 
-@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG"), (".svg", b"<?xml"),
-                                                 (".pdf", b"%PDF")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")]
+)
 def test_save_by_extension(X, models, tmp_path, suffix, magic):
     path = tmp_path / f"plot{suffix.upper() if suffix == '.png' else suffix}"
     plot_model(models["kmeans"], X, plot="cluster", save=path)

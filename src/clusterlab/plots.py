@@ -288,9 +288,16 @@ def plot_clusters(
     if show_centers and _clusters(y).size:
         centres = transform(_centres(array, y, centers))
         ax.scatter(
-            centres[:, 0], centres[:, 1], s=90, marker="D", color="white",
-            edgecolors="black", linewidths=1.4, zorder=3, label="centres",
-        )  # fmt: skip
+            centres[:, 0],
+            centres[:, 1],
+            s=90,
+            marker="D",
+            color="white",
+            edgecolors="black",
+            linewidths=1.4,
+            zorder=3,
+            label="centres",
+        )
         n_entries += 1
     ax.set_xlabel(axis[0])
     ax.set_ylabel(axis[1])
@@ -332,9 +339,17 @@ def plot_clusters_3d(
     if _clusters(y).size:
         c = transform(_centres(array, y, centers))
         ax.scatter(
-            c[:, 0], c[:, 1], c[:, 2], s=80, marker="D", color="white",
-            edgecolors="black", linewidths=1.4, label="centres", depthshade=False,
-        )  # fmt: skip
+            c[:, 0],
+            c[:, 1],
+            c[:, 2],
+            s=80,
+            marker="D",
+            color="white",
+            edgecolors="black",
+            linewidths=1.4,
+            label="centres",
+            depthshade=False,
+        )
         n_entries += 1
     for setter, text in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), axis, strict=True):
         setter(text.split(" (")[0], fontsize="small")
@@ -490,7 +505,7 @@ def plot_umap(
 
 
 def _silhouette_values(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    from sklearn.metrics import silhouette_samples
+    from clusterlab.metrics import silhouette_samples
 
     return silhouette_samples(X, labels)
 
@@ -541,10 +556,18 @@ def plot_silhouette(
     for label in _clusters(y_sub):
         cluster = np.sort(values[y_sub == label])
         positions = np.arange(bottom, bottom + cluster.size)
-        ax.fill_betweenx(positions, 0, cluster, color=colours[label], alpha=0.85, lw=0,
-                         label=f"segment {label} (mean {cluster.mean():.2f})")  # fmt: skip
-        ax.text(-0.02, bottom + cluster.size / 2, str(label), ha="right", va="center",
-                fontsize="small")  # fmt: skip
+        ax.fill_betweenx(
+            positions,
+            0,
+            cluster,
+            color=colours[label],
+            alpha=0.85,
+            lw=0,
+            label=f"segment {label} (mean {cluster.mean():.2f})",
+        )
+        ax.text(
+            -0.02, bottom + cluster.size / 2, str(label), ha="right", va="center", fontsize="small"
+        )
         bottom += cluster.size + gap
     mean = float(values.mean())
     ax.axvline(mean, color="black", linestyle="--", linewidth=1, label=f"mean {mean:.2f}")
@@ -595,19 +618,38 @@ def plot_distance(
     coords = np.zeros((centres.shape[0], 2))
     n_axes = min(2, s.size)
     coords[:, :n_axes] = u[:, :n_axes] * s[:n_axes]
-    counts = np.array([np.sum(y == c) for c in clusters]) if len(centres) == clusters.size else (
-        np.bincount(np.argmin(
-            ((array[:, None, :] - centres[None]) ** 2).sum(-1), axis=1), minlength=len(centres))
-    )  # fmt: skip
+    counts = (
+        np.array([np.sum(y == c) for c in clusters])
+        if len(centres) == clusters.size
+        else (
+            np.bincount(
+                np.argmin(((array[:, None, :] - centres[None]) ** 2).sum(-1), axis=1),
+                minlength=len(centres),
+            )
+        )
+    )
     fig, ax = _axes(ax, (6.5, 5.5))
     sizes = 3000 * counts / counts.max()
     colours = _colours(len(centres))
-    ax.scatter(coords[:, 0], coords[:, 1], s=sizes, color=colours, alpha=0.55,
-               edgecolors="black", linewidths=0.8)  # fmt: skip
+    ax.scatter(
+        coords[:, 0],
+        coords[:, 1],
+        s=sizes,
+        color=colours,
+        alpha=0.55,
+        edgecolors="black",
+        linewidths=0.8,
+    )
     for i, (x, yy) in enumerate(coords):
         label = clusters[i] if len(centres) == clusters.size else i
-        ax.annotate(f"{label}\n{counts[i]:,}", (x, yy), ha="center", va="center",
-                    fontsize="small", fontweight="bold")  # fmt: skip
+        ax.annotate(
+            f"{label}\n{counts[i]:,}",
+            (x, yy),
+            ha="center",
+            va="center",
+            fontsize="small",
+            fontweight="bold",
+        )
     # equal scales, so that distances on the map are distances between centres
     ax.set_aspect("equal", adjustable="datalim")
     ax.margins(0.3)
@@ -641,8 +683,13 @@ def plot_distribution(
     names = ["noise" if label == NOISE else str(label) for label in order]
     bars = ax.bar(names, counts, color=[colours[label] for label in order])
     for bar, count in zip(bars, counts, strict=True):
-        ax.annotate(f"{count:,}\n{count / y.size:.0%}", (bar.get_x() + bar.get_width() / 2,
-                    bar.get_height()), ha="center", va="bottom", fontsize="small")  # fmt: skip
+        ax.annotate(
+            f"{count:,}\n{count / y.size:.0%}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize="small",
+        )
     ax.set_ylim(0, counts.max() * 1.2)
     ax.set_xlabel("segment")
     ax.set_ylabel("rows")
@@ -680,24 +727,33 @@ def plot_profile(
     if table.empty:
         raise ValueError("plot='profile' needs at least one numeric column in data")
     grid = table.pivot(index="segment", columns="feature", values="std_diff")
-    grid = grid.reindex(index=list(dict.fromkeys(table["segment"])),
-                        columns=list(dict.fromkeys(table["feature"])))  # fmt: skip
+    grid = grid.reindex(
+        index=list(dict.fromkeys(table["segment"])), columns=list(dict.fromkeys(table["feature"]))
+    )
     if grid.shape[1] > max_features:
         keep = grid.abs().max(axis=0).sort_values(ascending=False).index[:max_features]
         grid = grid[[c for c in grid.columns if c in set(keep)]]
     values = grid.to_numpy(dtype=np.float64)
     limit = max(1.0, float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0)
-    fig, ax = _axes(ax, (max(5.0, 0.65 * grid.shape[1] + 2.5), max(3.0, 0.45 * len(grid) + 1.8)))
+    longest = max(len(str(c)) for c in grid.columns)  # rotated tick labels need room below
+    width = max(5.5, 0.7 * grid.shape[1] + 3.0)
+    fig, ax = _axes(ax, (width, max(3.0, 0.45 * len(grid) + 1.6 + 0.07 * longest)))
     image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=40, ha="right")
     ax.set_yticks(range(len(grid)), [f"segment {s}" if s != "noise" else s for s in grid.index])
     if values.size <= 400:
         for (i, j), value in np.ndenumerate(values):
             if np.isfinite(value):
-                ax.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize="x-small",
-                        color="white" if abs(value) > 0.6 * limit else "black")  # fmt: skip
-    fig.colorbar(image, ax=ax, label="standardised difference from population mean",
-                 shrink=0.85)  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    f"{value:+.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize="x-small",
+                    color="white" if abs(value) > 0.6 * limit else "black",
+                )
+    fig.colorbar(image, ax=ax, label="SDs from population mean", shrink=0.85)
     ax.set_title(title or "Segment profiles (standardised means)")
     return _finish(fig, save)
 
@@ -763,8 +819,9 @@ def plot_feature(
     else:
         missing = [f for f in features if f not in frame.columns]
         if missing:
-            raise ValueError(f"features {missing} are not columns of data; columns are "
-                             f"{list(frame.columns)}")  # fmt: skip
+            raise ValueError(
+                f"features {missing} are not columns of data; columns are {list(frame.columns)}"
+            )
         chosen = list(features)
     if not chosen:
         raise ValueError("plot='feature' found no numeric or categorical column in data")
@@ -779,8 +836,14 @@ def plot_feature(
         if feature in numeric:
             values = frame[feature].to_numpy(dtype=np.float64, na_value=np.nan)
             groups = [values[(y == s) & np.isfinite(values)] for s in order]
-            boxes = ax.boxplot(groups, tick_labels=names, patch_artist=True, showfliers=False,
-                               widths=0.6, medianprops={"color": "black"})  # fmt: skip
+            boxes = ax.boxplot(
+                groups,
+                tick_labels=names,
+                patch_artist=True,
+                showfliers=False,
+                widths=0.6,
+                medianprops={"color": "black"},
+            )
             for patch, s in zip(boxes["boxes"], order, strict=True):
                 patch.set_facecolor(colours[s])
                 patch.set_alpha(0.8)
@@ -796,8 +859,9 @@ def plot_feature(
     return _finish(fig, save)
 
 
-def _stacked_shares(ax: Axes, column: pd.Series, y: np.ndarray, *, order: list[int],
-                    names: list[str], top: int = 6) -> None:  # fmt: skip
+def _stacked_shares(
+    ax: Axes, column: pd.Series, y: np.ndarray, *, order: list[int], names: list[str], top: int = 6
+) -> None:
     values = column.astype("object").where(column.notna(), "(missing)").astype(str)
     frequent = values.value_counts().index[:top]
     values = values.where(values.isin(frequent), "other")
@@ -893,16 +957,24 @@ def plot_dendrogram(
     cut = None
     if k is not None and 1 < k <= Z.shape[0]:
         cut = 0.5 * (Z[-k, 2] + Z[-(k - 1), 2])
-    dendrogram(Z, ax=ax, truncate_mode="lastp", p=truncate, color_threshold=cut,
-               above_threshold_color="#555555", leaf_rotation=90,
-               leaf_font_size=8)  # fmt: skip
+    dendrogram(
+        Z,
+        ax=ax,
+        truncate_mode="lastp",
+        p=truncate,
+        color_threshold=cut,
+        above_threshold_color="#555555",
+        leaf_rotation=90,
+        leaf_font_size=8,
+    )
     if cut is not None:
         ax.axhline(cut, color="black", linestyle="--", linewidth=1, label=f"cut: {k} clusters")
         ax.legend(frameon=False, fontsize="small")
     ax.set_ylabel("merge distance")
     ax.set_xlabel("rows (leaf label = size of a truncated branch)")
-    ax.set_title(title or (f"Dendrogram (cut at {k} clusters)" if cut is not None
-                           else "Dendrogram"))  # fmt: skip
+    ax.set_title(
+        title or (f"Dendrogram (cut at {k} clusters)" if cut is not None else "Dendrogram")
+    )
     ax.spines[["top", "right"]].set_visible(False)
     return _finish(fig, save)
 
@@ -946,8 +1018,15 @@ def plot_reachability(
     entries = _clusters(y).tolist() + ([NOISE] if np.any(y == NOISE) else [])
     for label in entries:
         mask = y == label
-        ax.fill_between(x, 0, np.where(mask, reach, np.nan), step="mid", color=colours[label],
-                        linewidth=0, label=_segment_label(label, int(mask.sum())))  # fmt: skip
+        ax.fill_between(
+            x,
+            0,
+            np.where(mask, reach, np.nan),
+            step="mid",
+            color=colours[label],
+            linewidth=0,
+            label=_segment_label(label, int(mask.sum())),
+        )
     eps = getattr(model, "eps", None)
     if getattr(model, "cluster_method", None) == "dbscan" and eps is not None:
         ax.axhline(eps, color="black", linestyle="--", linewidth=1, label=f"eps = {eps:g}")
@@ -1007,8 +1086,9 @@ def _select_clusters(tree: _Tree, method: str) -> set[int]:
     children: dict[int, list[int]] = {}
     for p, c in zip(parent[is_cluster], child[is_cluster], strict=True):
         children.setdefault(int(p), []).append(int(c))
-    birth = {root: 0.0} | dict(zip(child[is_cluster].tolist(), lam[is_cluster].tolist(),
-                                   strict=True))  # fmt: skip
+    birth = {root: 0.0} | dict(
+        zip(child[is_cluster].tolist(), lam[is_cluster].tolist(), strict=True)
+    )
     nodes = sorted(birth)
     if method == "leaf":
         leaves = {c for c in nodes if c not in children and c != root}
@@ -1081,8 +1161,12 @@ def plot_condensed_tree(
         )
     for p, c, value, s in zip(parent, child, lam, size, strict=True):
         if s > 1:  # a split: join the child to its parent
-            ax.plot([layout[int(p)][0], layout[int(c)][0]], [value, value], color="#555555",
-                    linewidth=0.8)  # fmt: skip
+            ax.plot(
+                [layout[int(p)][0], layout[int(c)][0]],
+                [value, value],
+                color="#555555",
+                linewidth=0.8,
+            )
     ax.invert_yaxis()
     ax.set_xticks([])
     ax.set_ylabel("λ = 1 / distance (down = denser)")
@@ -1108,8 +1192,9 @@ def _icicle_layout(tree: _Tree) -> dict[int, tuple[float, np.ndarray, np.ndarray
     total = {root: int(size[parent == root].sum())} | dict(
         zip(child[is_cluster].tolist(), size[is_cluster].tolist(), strict=True)
     )
-    birth = {root: 0.0} | dict(zip(child[is_cluster].tolist(), lam[is_cluster].tolist(),
-                                   strict=True))  # fmt: skip
+    birth = {root: 0.0} | dict(
+        zip(child[is_cluster].tolist(), lam[is_cluster].tolist(), strict=True)
+    )
     layout = {}
     stack = [(root, 0.0)]
     while stack:
@@ -1192,14 +1277,22 @@ def plot_elbow(
     k = np.asarray(list(ks), dtype=np.int64)
     w = np.asarray(list(inertias), dtype=np.float64)
     if k.shape != w.shape or k.size == 0:
-        raise ValueError(f"ks and inertias must have the same non-zero length; got {k.size} "
-                         f"and {w.size}")  # fmt: skip
+        raise ValueError(
+            f"ks and inertias must have the same non-zero length; got {k.size} and {w.size}"
+        )
     fig, ax = _axes(ax, (6.5, 4.2))
     ax.plot(k, w, marker="o", color="#1f77b4", label="within-cluster sum of squares")
     if chosen_k is not None and chosen_k in k:
         ax.axvline(chosen_k, color="#d62728", linestyle="--", linewidth=1)
-        ax.plot([chosen_k], [w[k == chosen_k][0]], marker="o", markersize=11, color="#d62728",
-                label=f"chosen k = {chosen_k}", linestyle="none")  # fmt: skip
+        ax.plot(
+            [chosen_k],
+            [w[k == chosen_k][0]],
+            marker="o",
+            markersize=11,
+            color="#d62728",
+            label=f"chosen k = {chosen_k}",
+            linestyle="none",
+        )
     ax.set_xticks(k)
     ax.set_xlabel("number of clusters k")
     ax.set_ylabel("within-cluster sum of squares")
@@ -1245,8 +1338,9 @@ def plot_k_selection(
     3
     """
     if not isinstance(scores, pd.DataFrame) or scores.empty:
-        raise ValueError("scores must be a non-empty DataFrame indexed by k, one column per "
-                         "criterion")  # fmt: skip
+        raise ValueError(
+            "scores must be a non-empty DataFrame indexed by k, one column per criterion"
+        )
     lower = set(lower_is_better)
     fig, ax = _axes(ax, (7.0, 4.5))
     k = np.asarray(scores.index, dtype=np.int64)
@@ -1258,11 +1352,11 @@ def plot_k_selection(
         scaled = (values - np.nanmin(values)) / span if span > 0 else np.ones_like(values)
         best = int(k[np.nanargmax(values)])
         arrow = "↓" if column in lower else "↑"
-        ax.plot(k, scaled, marker="o", color=colour,
-                label=f"{column} {arrow} (best k = {best})")  # fmt: skip
+        ax.plot(k, scaled, marker="o", color=colour, label=f"{column} {arrow} (best k = {best})")
     if chosen_k is not None:
-        ax.axvline(chosen_k, color="black", linestyle="--", linewidth=1,
-                   label=f"chosen k = {chosen_k}")  # fmt: skip
+        ax.axvline(
+            chosen_k, color="black", linestyle="--", linewidth=1, label=f"chosen k = {chosen_k}"
+        )
     ax.set_xticks(k)
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("number of clusters k")
@@ -1307,11 +1401,23 @@ def plot_stability(
             raise ValueError(f"stability scores need a 'mean' column; got {list(scores.columns)}")
         k = np.asarray(scores.index, dtype=np.int64)
         std = scores["std"].to_numpy(dtype=np.float64) if "std" in scores else None
-        ax.errorbar(k, scores["mean"].to_numpy(dtype=np.float64), yerr=std, marker="o",
-                    capsize=4, color="#1f77b4", label="agreement between resamples")  # fmt: skip
+        ax.errorbar(
+            k,
+            scores["mean"].to_numpy(dtype=np.float64),
+            yerr=std,
+            marker="o",
+            capsize=4,
+            color="#1f77b4",
+            label="agreement between resamples",
+        )
         if chosen_k is not None:
-            ax.axvline(chosen_k, color="#d62728", linestyle="--", linewidth=1,
-                       label=f"chosen k = {chosen_k}")  # fmt: skip
+            ax.axvline(
+                chosen_k,
+                color="#d62728",
+                linestyle="--",
+                linewidth=1,
+                label=f"chosen k = {chosen_k}",
+            )
         ax.set_xticks(k)
         ax.set_xlabel("number of clusters k")
         ax.legend(frameon=False, fontsize="small")
@@ -1319,15 +1425,19 @@ def plot_stability(
     elif isinstance(scores, pd.Series):
         names = [str(s) for s in scores.index]
         values = scores.to_numpy(dtype=np.float64)
-        colours = [NOISE_COLOUR if n in ("-1", "noise") else c
-                   for n, c in zip(names, _colours(len(names)), strict=True)]  # fmt: skip
+        colours = [
+            NOISE_COLOUR if n in ("-1", "noise") else c
+            for n, c in zip(names, _colours(len(names)), strict=True)
+        ]
         ax.bar(names, values, color=colours)
         ax.axhline(0.75, color="black", linestyle=":", linewidth=1)
         ax.set_xlabel("segment")
         ax.set_title(title or "Stability of each segment")
     else:
-        raise ValueError("stability scores must be a DataFrame indexed by k or a Series "
-                         f"indexed by segment; got {type(scores).__name__}")  # fmt: skip
+        raise ValueError(
+            "stability scores must be a DataFrame indexed by k or a Series "
+            f"indexed by segment; got {type(scores).__name__}"
+        )
     ax.set_ylabel("stability (1 = identical)")
     ax.set_ylim(0, 1.05)
     ax.spines[["top", "right"]].set_visible(False)
@@ -1408,6 +1518,8 @@ def _elbow_curve(model: Any, X: np.ndarray, k_range: Iterable[int]) -> tuple[lis
     """Within-cluster sum of squares of the model refitted for each k."""
     from sklearn.base import clone
 
+    from clusterlab.metrics import inertia
+
     params = model.get_params() if hasattr(model, "get_params") else {}
     name = next((p for p in ("n_clusters", "n_components") if p in params), None)
     if name is None:
@@ -1421,8 +1533,7 @@ def _elbow_curve(model: Any, X: np.ndarray, k_range: Iterable[int]) -> tuple[lis
         if not 1 <= k < X.shape[0]:
             continue
         labels = clone(model).set_params(**{name: k}).fit_predict(X)
-        total = sum(float(((X[labels == c] - X[labels == c].mean(axis=0)) ** 2).sum())
-                    for c in np.unique(labels[labels != NOISE]))  # fmt: skip
+        total = inertia(X, labels)
         ks.append(k)
         wcss.append(total)
     return ks, wcss
@@ -1496,8 +1607,9 @@ def plot_model(
     array, names = _matrix(X)
     if feature_names is not None:
         if len(feature_names) != array.shape[1]:
-            raise ValueError(f"feature_names has {len(feature_names)} names for "
-                             f"{array.shape[1]} columns of X")  # fmt: skip
+            raise ValueError(
+                f"feature_names has {len(feature_names)} names for {array.shape[1]} columns of X"
+            )
         names = [str(n) for n in feature_names]
     y = _model_labels(model, array, labels)
     if kind == "distribution":
