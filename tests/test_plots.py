@@ -311,6 +311,11 @@ def test_elbow(X, models, name):
         assert _legend_texts(ax)[-1] == "chosen k = 3"
 
 
+def test_elbow_on_a_sample(X, models):
+    ax = plot_model(models["kmeans"], X, plot="elbow", k_range=[2, 3], max_samples=100).axes[0]
+    assert ax.get_title() == f"Elbow on a sample of 100 of {N} rows (chosen k = 3)"
+
+
 def test_k_selection_and_stability():
     scores = pd.DataFrame(
         {"silhouette": [0.4, 0.6, 0.5], "davies_bouldin": [1.0, 0.6, 0.8], "bic": [5, 3, 4]},

@@ -1447,6 +1447,10 @@ def plot_stability(
 # --------------------------------------------------------------------------------------------
 # the dispatcher
 
+#: The elbow refits the model once per k: above this many rows it is refitted on a uniform
+#: sample (the curve's shape, which is what the elbow reads, hardly changes).
+ELBOW_SAMPLES = 20_000
+
 #: Every kind :func:`plot_model` draws.
 PLOT_KINDS = (
     "cluster",
@@ -1514,8 +1518,10 @@ def _model_centres(model: Any, X: np.ndarray, labels: np.ndarray) -> np.ndarray 
     return None
 
 
-def _elbow_curve(model: Any, X: np.ndarray, k_range: Iterable[int]) -> tuple[list, list]:
-    """Within-cluster sum of squares of the model refitted for each k."""
+def _elbow_curve(
+    model: Any, X: np.ndarray, k_range: Iterable[int]
+) -> tuple[list[int], list[float]]:
+    """Within-cluster sum of squares of the model refitted for each k on the rows of X."""
     from sklearn.base import clone
 
     from clusterlab.metrics import inertia
@@ -1571,8 +1577,10 @@ def plot_model(
     save : str or Path, optional
         Write the figure to this .png / .svg / .pdf file.
     **kwargs
-        Passed to the plot's function (e.g. ``max_samples`` for 'tsne', ``k_range`` for
-        'elbow', ``scores`` for 'k_selection' and 'stability').
+        Passed to the plot's function (e.g. ``max_samples`` for 'tsne' and 'silhouette';
+        ``k_range`` and ``max_samples`` (default :data:`ELBOW_SAMPLES`) for 'elbow', which
+        refits the model for each k; ``scores`` and ``chosen_k`` for 'k_selection' and
+        'stability', e.g. from ``clusterlab.selection``).
 
     Returns
     -------
@@ -1639,7 +1647,16 @@ def _selection_plot(kind: str, model: Any, X: Any, **kwargs: Any) -> Figure:
             return plot_elbow(kwargs.pop("ks"), kwargs.pop("inertias"), **kwargs)
         array, _ = _matrix(X)
         chosen = kwargs.pop("chosen_k", getattr(model, "n_clusters", None))
-        ks, wcss = _elbow_curve(model, array, kwargs.pop("k_range", range(2, 11)))
+        k_range = kwargs.pop("k_range", range(2, 11))
+        rows = _sample(array.shape[0], kwargs.pop("max_samples", ELBOW_SAMPLES), random_state=0)
+        sub = array if rows is None else array[rows]
+        ks, wcss = _elbow_curve(model, sub, k_range)
+        if rows is not None:
+            kwargs.setdefault(
+                "title",
+                f"Elbow on a sample of {sub.shape[0]:,} of "
+                f"{array.shape[0]:,} rows (chosen k = {chosen})",
+            )
         return plot_elbow(ks, wcss, chosen_k=chosen, **kwargs)
     if "scores" not in kwargs:
         raise ValueError(
