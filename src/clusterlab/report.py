@@ -297,7 +297,9 @@ def _fmt(value: Any) -> str:  # noqa: PLR0911 - one return per kind of value
             return "\N{INFINITY}" if v > 0 else "\N{MINUS SIGN}\N{INFINITY}"
         if v == int(v) and abs(v) < 1e15:
             return f"{int(v):,}"
-        return _fmt_float(v, _decimals(abs(v)))
+        if abs(v) >= 1:
+            return _fmt_float(v, _decimals(abs(v)))
+        return f"{v:.3g}"
     return str(value)
 
 
