@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PLOTS = ("cluster", "distribution", "feature", "silhouette", "distance")
 #: Packages whose versions are recorded to reproduce the report.
 _VERSIONED = ("clusterlab", "numpy", "scipy", "scikit-learn", "pandas", "numba", "matplotlib")
+#: Rules listed per segment card (those covering most of the segment first).
+MAX_RULES_SHOWN = 4
 #: Multi-panel plots that take the full width of the page.
 _WIDE_PLOTS = frozenset({"feature", "profile", "dendrogram", "reachability"})
 _PLOT_TITLES = {
@@ -85,6 +87,7 @@ class _Segment:
     rules: list[dict[str, str]] = field(default_factory=list)
     features: list[dict[str, str]] = field(default_factory=list)
     categories: list[dict[str, str]] = field(default_factory=list)
+    more_rules: int = 0
 
 
 def write_report(
@@ -592,7 +595,9 @@ def _segments_section(frame: pd.DataFrame, y: np.ndarray, depth: int) -> dict[st
             share=float(row["share"]),
             description=str(row["description"]),
         )
-        for rule in rules.for_segment(name).itertuples(index=False):
+        segment_rules = rules.for_segment(name)
+        segment.more_rules = max(0, len(segment_rules) - MAX_RULES_SHOWN)
+        for rule in segment_rules.head(MAX_RULES_SHOWN).itertuples(index=False):
             segment.rules.append(
                 {
                     "text": rule.rule,
