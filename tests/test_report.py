@@ -312,3 +312,19 @@ def test_renders_in_headless_chromium(full_report, tmp_path):
     assert pixels.std() > 0.05
     assert np.mean(pixels.mean(axis=-1) < 0.6) > 0.01
     assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 200
+
+
+def test_k_selection_accepts_a_choose_k_result():
+    from types import SimpleNamespace
+
+    from clusterlab.report import _k_selection
+
+    table = pd.DataFrame(
+        {"inertia": [9.0, 4.0, 3.5], "silhouette": [0.4, 0.6, 0.5], "votes": [0, 2, 0]},
+        index=[2, 3, 4],
+    )
+    figure = _k_selection(SimpleNamespace(table=table, best_k=3, votes={"elbow": 3}))
+    assert figure.uri.startswith("data:image/png;base64,")
+    assert figure.note == "Chosen k = 3."
+    with pytest.raises(ValueError, match="k_selection must be a DataFrame of criteria"):
+        _k_selection([1, 2, 3])

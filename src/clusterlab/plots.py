@@ -1314,6 +1314,20 @@ def plot_elbow(
     return _finish(fig, save)
 
 
+#: Criteria that always improve with k: only an elbow, not their best value, picks a k.
+MONOTONE_CRITERIA = frozenset({"inertia", "wcss"})
+
+
+def _criterion_choice(column: str, k: np.ndarray, oriented: np.ndarray, votes: dict) -> Any:
+    """The k a criterion picks: its vote when known (the elbow for inertia), else its best."""
+    key = "elbow" if column in MONOTONE_CRITERIA else column
+    if key in votes:
+        return votes[key]
+    if column in MONOTONE_CRITERIA or not np.isfinite(oriented).any():
+        return None
+    return int(k[np.nanargmax(oriented)])
+
+
 #: Criteria where a smaller value is better (the rest: larger is better).
 LOWER_IS_BETTER = frozenset(
     {"davies_bouldin", "inertia", "wcss", "bic", "aic", "elbow", "xie_beni", "c_index"}
@@ -1333,8 +1347,9 @@ def plot_k_selection(
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        Index: the k values tried; one column per criterion (raw values).
+    scores : pandas.DataFrame or choose_k result
+        Index: the k values tried; one column per criterion (raw values). Or the result of
+        ``clusterlab.selection.choose_k`` (its ``table``; ``best_k`` is marked).
     chosen_k : int, optional
         Marked with a vertical line.
     lower_is_better : iterable of str
@@ -1349,6 +1364,15 @@ def plot_k_selection(
     >>> len(plot_k_selection(table, chosen_k=3).axes[0].get_legend().get_texts())
     3
     """
+    votes: dict[str, Any] = {}
+    if not isinstance(scores, pd.DataFrame) and isinstance(
+        getattr(scores, "table", None), pd.DataFrame
+    ):
+        # a clusterlab.selection.ChooseKResult: its table of criteria and its recommendation
+        if chosen_k is None:
+            chosen_k = getattr(scores, "best_k", None)
+        votes = dict(getattr(scores, "votes", None) or {})
+        scores = scores.table.drop(columns=["votes", "gap_se"], errors="ignore")
     if not isinstance(scores, pd.DataFrame) or scores.empty:
         raise ValueError(
             "scores must be a non-empty DataFrame indexed by k, one column per criterion"
@@ -1362,9 +1386,10 @@ def plot_k_selection(
             values = -values
         span = np.nanmax(values) - np.nanmin(values)
         scaled = (values - np.nanmin(values)) / span if span > 0 else np.ones_like(values)
-        best = int(k[np.nanargmax(values)])
         arrow = "↓" if column in lower else "↑"
-        ax.plot(k, scaled, marker="o", color=colour, label=f"{column} {arrow} (best k = {best})")
+        best = _criterion_choice(column, k, values, votes)
+        note = f" (best k = {best})" if best is not None else ""
+        ax.plot(k, scaled, marker="o", color=colour, label=f"{column} {arrow}{note}")
     if chosen_k is not None:
         ax.axvline(
             chosen_k, color="black", linestyle="--", linewidth=1, label=f"chosen k = {chosen_k}"
@@ -1391,10 +1416,11 @@ def plot_stability(
 
     Parameters
     ----------
-    scores : pandas.DataFrame or Series
+    scores : pandas.DataFrame, Series or stability result
         Either one row per k (index k) with a ``mean`` column and optionally ``std`` (the
         agreement between clusterings of resamples, e.g. ARI), drawn as a line with error bars;
-        or a Series indexed by segment (per-cluster stability, e.g. mean Jaccard), drawn as bars.
+        or a Series indexed by segment (per-cluster stability, e.g. mean Jaccard), drawn as
+        bars; or the result of ``clusterlab.selection.stability`` (its per-cluster Jaccard).
     chosen_k : int, optional
         Marked on the per-k line.
 
@@ -1407,6 +1433,14 @@ def plot_stability(
     >>> plot_stability(per_k, chosen_k=3).axes[0].get_xlabel()
     'number of clusters k'
     """
+    threshold = 0.75
+    title_note = ""
+    if hasattr(scores, "jaccard") and hasattr(scores, "cluster_stability"):
+        # a clusterlab.selection.StabilityResult: mean Jaccard of each reference cluster
+        values = np.asarray(scores.cluster_stability, dtype=np.float64)
+        threshold = float(getattr(scores, "threshold", threshold))
+        title_note = f" (mean ARI {float(scores.mean_ari):.2f})"
+        scores = pd.Series(values, index=[str(i) for i in range(values.size)])
     fig, ax = _axes(ax, (6.5, 4.2))
     if isinstance(scores, pd.DataFrame):
         if "mean" not in scores.columns:
@@ -1442,9 +1476,16 @@ def plot_stability(
             for n, c in zip(names, _colours(len(names)), strict=True)
         ]
         ax.bar(names, values, color=colours)
-        ax.axhline(0.75, color="black", linestyle=":", linewidth=1)
+        ax.axhline(
+            threshold,
+            color="black",
+            linestyle=":",
+            linewidth=1,
+            label=f"reappears (Jaccard {threshold:g})",
+        )
+        ax.legend(frameon=False, fontsize="small", loc="lower right")
         ax.set_xlabel("segment")
-        ax.set_title(title or "Stability of each segment")
+        ax.set_title(title or f"Stability of each segment{title_note}")
     else:
         raise ValueError(
             "stability scores must be a DataFrame indexed by k or a Series "
@@ -1653,27 +1694,60 @@ def plot_model(
 
 
 def _selection_plot(kind: str, model: Any, X: Any, **kwargs: Any) -> Figure:
-    """'elbow', 'k_selection' and 'stability': from the scores passed, or computed."""
+    """'elbow', 'k_selection' and 'stability': from the results passed, else computed."""
     if kind == "elbow":
-        if "ks" in kwargs:
-            return plot_elbow(kwargs.pop("ks"), kwargs.pop("inertias"), **kwargs)
-        array, _ = _matrix(X)
-        chosen = kwargs.pop("chosen_k", getattr(model, "n_clusters", None))
-        k_range = kwargs.pop("k_range", range(2, 11))
-        rows = _sample(array.shape[0], kwargs.pop("max_samples", ELBOW_SAMPLES), random_state=0)
-        sub = array if rows is None else array[rows]
-        ks, wcss = _elbow_curve(model, sub, k_range)
-        if rows is not None:
-            kwargs.setdefault(
-                "title",
-                f"Elbow on a sample of {sub.shape[0]:,} of "
-                f"{array.shape[0]:,} rows (chosen k = {chosen})",
-            )
-        return plot_elbow(ks, wcss, chosen_k=chosen, **kwargs)
-    if "scores" not in kwargs:
+        return _elbow_plot(model, X, **kwargs)
+    if kind == "k_selection":
+        result = kwargs.pop("selection", None)
+        if result is None:
+            result = kwargs.pop("scores", None)
+        if result is None:
+            k_range = kwargs.pop("k_range", range(2, 11))
+            result = _selection("choose_k")(X, model=model, k_range=k_range, random_state=0)
+        return plot_k_selection(result, **kwargs)
+    result = kwargs.pop("stability", None)
+    if result is None:
+        result = kwargs.pop("scores", None)
+    if result is None:
+        result = _selection("stability")(X, model=model, random_state=0)
+    return plot_stability(result, **kwargs)
+
+
+def _selection(name: str) -> Callable[..., Any]:
+    """``clusterlab.selection.<name>``, or an error saying what to pass instead."""
+    try:
+        from clusterlab import selection
+    except ImportError:
+        selection = None
+    function = getattr(selection, name, None)
+    if function is None:
         raise ValueError(
-            f"plot={kind!r} draws the scores of choosing k: pass scores= (a DataFrame indexed "
-            "by k), e.g. from clusterlab.selection"
+            f"plot={'k_selection' if name == 'choose_k' else 'stability'!r} needs the scores of "
+            f"clusterlab.selection.{name}: pass scores= (a DataFrame indexed by k, or the "
+            "result object)"
         )
-    function = plot_k_selection if kind == "k_selection" else plot_stability
-    return function(kwargs.pop("scores"), **kwargs)
+    return function
+
+
+def _elbow_plot(model: Any, X: Any, **kwargs: Any) -> Figure:
+    if "ks" in kwargs:
+        return plot_elbow(kwargs.pop("ks"), kwargs.pop("inertias"), **kwargs)
+    selection = kwargs.pop("selection", None)
+    table = getattr(selection, "table", None)
+    if isinstance(table, pd.DataFrame) and "inertia" in table.columns:
+        votes = getattr(selection, "votes", {}) or {}
+        chosen = kwargs.pop("chosen_k", votes.get("elbow", getattr(selection, "best_k", None)))
+        return plot_elbow(table.index, table["inertia"], chosen_k=chosen, **kwargs)
+    array, _ = _matrix(X)
+    chosen = kwargs.pop("chosen_k", getattr(model, "n_clusters", None))
+    k_range = kwargs.pop("k_range", range(2, 11))
+    rows = _sample(array.shape[0], kwargs.pop("max_samples", ELBOW_SAMPLES), random_state=0)
+    sub = array if rows is None else array[rows]
+    ks, wcss = _elbow_curve(model, sub, k_range)
+    if rows is not None:
+        kwargs.setdefault(
+            "title",
+            f"Elbow on a sample of {sub.shape[0]:,} of {array.shape[0]:,} rows "
+            f"(chosen k = {chosen})",
+        )
+    return plot_elbow(ks, wcss, chosen_k=chosen, **kwargs)

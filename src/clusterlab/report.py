@@ -138,8 +138,8 @@ def write_report(
         The steps applied before clustering: strings, or (name, description) pairs.
     k_selection : optional
         How k was chosen: a DataFrame of criteria indexed by k (its ``attrs["chosen_k"]``, if
-        any, is marked), a ``(scores, chosen_k)`` pair, an object with ``scores`` / ``table``
-        and ``k`` / ``chosen_k`` attributes, or a matplotlib Figure.
+        any, is marked), a ``(scores, chosen_k)`` pair, the result of
+        ``clusterlab.selection.choose_k`` (``table`` and ``best_k``), or a matplotlib Figure.
     title : str, default="Segmentation report"
         Heading of the report.
     params : mapping, optional
@@ -551,15 +551,16 @@ def _k_selection(selection: Any) -> _Figure | None:
         scores, chosen = selection
     elif isinstance(selection, pd.DataFrame):
         scores, chosen = selection, selection.attrs.get("chosen_k")
+    elif isinstance(getattr(selection, "table", None), pd.DataFrame):  # choose_k's result
+        chosen = getattr(selection, "best_k", None)
+        scores = selection.table.drop(columns=["votes", "gap_se"], errors="ignore")
     else:
-        scores = getattr(selection, "scores", None)
-        if scores is None:
-            scores = getattr(selection, "table", None)
-        chosen = getattr(selection, "k", getattr(selection, "chosen_k", None))
+        scores = None
     if not isinstance(scores, pd.DataFrame):
         raise ValueError(
             "k_selection must be a DataFrame of criteria indexed by k, a (scores, chosen_k) "
-            f"pair, a selection result with .scores or a Figure; got {type(selection).__name__}"
+            "pair, a clusterlab.selection.choose_k result or a Figure; got "
+            f"{type(selection).__name__}"
         )
     numeric = scores.select_dtypes("number")
     fig = plot_k_selection(numeric, chosen_k=chosen)
