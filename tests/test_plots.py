@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -311,6 +312,11 @@ def test_elbow(X, models, name):
         assert _legend_texts(ax)[-1] == "chosen k = 3"
 
 
+def test_elbow_on_a_sample(X, models):
+    ax = plot_model(models["kmeans"], X, plot="elbow", k_range=[2, 3], max_samples=100).axes[0]
+    assert ax.get_title() == f"Elbow on a sample of 100 of {N} rows (chosen k = 3)"
+
+
 def test_k_selection_and_stability():
     scores = pd.DataFrame(
         {"silhouette": [0.4, 0.6, 0.5], "davies_bouldin": [1.0, 0.6, 0.8], "bic": [5, 3, 4]},
@@ -398,3 +404,102 @@ def test_importing_clusterlab_plots_does_not_import_matplotlib():
     code = "import sys, clusterlab.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_condensed_tree_uses_the_trees_own_selection(X, models):
+    """clusterlab's HDBSCAN carries a CondensedTree object with to_numpy() and its selection."""
+    raw = models["hdbscan_tree"].condensed_tree_
+    root = int(raw["parent"].min())
+    first_split = int(raw["child"][(raw["parent"] == root) & (raw["cluster_size"] > 1)][0])
+
+    class Tree:
+        selected_clusters = np.array([first_split])
+
+        def to_numpy(self):
+            out = np.empty(
+                len(raw),
+                dtype=[
+                    ("parent", np.int64),
+                    ("child", np.int64),
+                    ("lambda_val", np.float64),
+                    ("child_size", np.int64),
+                ],
+            )
+            out["parent"], out["child"] = raw["parent"], raw["child"]
+            out["lambda_val"], out["child_size"] = raw["value"], raw["cluster_size"]
+            return out
+
+    class Model:
+        labels_ = models["hdbscan_tree"].labels_
+        condensed_tree_ = Tree()
+
+    ax = plots.plot_condensed_tree(Model()).axes[0]
+    assert ax.get_title() == "Condensed tree (1 selected clusters)"
+    assert len(_legend_texts(ax)) == 1
+
+
+@dataclass
+class _ChooseK:
+    """Shaped like clusterlab.selection.ChooseKResult."""
+
+    best_k: int
+    table: pd.DataFrame
+    votes: dict
+
+
+@dataclass
+class _Stability:
+    """Shaped like clusterlab.selection.StabilityResult."""
+
+    jaccard: np.ndarray
+    mean_ari: float
+    threshold: float = 0.75
+
+    @property
+    def cluster_stability(self):
+        return np.nanmean(self.jaccard, axis=0)
+
+
+@pytest.fixture
+def choose_k_result():
+    table = pd.DataFrame(
+        {"inertia": [90.0, 40.0, 35.0], "silhouette": [0.5, 0.7, 0.4], "gap_se": [0.1] * 3,
+         "votes": [0, 2, 0]},
+        index=pd.Index([2, 3, 4], name="k"),
+    )  # fmt: skip
+    return _ChooseK(best_k=3, table=table, votes={"elbow": 3, "silhouette": 3})
+
+
+def test_selection_results_are_plotted(X, models, choose_k_result):
+    ax = plot_model(models["kmeans"], X, plot="k_selection", selection=choose_k_result).axes[0]
+    assert _legend_texts(ax) == [
+        "inertia ↓ (best k = 3)", "silhouette ↑ (best k = 3)", "chosen k = 3",
+    ]  # fmt: skip
+    ax = plot_model(models["kmeans"], X, plot="elbow", selection=choose_k_result).axes[0]
+    assert list(ax.lines[0].get_ydata()) == [90.0, 40.0, 35.0]
+    assert ax.get_title() == "Elbow (chosen k = 3)"
+    result = _Stability(jaccard=np.array([[0.9, 0.5], [0.7, 0.7]]), mean_ari=0.8)
+    ax = plot_model(models["kmeans"], X, plot="stability", stability=result).axes[0]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([0.8, 0.6])
+    assert ax.get_title() == "Stability of each segment (mean ARI 0.80)"
+
+
+def test_selection_computed_by_clusterlab_selection(X, models, monkeypatch, choose_k_result):
+    import types
+
+    calls = []
+    module = types.ModuleType("clusterlab.selection")
+
+    def choose_k(X_, model, k_range, random_state):
+        calls.append(("choose_k", len(X_), list(k_range), random_state))
+        return choose_k_result
+
+    def stability(X_, model, random_state):
+        calls.append(("stability", len(X_), random_state))
+        return _Stability(jaccard=np.ones((2, 3)), mean_ari=1.0)
+
+    module.choose_k, module.stability = choose_k, stability
+    monkeypatch.setitem(sys.modules, "clusterlab.selection", module)
+    plot_model(models["kmeans"], X, plot="k_selection", k_range=range(2, 5))
+    plot_model(models["kmeans"], X, plot="stability")
+    assert calls == [("choose_k", N, [2, 3, 4], 0), ("stability", N, 0)]

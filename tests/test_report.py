@@ -108,7 +108,12 @@ def full_report(wholesale_run, tmp_path_factory):
         index=pd.Index([2, 3, 4, 5], name="k"),
     )
     leaderboard = pd.DataFrame(
-        {"Model": ["KMeans", "GaussianMixture"], "Silhouette": [0.19, 0.15], "TT (Sec)": [0.1, 0.3]}
+        {
+            "Model": ["Gaussian Mixture", "K-Means"],
+            "Silhouette": [0.2, 0.19],
+            "TT (Sec)": [0.3, 0.1],
+        },
+        index=pd.Index(["gmm", "kmeans"], name="id"),
     )
     path = tmp_path_factory.mktemp("report") / "wholesale.html"
     written = write_report(
@@ -119,11 +124,18 @@ def full_report(wholesale_run, tmp_path_factory):
         model=model,
         leaderboard=leaderboard,
         metrics={"silhouette": 0.19, "davies_bouldin": 1.4},
-        schema={"Channel": "categorical (ignored)", "Fresh": "numeric"},
+        schema=pd.DataFrame(
+            {
+                "kind": ["categorical", "numeric", "ignored"],
+                "reason": ["2 distinct codes", "float values", "set by the user"],
+            },
+            index=pd.Index(["Channel", "Fresh", "CustomerID"], name="column"),
+        ),
         preprocessing_steps=[("log1p", "spending"), "standard scaling"],
         k_selection=(scores, 4),
         title="Wholesale customers",
         params={"session_id": 123},
+        chosen="kmeans",
     )
     assert written == path
     return path, model
@@ -175,11 +187,13 @@ def test_content(full_report, wholesale_run):
     first_rule = describe_segments(data, model.labels_).rules.iloc[0]
     assert first_rule["rule"] in text
     assert "Wholesale customers" in text
-    assert "categorical (ignored)" in text
+    assert "2 distinct codes" in text and "CustomerID" in text
     assert "log1p" in text and "standard scaling" in text
     assert "Chosen k = 4" in text
     assert "session_id" in text and "scikit-learn" in text
-    assert 'class="highlight"' in path.read_text(encoding="utf-8")
+    html = path.read_text(encoding="utf-8")
+    assert html.count('class="highlight"') == 1
+    assert '<tr class="highlight"><td>kmeans</td>' in html
 
 
 def test_missing_inputs_leave_sections_out(wholesale_run, tmp_path):
@@ -298,3 +312,19 @@ def test_renders_in_headless_chromium(full_report, tmp_path):
     assert pixels.std() > 0.05
     assert np.mean(pixels.mean(axis=-1) < 0.6) > 0.01
     assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 200
+
+
+def test_k_selection_accepts_a_choose_k_result():
+    from types import SimpleNamespace
+
+    from clusterlab.report import _k_selection
+
+    table = pd.DataFrame(
+        {"inertia": [9.0, 4.0, 3.5], "silhouette": [0.4, 0.6, 0.5], "votes": [0, 2, 0]},
+        index=[2, 3, 4],
+    )
+    figure = _k_selection(SimpleNamespace(table=table, best_k=3, votes={"elbow": 3}))
+    assert figure.uri.startswith("data:image/png;base64,")
+    assert figure.note == "Chosen k = 3."
+    with pytest.raises(ValueError, match="k_selection must be a DataFrame of criteria"):
+        _k_selection([1, 2, 3])

@@ -394,7 +394,7 @@ def plot_tsne(
     X: Any,
     labels: Any,
     *,
-    max_samples: int | None = 2000,
+    max_samples: int | None = 1000,
     perplexity: float = 30.0,
     max_iter: int = 350,
     angle: float = 0.7,
@@ -410,9 +410,9 @@ def plot_tsne(
     ----------
     X, labels
         As in :func:`plot_clusters`.
-    max_samples : int or None, default=2000
+    max_samples : int or None, default=1000
         Embed a uniform random sample of at most this many rows (t-SNE is slow and a map of a
-        few thousand points shows the structure); ``None`` embeds every row.
+        thousand points shows the structure); ``None`` embeds every row.
     perplexity : float, default=30
         Lowered to ``(n - 1) / 3`` for tiny samples, as t-SNE requires.
     max_iter : int, default=350
@@ -1070,10 +1070,14 @@ def _condensed_arrays(tree: Any) -> _Tree:
             f"child_size (or cluster_size); got {sorted(fields)}"
         )
     parent = np.asarray(get("parent"), dtype=np.int64)
+    lam_values = np.asarray(get(lam), dtype=np.float64)
+    finite = lam_values[np.isfinite(lam_values)]
+    # points at distance 0 leave at lambda = inf: draw them just below the deepest level
+    cap = float(finite.max()) * 1.05 if finite.size else 1.0
     return _Tree(
         parent,
         np.asarray(get("child"), dtype=np.int64),
-        np.asarray(get(lam), dtype=np.float64),
+        np.minimum(lam_values, cap),
         np.asarray(get(size), dtype=np.int64),
         int(parent.min()),
     )
@@ -1124,8 +1128,9 @@ def plot_condensed_tree(
     number of rows still in it at density level lambda (downwards = denser).
 
     The clusters that are segments are coloured like them (matched by the majority of their
-    rows' labels), the others are light grey. The selection (excess of mass, or leaves with
-    ``cluster_selection_method="leaf"``) is recomputed from the tree.
+    rows' labels), the others are light grey. The selection is the tree's
+    ``selected_clusters`` when it has them (clusterlab's HDBSCAN), else it is recomputed from
+    the tree (excess of mass, or leaves with ``cluster_selection_method="leaf"``).
 
     Parameters
     ----------
@@ -1144,20 +1149,27 @@ def plot_condensed_tree(
 
     arrays = _condensed_arrays(tree)
     parent, child, lam, size, _ = arrays
-    selected = _select_clusters(arrays, getattr(model, "cluster_selection_method", "eom"))
+    if getattr(tree, "selected_clusters", None) is not None:  # the model's own selection
+        selected = {int(c) for c in np.asarray(tree.selected_clusters)}
+    else:
+        selected = _select_clusters(arrays, getattr(model, "cluster_selection_method", "eom"))
     layout = _icicle_layout(arrays)
     colours, segment = _selected_colours(arrays, selected, getattr(model, "labels_", None))
     fig, ax = _axes(ax, (8.0, 5.5))
+    cluster_parent = dict(zip(child[size > 1].tolist(), parent[size > 1].tolist(), strict=True))
     for node, (centre, levels, widths) in layout.items():
-        colour = colours.get(node, "#d9dde3")
+        # below a selected cluster the tree still splits: those parts are the segment too
+        owner = node
+        while owner not in colours and owner in cluster_parent:
+            owner = cluster_parent[owner]
         ax.fill_betweenx(
             levels,
             centre - widths / 2,
             centre + widths / 2,
             step="post",
-            color=colour,
+            color=colours.get(owner, "#d9dde3"),
             linewidth=0,
-            alpha=0.95 if node in colours else 1.0,
+            alpha=0.95 if owner == node or owner not in colours else 0.4,
         )
     for p, c, value, s in zip(parent, child, lam, size, strict=True):
         if s > 1:  # a split: join the child to its parent
@@ -1302,6 +1314,20 @@ def plot_elbow(
     return _finish(fig, save)
 
 
+#: Criteria that always improve with k: only an elbow, not their best value, picks a k.
+MONOTONE_CRITERIA = frozenset({"inertia", "wcss"})
+
+
+def _criterion_choice(column: str, k: np.ndarray, oriented: np.ndarray, votes: dict) -> Any:
+    """The k a criterion picks: its vote when known (the elbow for inertia), else its best."""
+    key = "elbow" if column in MONOTONE_CRITERIA else column
+    if key in votes:
+        return votes[key]
+    if column in MONOTONE_CRITERIA or not np.isfinite(oriented).any():
+        return None
+    return int(k[np.nanargmax(oriented)])
+
+
 #: Criteria where a smaller value is better (the rest: larger is better).
 LOWER_IS_BETTER = frozenset(
     {"davies_bouldin", "inertia", "wcss", "bic", "aic", "elbow", "xie_beni", "c_index"}
@@ -1321,8 +1347,9 @@ def plot_k_selection(
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        Index: the k values tried; one column per criterion (raw values).
+    scores : pandas.DataFrame or choose_k result
+        Index: the k values tried; one column per criterion (raw values). Or the result of
+        ``clusterlab.selection.choose_k`` (its ``table``; ``best_k`` is marked).
     chosen_k : int, optional
         Marked with a vertical line.
     lower_is_better : iterable of str
@@ -1337,6 +1364,15 @@ def plot_k_selection(
     >>> len(plot_k_selection(table, chosen_k=3).axes[0].get_legend().get_texts())
     3
     """
+    votes: dict[str, Any] = {}
+    if not isinstance(scores, pd.DataFrame) and isinstance(
+        getattr(scores, "table", None), pd.DataFrame
+    ):
+        # a clusterlab.selection.ChooseKResult: its table of criteria and its recommendation
+        if chosen_k is None:
+            chosen_k = getattr(scores, "best_k", None)
+        votes = dict(getattr(scores, "votes", None) or {})
+        scores = scores.table.drop(columns=["votes", "gap_se"], errors="ignore")
     if not isinstance(scores, pd.DataFrame) or scores.empty:
         raise ValueError(
             "scores must be a non-empty DataFrame indexed by k, one column per criterion"
@@ -1350,9 +1386,10 @@ def plot_k_selection(
             values = -values
         span = np.nanmax(values) - np.nanmin(values)
         scaled = (values - np.nanmin(values)) / span if span > 0 else np.ones_like(values)
-        best = int(k[np.nanargmax(values)])
         arrow = "↓" if column in lower else "↑"
-        ax.plot(k, scaled, marker="o", color=colour, label=f"{column} {arrow} (best k = {best})")
+        best = _criterion_choice(column, k, values, votes)
+        note = f" (best k = {best})" if best is not None else ""
+        ax.plot(k, scaled, marker="o", color=colour, label=f"{column} {arrow}{note}")
     if chosen_k is not None:
         ax.axvline(
             chosen_k, color="black", linestyle="--", linewidth=1, label=f"chosen k = {chosen_k}"
@@ -1379,10 +1416,11 @@ def plot_stability(
 
     Parameters
     ----------
-    scores : pandas.DataFrame or Series
+    scores : pandas.DataFrame, Series or stability result
         Either one row per k (index k) with a ``mean`` column and optionally ``std`` (the
         agreement between clusterings of resamples, e.g. ARI), drawn as a line with error bars;
-        or a Series indexed by segment (per-cluster stability, e.g. mean Jaccard), drawn as bars.
+        or a Series indexed by segment (per-cluster stability, e.g. mean Jaccard), drawn as
+        bars; or the result of ``clusterlab.selection.stability`` (its per-cluster Jaccard).
     chosen_k : int, optional
         Marked on the per-k line.
 
@@ -1395,6 +1433,14 @@ def plot_stability(
     >>> plot_stability(per_k, chosen_k=3).axes[0].get_xlabel()
     'number of clusters k'
     """
+    threshold = 0.75
+    title_note = ""
+    if hasattr(scores, "jaccard") and hasattr(scores, "cluster_stability"):
+        # a clusterlab.selection.StabilityResult: mean Jaccard of each reference cluster
+        values = np.asarray(scores.cluster_stability, dtype=np.float64)
+        threshold = float(getattr(scores, "threshold", threshold))
+        title_note = f" (mean ARI {float(scores.mean_ari):.2f})"
+        scores = pd.Series(values, index=[str(i) for i in range(values.size)])
     fig, ax = _axes(ax, (6.5, 4.2))
     if isinstance(scores, pd.DataFrame):
         if "mean" not in scores.columns:
@@ -1430,9 +1476,16 @@ def plot_stability(
             for n, c in zip(names, _colours(len(names)), strict=True)
         ]
         ax.bar(names, values, color=colours)
-        ax.axhline(0.75, color="black", linestyle=":", linewidth=1)
+        ax.axhline(
+            threshold,
+            color="black",
+            linestyle=":",
+            linewidth=1,
+            label=f"reappears (Jaccard {threshold:g})",
+        )
+        ax.legend(frameon=False, fontsize="small", loc="lower right")
         ax.set_xlabel("segment")
-        ax.set_title(title or "Stability of each segment")
+        ax.set_title(title or f"Stability of each segment{title_note}")
     else:
         raise ValueError(
             "stability scores must be a DataFrame indexed by k or a Series "
@@ -1446,6 +1499,10 @@ def plot_stability(
 
 # --------------------------------------------------------------------------------------------
 # the dispatcher
+
+#: The elbow refits the model once per k: above this many rows it is refitted on a uniform
+#: sample (the curve's shape, which is what the elbow reads, hardly changes).
+ELBOW_SAMPLES = 10_000
 
 #: Every kind :func:`plot_model` draws.
 PLOT_KINDS = (
@@ -1514,8 +1571,10 @@ def _model_centres(model: Any, X: np.ndarray, labels: np.ndarray) -> np.ndarray 
     return None
 
 
-def _elbow_curve(model: Any, X: np.ndarray, k_range: Iterable[int]) -> tuple[list, list]:
-    """Within-cluster sum of squares of the model refitted for each k."""
+def _elbow_curve(
+    model: Any, X: np.ndarray, k_range: Iterable[int]
+) -> tuple[list[int], list[float]]:
+    """Within-cluster sum of squares of the model refitted for each k on the rows of X."""
     from sklearn.base import clone
 
     from clusterlab.metrics import inertia
@@ -1571,8 +1630,10 @@ def plot_model(
     save : str or Path, optional
         Write the figure to this .png / .svg / .pdf file.
     **kwargs
-        Passed to the plot's function (e.g. ``max_samples`` for 'tsne', ``k_range`` for
-        'elbow', ``scores`` for 'k_selection' and 'stability').
+        Passed to the plot's function (e.g. ``max_samples`` for 'tsne' and 'silhouette';
+        ``k_range`` and ``max_samples`` (default :data:`ELBOW_SAMPLES`) for 'elbow', which
+        refits the model for each k; ``scores`` and ``chosen_k`` for 'k_selection' and
+        'stability', e.g. from ``clusterlab.selection``).
 
     Returns
     -------
@@ -1633,18 +1694,60 @@ def plot_model(
 
 
 def _selection_plot(kind: str, model: Any, X: Any, **kwargs: Any) -> Figure:
-    """'elbow', 'k_selection' and 'stability': from the scores passed, or computed."""
+    """'elbow', 'k_selection' and 'stability': from the results passed, else computed."""
     if kind == "elbow":
-        if "ks" in kwargs:
-            return plot_elbow(kwargs.pop("ks"), kwargs.pop("inertias"), **kwargs)
-        array, _ = _matrix(X)
-        chosen = kwargs.pop("chosen_k", getattr(model, "n_clusters", None))
-        ks, wcss = _elbow_curve(model, array, kwargs.pop("k_range", range(2, 11)))
-        return plot_elbow(ks, wcss, chosen_k=chosen, **kwargs)
-    if "scores" not in kwargs:
+        return _elbow_plot(model, X, **kwargs)
+    if kind == "k_selection":
+        result = kwargs.pop("selection", None)
+        if result is None:
+            result = kwargs.pop("scores", None)
+        if result is None:
+            k_range = kwargs.pop("k_range", range(2, 11))
+            result = _selection("choose_k")(X, model=model, k_range=k_range, random_state=0)
+        return plot_k_selection(result, **kwargs)
+    result = kwargs.pop("stability", None)
+    if result is None:
+        result = kwargs.pop("scores", None)
+    if result is None:
+        result = _selection("stability")(X, model=model, random_state=0)
+    return plot_stability(result, **kwargs)
+
+
+def _selection(name: str) -> Callable[..., Any]:
+    """``clusterlab.selection.<name>``, or an error saying what to pass instead."""
+    try:
+        from clusterlab import selection
+    except ImportError:
+        selection = None
+    function = getattr(selection, name, None)
+    if function is None:
         raise ValueError(
-            f"plot={kind!r} draws the scores of choosing k: pass scores= (a DataFrame indexed "
-            "by k), e.g. from clusterlab.selection"
+            f"plot={'k_selection' if name == 'choose_k' else 'stability'!r} needs the scores of "
+            f"clusterlab.selection.{name}: pass scores= (a DataFrame indexed by k, or the "
+            "result object)"
         )
-    function = plot_k_selection if kind == "k_selection" else plot_stability
-    return function(kwargs.pop("scores"), **kwargs)
+    return function
+
+
+def _elbow_plot(model: Any, X: Any, **kwargs: Any) -> Figure:
+    if "ks" in kwargs:
+        return plot_elbow(kwargs.pop("ks"), kwargs.pop("inertias"), **kwargs)
+    selection = kwargs.pop("selection", None)
+    table = getattr(selection, "table", None)
+    if isinstance(table, pd.DataFrame) and "inertia" in table.columns:
+        votes = getattr(selection, "votes", {}) or {}
+        chosen = kwargs.pop("chosen_k", votes.get("elbow", getattr(selection, "best_k", None)))
+        return plot_elbow(table.index, table["inertia"], chosen_k=chosen, **kwargs)
+    array, _ = _matrix(X)
+    chosen = kwargs.pop("chosen_k", getattr(model, "n_clusters", None))
+    k_range = kwargs.pop("k_range", range(2, 11))
+    rows = _sample(array.shape[0], kwargs.pop("max_samples", ELBOW_SAMPLES), random_state=0)
+    sub = array if rows is None else array[rows]
+    ks, wcss = _elbow_curve(model, sub, k_range)
+    if rows is not None:
+        kwargs.setdefault(
+            "title",
+            f"Elbow on a sample of {sub.shape[0]:,} of {array.shape[0]:,} rows "
+            f"(chosen k = {chosen})",
+        )
+    return plot_elbow(ks, wcss, chosen_k=chosen, **kwargs)
