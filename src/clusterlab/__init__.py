@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "anomaly_scores": "clusterlab.insight",
     "describe_segments": "clusterlab.insight",
     "profile_segments": "clusterlab.insight",
+    "Experiment": "clusterlab.experiment",
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",

@@ -1,0 +1,407 @@
+"""Safe model files: loading never executes code from the file.
+
+A clusterlab file is a zip archive of two members:
+
+- ``clusterlab.json``: the format name, the format version, what the file holds (``model`` or
+  ``experiment``), the SHA-256 of the payload and plain metadata (feature names, model ids,
+  options, tables);
+- ``payload.skops``: the fitted objects (scikit-learn pipeline, estimators, out-of-sample rules)
+  written with :mod:`skops.io`, which stores object state as data and rebuilds objects without
+  unpickling.
+
+Loading checks, in order: the file is a zip with both members; the format name and version are
+ours and not newer than this code; the payload's checksum matches (a file modified after it was
+written is refused); and every type the payload would build is on the allowlist -- skops's own
+trusted types, the classes of scikit-learn, and the few clusterlab classes and functions listed
+in ``_TRUSTED`` -- else the load is refused with the names of the types it would not build.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import importlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FORMAT_VERSION", "ClusterPipeline", "load_model", "save_pipeline"]
+
+FORMAT_NAME = "clusterlab"
+FORMAT_VERSION = 1
+_META = "clusterlab.json"
+_PAYLOAD = "payload.skops"
+_SUFFIX = ".clusterlab"
+
+#: clusterlab types and functions a payload may hold (besides skops's defaults and sklearn classes).
+_TRUSTED = frozenset(
+    {
+        "clusterlab.models.NativePredict",
+        "clusterlab.models.NearestCore",
+        "clusterlab.models.KNNVote",
+        "clusterlab.models.NearestCentre",
+        "clusterlab.preprocessing.DateFeatures",
+        "clusterlab.preprocessing.FrequencyEncoder",
+        "clusterlab.preprocessing.CorrelationFilter",
+        "clusterlab.preprocessing._to_object",
+        "numpy.log1p",
+        "numpy.dtype",
+        # BisectingKMeans keeps the function it ran as a fitted attribute
+        "sklearn.cluster._kmeans._kmeans_single_lloyd",
+        "sklearn.cluster._kmeans._kmeans_single_elkan",
+    }
+)
+
+
+class ClusterPipeline:
+    """Preprocessing and a fitted clustering model in one object: what :func:`load_model` returns.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        The fitted preprocessing pipeline of ``setup``.
+    features : list of str
+        The input columns the pipeline reads.
+    estimator : estimator
+        The fitted clustering model.
+    rule : object
+        The fitted out-of-sample rule (see :func:`clusterlab.models.out_of_sample_rule`).
+    model_id : str
+        Registry id or class name.
+    columns : list of str
+        The columns of the data setup saw.
+    """
+
+    def __init__(
+        self,
+        *,
+        pipeline: Any,
+        features: list[str],
+        estimator: Any,
+        rule: Any,
+        model_id: str,
+        columns: list[str],
+    ) -> None:
+        self.pipeline = pipeline
+        self.features = list(features)
+        self.estimator = estimator
+        self.rule = rule
+        self.model_id = model_id
+        self.columns = list(columns)
+
+    def __repr__(self) -> str:
+        return f"ClusterPipeline(model_id={self.model_id!r}, estimator={self.estimator!r})"
+
+    def transform(self, data: Any) -> pd.DataFrame:
+        """The prepared features of ``data``."""
+        from clusterlab.preprocessing import as_frame
+
+        frame = as_frame(data)
+        missing = [c for c in self.features if c not in frame.columns]
+        if missing:
+            raise ValueError(f"data lacks the feature columns {missing} the model was set up with")
+        out = self.pipeline.transform(frame[self.features])
+        out = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out, index=frame.index)
+        out.index = frame.index
+        return out.astype("float64")
+
+    def predict(self, data: Any) -> np.ndarray:
+        """Cluster labels (int64, -1 = noise) for the rows of ``data``."""
+        X = self.transform(data).to_numpy()
+        return self.rule.predict(self.estimator, X)
+
+    def predict_frame(self, data: Any, label_name: str = "Cluster") -> pd.DataFrame:
+        """``data`` (its columns, index and order) plus the label column."""
+        from clusterlab.preprocessing import as_frame
+
+        frame = as_frame(data)
+        out = frame.copy()
+        out[label_name] = self.predict(frame)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# The container
+# --------------------------------------------------------------------------------------------
+
+
+def _with_suffix(path: Any) -> Path:
+    p = Path(os.fspath(path))
+    return p if p.suffix else p.with_suffix(_SUFFIX)
+
+
+def _write(path: Any, kind: str, objects: dict[str, Any], meta: dict[str, Any]) -> Path:
+    import skops.io as sio
+
+    from clusterlab import __version__
+
+    payload = sio.dumps(objects)
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "clusterlab_version": __version__,
+        "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "meta": meta,
+    }
+    target = _with_suffix(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(_META, json.dumps(header, indent=1))
+        zf.writestr(_PAYLOAD, payload)
+    target.write_bytes(buffer.getvalue())
+    return target
+
+
+def _allowed(type_name: str) -> bool:
+    if type_name in _TRUSTED:
+        return True
+    if not type_name.startswith("sklearn."):
+        return False
+    module, _, attr = type_name.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(obj, type)  # scikit-learn classes hold state; its functions are not trusted
+
+
+def _read(path: Any, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    import skops.io as sio
+
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"model file {str(p)!r} does not exist")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"{str(p)!r} is not a clusterlab file (not a zip archive)")
+    with zipfile.ZipFile(p) as zf:
+        names = set(zf.namelist())
+        if not {_META, _PAYLOAD} <= names:
+            raise ValueError(
+                f"{str(p)!r} is not a clusterlab file (members {sorted(names)[:5]}, "
+                f"expected {_META} and {_PAYLOAD})"
+            )
+        try:
+            header = json.loads(zf.read(_META))
+        except ValueError as exc:
+            raise ValueError(f"{str(p)!r} has a damaged {_META}: {exc}") from exc
+        payload = zf.read(_PAYLOAD)
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise ValueError(f"{str(p)!r} is not a clusterlab file (format {header.get('format')!r})")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{str(p)!r} has format version {version!r}; this clusterlab reads versions up to "
+            f"{FORMAT_VERSION} (upgrade clusterlab)"
+        )
+    if header.get("kind") != kind:
+        raise ValueError(f"{str(p)!r} holds a {header.get('kind')!r}, not a {kind!r}")
+    if hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
+        raise ValueError(
+            f"{str(p)!r} was modified after it was written (payload checksum mismatch); "
+            "refusing to load it"
+        )
+    untrusted = sio.get_untrusted_types(data=payload)
+    refused = sorted(t for t in untrusted if not _allowed(t))
+    if refused:
+        raise ValueError(
+            f"{str(p)!r} holds types that are not on clusterlab's allowlist: {refused}; "
+            "refusing to load it"
+        )
+    objects = sio.loads(payload, trusted=list(untrusted))
+    return header, objects
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def _storable(estimator: Any, rule: Any) -> tuple[Any, Any]:
+    """(estimator, rule) as they can be written: an estimator skops cannot store is replaced by
+    ``None`` and a data-only rule that predicts the same labels (Birch: its subcluster centres)."""
+    import skops.io as sio
+    from skops.io.exceptions import UnsupportedTypeException
+
+    from clusterlab.models import NearestCentre
+
+    try:
+        sio.dumps(estimator)
+        return estimator, rule
+    except UnsupportedTypeException:
+        if hasattr(estimator, "subcluster_centers_"):
+            return None, NearestCentre().fit(estimator, None, None)
+        raise
+
+
+def save_pipeline(bundle: ClusterPipeline, path: Any) -> Path:
+    """Write ``bundle`` to ``path`` (``.clusterlab`` added when it has no suffix); return the path.
+
+    A model skops cannot store (Birch) is written as the data its predict uses; the loaded
+    pipeline then has ``estimator=None`` and predicts the same labels.
+    """
+    estimator, rule = _storable(bundle.estimator, bundle.rule)
+    objects = {"pipeline": bundle.pipeline, "estimator": estimator, "rule": rule}
+    meta = {"model_id": bundle.model_id, "features": bundle.features, "columns": bundle.columns}
+    return _write(path, "model", objects, meta)
+
+
+def load_model(path: Any) -> ClusterPipeline:
+    """Load a model file written by ``save_model``; no code from the file is executed.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a clusterlab model, is of a newer format, was modified after it was
+        written, or holds types outside the allowlist.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from clusterlab import Experiment
+    >>> from clusterlab.datasets import load_wholesale_customers
+    >>> data = load_wholesale_customers()
+    >>> exp = Experiment(data, normalize=True, session_id=0, verbose=False)
+    >>> km = exp.create_model("kmeans", num_clusters=3)
+    >>> path = exp.save_model(km, os.path.join(tempfile.mkdtemp(), "segments"))
+    >>> loaded = load_model(path)
+    >>> bool((loaded.predict(data) == exp.assign_model(km)["Cluster"].to_numpy()).all())
+    True
+    """
+    header, objects = _read(path, "model")
+    meta = header["meta"]
+    return ClusterPipeline(
+        pipeline=objects["pipeline"],
+        features=meta["features"],
+        estimator=objects["estimator"],
+        rule=objects["rule"],
+        model_id=meta["model_id"],
+        columns=meta["columns"],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Experiments
+# --------------------------------------------------------------------------------------------
+
+
+def _options_dict(options: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    flat: dict[str, Any] = {}
+    for key, value in asdict(options).items():
+        if isinstance(value, dict) and key != "ordinal_features":
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def save_experiment_state(exp: Any, path: Any) -> Path:
+    """Write setup (options, fitted pipeline, which rows trained) and every fitted model."""
+    import logging
+
+    import skops.io as sio
+    from skops.io.exceptions import UnsupportedTypeException
+
+    pre = exp._pre
+    records = []
+    for r in exp._fitted.values():
+        try:
+            sio.dumps(r.estimator)
+            records.append(r)
+        except UnsupportedTypeException:
+            logging.getLogger(__name__).warning(
+                "model %r cannot be stored in an experiment file and is left out "
+                "(save it with save_model)",
+                r.model_id,
+            )
+    objects = {
+        "pipeline": pre.pipeline_,
+        "train_mask": np.asarray(pre.train_mask_, dtype=bool),
+        "estimators": [r.estimator for r in records],
+        "rules": [r.rule for r in records],
+        "labels": [np.asarray(r.labels) for r in records],
+    }
+    meta = {
+        "options": _options_dict(exp.options),
+        "features": list(pre.features_),
+        "columns": [str(c) for c in exp.data_.columns],
+        "n_rows": len(exp.data_),
+        "schema": pre.schema_.reset_index().astype(str).to_dict(orient="list"),
+        "dropped": {str(k): str(v) for k, v in pre.dropped_.items()},
+        "models": [
+            {
+                "model_id": r.model_id,
+                "params": {k: _safe(v) for k, v in r.params.items()},
+                "metrics": {k: _safe(v) for k, v in r.metrics.items()},
+            }
+            for r in records
+        ],
+        "search_size": exp.search_size,
+    }
+    return _write(path, "experiment", objects, meta)
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, bool | str | type(None) | int | float):
+        return value
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return repr(value)
+
+
+def load_experiment_state(path: Any, data: Any, cls: type) -> Any:
+    """Rebuild an Experiment from a file and the data it was set up on (nothing is refitted)."""
+    from clusterlab.experiment import FittedModel
+    from clusterlab.preprocessing import Preprocessor, SetupOptions, as_frame
+
+    header, objects = _read(path, "experiment")
+    meta = header["meta"]
+    frame = as_frame(data)
+    if [str(c) for c in frame.columns] != meta["columns"] or len(frame) != meta["n_rows"]:
+        raise ValueError(
+            f"data does not match the saved experiment: it was set up on {meta['n_rows']} rows "
+            f"with columns {meta['columns']}; got {len(frame)} rows with {list(frame.columns)}"
+        )
+    exp = cls()
+    options = SetupOptions.parse(**meta["options"])
+    pre = Preprocessor(options)
+    pre.pipeline_ = objects["pipeline"]
+    pre.features_ = meta["features"]
+    pre.schema_ = pd.DataFrame(meta["schema"]).set_index("column")
+    pre.train_mask_ = np.asarray(objects["train_mask"], dtype=bool)
+    reasons = pd.Series(pd.NA, index=frame.index, dtype=object)
+    for pos, reason in meta["dropped"].items():
+        reasons.loc[frame.index[frame.index.astype(str) == pos]] = reason
+    pre.dropped_ = reasons[~pre.train_mask_]
+    exp.options = options
+    exp.data_ = frame
+    exp._pre = pre
+    exp.X_all_ = pre.transform(frame)
+    exp.X_ = exp.X_all_.loc[pre.train_mask_]
+    gt = options.columns.ground_truth
+    exp.y_ = frame.loc[pre.train_mask_, gt] if gt is not None else None
+    exp.search_size = meta["search_size"]
+    for info, est, rule, labels in zip(
+        meta["models"], objects["estimators"], objects["rules"], objects["labels"], strict=True
+    ):
+        exp._fitted[id(est)] = FittedModel(
+            info["model_id"],
+            est,
+            np.asarray(labels, dtype=np.int64),
+            rule,
+            info["params"],
+            info["metrics"],
+        )
+    exp._last = exp._setup_summary()
+    return exp
