@@ -64,7 +64,7 @@ def test_functions_delegate_to_the_default_experiment(tmp_path):
     data = load_wholesale_customers()
     exp = cl.setup(data, normalize=True, ground_truth="Channel", session_id=2, verbose=False)
     km = cl.create_model("kmeans", num_clusters=2, verbose=False)
-    assert "ARI" in cl.pull().columns
+    assert "Adjusted Rand" in cl.pull().columns
     assert "Channel" not in cl.get_config("X_transformed").columns
     assert "silhouette" in cl.get_metrics().index
     path = cl.save_model(km, tmp_path / "km")

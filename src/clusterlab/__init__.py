@@ -13,7 +13,9 @@ __version__ = "0.1.0.dev0"
 
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
+    "DBSCAN": "clusterlab.cluster.dbscan",
     "NOISE": "clusterlab._base",
+    "HDBSCAN": "clusterlab.cluster.hdbscan",
     "config_context": "clusterlab._config",
     "get_config": "clusterlab._config",
     "set_config": "clusterlab._config",
@@ -31,6 +33,8 @@ _LAZY: dict[str, str] = {
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
+    "MiniBatchKMeans": "clusterlab.cluster.minibatch",
+    "BisectingKMeans": "clusterlab.cluster.bisecting",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]  # noqa: PLE0604

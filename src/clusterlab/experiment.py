@@ -51,48 +51,25 @@ _K_RANGE = range(2, 11)
 
 
 # --------------------------------------------------------------------------------------------
-# Metric table (internal until clusterlab.metrics provides get_metric)
+# Metrics in use (records of clusterlab.metrics' registry)
 # --------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Metric:
-    """A validity index: ``function(X, labels)`` or, with ground truth, ``function(y, labels)``."""
-
-    name: str
-    display_name: str
-    function: Callable[..., float]
-    greater_is_better: bool = True
-    needs_ground_truth: bool = False
-    cost: str = "O(n)"
-    needs_features: bool = True
+#: Metric ids an experiment scores with by default (internal, then external indices).
+DEFAULT_METRICS = (
+    "silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "ari",
+    "ami",
+    "homogeneity",
+    "completeness",
+)
 
 
-def _builtin_metrics() -> dict[str, Metric]:
-    from sklearn import metrics as m
+def _default_metrics() -> dict[str, Any]:
+    from clusterlab.metrics import get_metric
 
-    return {
-        "silhouette": Metric("silhouette", "Silhouette", m.silhouette_score, True, False, "O(n²)"),
-        "calinski_harabasz": Metric(
-            "calinski_harabasz",
-            "Calinski-Harabasz",
-            m.calinski_harabasz_score,
-            True,
-            False,
-            "O(n·k)",
-        ),
-        "davies_bouldin": Metric(
-            "davies_bouldin", "Davies-Bouldin", m.davies_bouldin_score, False, False, "O(n·k)"
-        ),
-        "ari": Metric("ari", "ARI", m.adjusted_rand_score, True, True, "O(n)", False),
-        "ami": Metric("ami", "AMI", m.adjusted_mutual_info_score, True, True, "O(n)", False),
-        "homogeneity": Metric(
-            "homogeneity", "Homogeneity", m.homogeneity_score, True, True, "O(n)", False
-        ),
-        "completeness": Metric(
-            "completeness", "Completeness", m.completeness_score, True, True, "O(n)", False
-        ),
-    }
+    return {name: get_metric(name) for name in DEFAULT_METRICS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,7 +174,7 @@ class Experiment:
     """
 
     def __init__(self, data: Any = None, **setup_options: Any) -> None:
-        self._metrics: dict[str, Metric] = _builtin_metrics()
+        self._metrics: dict[str, Any] = _default_metrics()
         self._fitted: dict[int, FittedModel] = {}
         self._last: pd.DataFrame | None = None
         self._pre: Preprocessor | None = None
@@ -381,7 +358,7 @@ class Experiment:
                 "Greater is better": m.greater_is_better,
                 "Needs ground truth": m.needs_ground_truth,
                 "Cost": m.cost,
-                "Custom": m.name not in _builtin_metrics(),
+                "Custom": _is_custom(m),
             }
             for m in self._metrics.values()
         ]
@@ -402,8 +379,17 @@ class Experiment:
             raise ValueError(f"id {id!r} is already a metric; remove_metric({id!r}) first")
         if not callable(score_func):
             raise TypeError(f"score_func must be callable; got {score_func!r}")
+        from clusterlab.metrics import Metric
+
+        # a custom metric is scored on every row (cost O(n)): it is never sampled
         self._metrics[id] = Metric(
-            id, str(name), score_func, bool(greater_is_better), bool(needs_ground_truth)
+            id,
+            str(name),
+            score_func,
+            greater_is_better=bool(greater_is_better),
+            needs_ground_truth=bool(needs_ground_truth),
+            cost="O(n)",
+            needs_features=not needs_ground_truth,
         )
         return self.get_metrics().loc[id]
 
@@ -417,15 +403,14 @@ class Experiment:
             f"metric {name_or_id!r} is not in use (in use: {', '.join(self._metrics)})"
         )
 
-    def _get_metric(self, name: str) -> Metric:
+    def _get_metric(self, name: str) -> Any:
+        """A metric in use by id or display name, else any metric of clusterlab.metrics."""
+        from clusterlab.metrics import get_metric
+
         for key, m in self._metrics.items():
             if name in (key, m.display_name) or name.lower() == m.display_name.lower():
                 return m
-        import difflib
-
-        close = difflib.get_close_matches(name, list(self._metrics), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"metric {name!r} is not known{hint} (known: {', '.join(self._metrics)})")
+        return get_metric(name)
 
     def _score(self, X: np.ndarray, labels: np.ndarray, y: np.ndarray | None) -> dict[str, Any]:
         """Every metric for one labelling (internal ones on the non-noise rows)."""
@@ -586,13 +571,18 @@ class Experiment:
         return record
 
     def _threads(self) -> Any:
-        """One BLAS/OpenMP thread for small data (see ``SMALL_DATA``), the default otherwise."""
+        """One thread (numba, BLAS and OpenMP) for small data (see ``SMALL_DATA``)."""
         import contextlib
 
         if self.X_.size < SMALL_DATA:
             from threadpoolctl import threadpool_limits
 
-            return threadpool_limits(limits=1)
+            from clusterlab._config import threads
+
+            stack = contextlib.ExitStack()
+            stack.enter_context(threads(1))
+            stack.enter_context(threadpool_limits(limits=1))  # OpenMP too (scikit-learn)
+            return stack
         return contextlib.nullcontext()
 
     def _record(self, model: Any) -> FittedModel:
@@ -1119,7 +1109,7 @@ class Experiment:
         from clusterlab.persistence import save_experiment_state
 
         self._require_setup()
-        custom = [m for m in self._metrics if m not in _builtin_metrics()]
+        custom = [k for k, m in self._metrics.items() if _is_custom(m)]
         if custom:
             logger.warning("custom metrics %s are not saved (they are code)", custom)
         return save_experiment_state(self, path)
@@ -1130,6 +1120,16 @@ class Experiment:
         from clusterlab.persistence import load_experiment_state
 
         return load_experiment_state(path, data, cls)
+
+
+def _is_custom(metric: Any) -> bool:
+    """Whether ``metric`` was added to this experiment rather than taken from the registry."""
+    from clusterlab.metrics import get_metric
+
+    try:
+        return get_metric(metric.name) is not metric
+    except ValueError:
+        return True
 
 
 def _check_k(k: Any, n: int) -> None:

@@ -12,8 +12,9 @@ A clusterlab file is a zip archive of two members:
 Loading checks, in order: the file is a zip with both members; the format name and version are
 ours and not newer than this code; the payload's checksum matches (a file modified after it was
 written is refused); and every type the payload would build is on the allowlist -- skops's own
-trusted types, the classes of scikit-learn, and the few clusterlab classes and functions listed
-in ``_TRUSTED`` -- else the load is refused with the names of the types it would not build.
+trusted types, the classes of scikit-learn and of ``clusterlab.cluster``, and the few clusterlab
+classes and functions listed in ``_TRUSTED`` -- else the load is refused with the names of the
+types it would not build.
 """
 
 from __future__ import annotations
@@ -163,14 +164,15 @@ def _write(path: Any, kind: str, objects: dict[str, Any], meta: dict[str, Any]) 
 def _allowed(type_name: str) -> bool:
     if type_name in _TRUSTED:
         return True
-    if not type_name.startswith("sklearn."):
+    if not type_name.startswith(("sklearn.", "clusterlab.cluster.")):
         return False
     module, _, attr = type_name.rpartition(".")
     try:
         obj = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError):
         return False
-    return isinstance(obj, type)  # scikit-learn classes hold state; its functions are not trusted
+    # estimator classes hold state; functions (which a loaded object might call) are not trusted
+    return isinstance(obj, type)
 
 
 def _read(path: Any, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:

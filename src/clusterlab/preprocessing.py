@@ -281,7 +281,7 @@ class SetupOptions:
     reduction: ReductionOptions = field(default_factory=ReductionOptions)
     outliers: OutlierOptions = field(default_factory=OutlierOptions)
     session_id: int | None = None
-    sample_size: int = 10_000
+    sample_size: int = 5_000
     verbose: bool = True
 
     @classmethod

@@ -1,0 +1,552 @@
+"""DBSCAN in O(n) extra memory on three neighbour structures: a grid, a kd-tree, a radius graph.
+
+Every path runs the same three steps and never holds more than one point's neighbourhood:
+
+1. **core mask** — a point is core when the total weight of the points within ``eps`` (itself
+   included, boundary included) is at least ``min_samples``; counting stops as soon as it is
+   reached. Parallel over points (or cells).
+2. **components** — core points within ``eps`` of each other are joined in a union-find. Grid:
+   core points of one cell are always joined (the cell side is below ``eps / sqrt(d)``), and two
+   neighbouring cells are joined when some pair of their core points is within ``eps`` (found in
+   parallel, joined serially). kd-tree: core points are processed in blocks in tree order; in
+   parallel each lists the distinct components of its core neighbours of smaller tree position
+   (read-only finds), then the block's joins are made serially.
+3. **labels** — clusters are numbered 0, 1, ... in the order of their smallest core point index,
+   and a border point takes the smallest label among the clusters of the core points within
+   ``eps`` of it. This is exactly the labelling of scikit-learn's DBSCAN, whose breadth-first
+   expansion starts clusters in index order and lets a border point keep the first cluster that
+   reaches it; noise is -1.
+
+Squared euclidean distances are sums over coordinates in order, in float64, compared with
+``eps * eps``, as in scikit-learn's kd-tree, so core decisions agree with it bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from clusterlab._config import CACHE
+from clusterlab.kernels.kdtree import (
+    STACK_SIZE,
+    max_rdist_point_node,
+    min_rdist_point_node,
+    point_knn,
+    rdist,
+)
+from clusterlab.kernels.union_find import uf_find, uf_find_readonly, uf_make, uf_union
+
+__all__ = [
+    "graph_dbscan",
+    "graph_nearest_core",
+    "grid_dbscan",
+    "tree_dbscan",
+    "tree_nearest_core",
+]
+
+NOISE = -1
+
+#: Most distinct neighbouring components a point records in the parallel linking phase; a point
+#: with more is linked again serially (rare: it sits where many clusters still meet).
+_MAX_LINKS = 16
+
+
+@njit(cache=CACHE, inline="always")
+def _sq_dist(X, i, j):
+    acc = 0.0
+    for k in range(X.shape[1]):
+        diff = np.float64(X[i, k]) - np.float64(X[j, k])
+        acc += diff * diff
+    return acc
+
+
+# --------------------------------------------------------------------------------------------
+# grid (euclidean, low dimension)
+# --------------------------------------------------------------------------------------------
+@njit(cache=CACHE, parallel=True)
+def _grid_core_mask(X, grid, neighbours, weights, eps2, min_samples):  # noqa: PLR0917
+    order, cell_start, _, _ = grid
+    ptr, cells = neighbours
+    n_cells = cell_start.shape[0] - 1
+    is_core = np.zeros(X.shape[0], dtype=np.bool_)
+    for c in prange(n_cells):
+        own = 0.0
+        for t in range(cell_start[c], cell_start[c + 1]):
+            own += weights[order[t]]
+        if own >= min_samples:
+            for t in range(cell_start[c], cell_start[c + 1]):
+                is_core[order[t]] = True
+            continue
+        for t in range(cell_start[c], cell_start[c + 1]):
+            i = order[t]
+            total = own
+            for q in range(ptr[c], ptr[c + 1]):
+                c2 = cells[q]
+                for u in range(cell_start[c2], cell_start[c2 + 1]):
+                    j = order[u]
+                    if _sq_dist(X, i, j) <= eps2:
+                        total += weights[j]
+                if total >= min_samples:
+                    break
+            is_core[i] = total >= min_samples
+    return is_core
+
+
+@njit(cache=CACHE)
+def _cells_touch(X, order, cell_start, is_core, a, b, eps2):  # noqa: PLR0917
+    """True when a core point of cell ``a`` is within eps of a core point of cell ``b``."""
+    for t in range(cell_start[a], cell_start[a + 1]):
+        i = order[t]
+        if not is_core[i]:
+            continue
+        for u in range(cell_start[b], cell_start[b + 1]):
+            j = order[u]
+            if is_core[j] and _sq_dist(X, i, j) <= eps2:
+                return True
+    return False
+
+
+@njit(cache=CACHE, parallel=True)
+def _grid_links(X, grid, neighbours, is_core, cell_core, eps2):  # noqa: PLR0917
+    order, cell_start, _, _ = grid
+    ptr, cells = neighbours
+    n_cells = cell_start.shape[0] - 1
+    linked = np.zeros(cells.shape[0], dtype=np.bool_)
+    for c in prange(n_cells):
+        if not cell_core[c]:
+            continue
+        for q in range(ptr[c], ptr[c + 1]):
+            c2 = cells[q]
+            if c2 > c and cell_core[c2]:
+                linked[q] = _cells_touch(X, order, cell_start, is_core, c, c2, eps2)
+    return linked
+
+
+@njit(cache=CACHE, parallel=True)
+def _grid_border_labels(X, grid, neighbours, is_core, cell_label, labels, eps2):  # noqa: PLR0917
+    order, cell_start, _, _ = grid
+    ptr, cells = neighbours
+    n_cells = cell_start.shape[0] - 1
+    for c in prange(n_cells):
+        for t in range(cell_start[c], cell_start[c + 1]):
+            i = order[t]
+            if is_core[i]:
+                continue
+            # every core point of the own cell is within eps: its cluster is a candidate
+            best = cell_label[c]
+            for q in range(ptr[c], ptr[c + 1]):
+                c2 = cells[q]
+                cand = cell_label[c2]
+                if cand < 0 or (best >= 0 and cand >= best):
+                    continue
+                for u in range(cell_start[c2], cell_start[c2 + 1]):
+                    j = order[u]
+                    if is_core[j] and _sq_dist(X, i, j) <= eps2:
+                        best = cand
+                        break
+            labels[i] = best
+
+
+@njit(cache=CACHE)
+def grid_dbscan(X, grid, neighbours, weights, eps, min_samples):  # noqa: PLR0917
+    """Euclidean DBSCAN on a grid of cells of side below ``eps / sqrt(d)``.
+
+    Parameters
+    ----------
+    X : float64 or float32 array of shape (n, d)
+        Read only.
+    grid : tuple
+        :func:`clusterlab.kernels.grid.build_grid` of ``X`` with side ``grid_side(eps, d)``.
+    neighbours : tuple ``(ptr, cells)``
+        :func:`clusterlab.kernels.grid.neighbour_cells` with ``cell_offsets(eps, side, d)``.
+    weights : float64 array of shape (n,), non-negative
+    eps : float > 0
+    min_samples : float
+
+    Returns
+    -------
+    labels : int64 array of shape (n,)
+        Cluster of every point (see the module docstring for the numbering), -1 for noise.
+    is_core : bool array of shape (n,)
+    """
+    n = X.shape[0]
+    eps2 = eps * eps
+    _order, cell_start, _, cell_of = grid
+    ptr, cells = neighbours
+    n_cells = cell_start.shape[0] - 1
+    is_core = _grid_core_mask(X, grid, neighbours, weights, eps2, min_samples)
+    cell_core = np.zeros(n_cells, dtype=np.bool_)
+    for i in range(n):
+        if is_core[i]:
+            cell_core[cell_of[i]] = True
+    linked = _grid_links(X, grid, neighbours, is_core, cell_core, eps2)
+    parent, size = uf_make(n_cells)
+    for c in range(n_cells):
+        for q in range(ptr[c], ptr[c + 1]):
+            if linked[q]:
+                uf_union(parent, size, c, cells[q])
+    labels = np.full(n, NOISE, dtype=np.int64)
+    root_label = np.full(n_cells, NOISE, dtype=np.int64)
+    next_label = 0
+    for i in range(n):
+        if is_core[i]:
+            r = uf_find(parent, cell_of[i])
+            if root_label[r] < 0:
+                root_label[r] = next_label
+                next_label += 1
+            labels[i] = root_label[r]
+    cell_label = np.full(n_cells, NOISE, dtype=np.int64)
+    for c in range(n_cells):
+        if cell_core[c]:
+            cell_label[c] = root_label[uf_find(parent, c)]
+    _grid_border_labels(X, grid, neighbours, is_core, cell_label, labels, eps2)
+    return labels, is_core
+
+
+# --------------------------------------------------------------------------------------------
+# kd-tree (any Minkowski p, any dimension)
+# --------------------------------------------------------------------------------------------
+@njit(cache=CACHE)
+def _reaches(tree, t, r, p, cum_weight, min_samples):  # noqa: PLR0917
+    """True when the weight within reduced radius ``r`` of tree point ``t`` is >= min_samples."""
+    data, _, start, end, left, right, _, _ = tree
+    x = data[t]
+    stack = np.empty(STACK_SIZE, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    total = 0.0
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        if min_rdist_point_node(tree, node, x, p) > r:
+            continue
+        if max_rdist_point_node(tree, node, x, p) <= r:
+            total += cum_weight[end[node]] - cum_weight[start[node]]
+        elif left[node] < 0:
+            for u in range(start[node], end[node]):
+                if rdist(data[u], x, p) <= r:
+                    total += cum_weight[u + 1] - cum_weight[u]
+        else:
+            stack[sp] = left[node]
+            stack[sp + 1] = right[node]
+            sp += 2
+        if total >= min_samples:
+            return True
+    return False
+
+
+@njit(cache=CACHE, parallel=True)
+def _tree_core_mask(tree, weights, r, p, min_samples):
+    idx = tree[1]
+    n = idx.shape[0]
+    cum = np.zeros(n + 1, dtype=np.float64)
+    for t in range(n):
+        cum[t + 1] = cum[t] + weights[idx[t]]
+    is_core = np.zeros(n, dtype=np.bool_)
+    for t in prange(n):
+        is_core[t] = _reaches(tree, t, r, p, cum, min_samples)
+    return is_core
+
+
+@njit(cache=CACHE)
+def _link_neighbours(tree, t, is_core, r, p, parent, size, roots, serial):  # noqa: PLR0917
+    """Core neighbours of tree point ``t`` at smaller tree positions, by component.
+
+    With ``serial`` false: records in ``roots`` the distinct components (read-only finds) other
+    than ``t``'s own and returns how many, or -1 when there are more than ``len(roots)``. With
+    ``serial`` true: joins ``t`` with each of them at once (writes ``parent`` and ``size``).
+    """
+    data, _, start, end, left, right, _, _ = tree
+    x = data[t]
+    own = uf_find_readonly(parent, t)
+    count = 0
+    stack = np.empty(STACK_SIZE, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        # only partners before t: each pair of core points is seen once, from its later point
+        if start[node] >= t or min_rdist_point_node(tree, node, x, p) > r:
+            continue
+        if left[node] >= 0:
+            stack[sp] = left[node]
+            stack[sp + 1] = right[node]
+            sp += 2
+            continue
+        for u in range(start[node], min(end[node], t)):
+            if not is_core[u] or rdist(data[u], x, p) > r:
+                continue
+            if serial:
+                uf_union(parent, size, t, u)
+                continue
+            ru = uf_find_readonly(parent, u)
+            if ru == own:
+                continue
+            seen = False
+            for q in range(count):
+                if roots[q] == ru:
+                    seen = True
+                    break
+            if seen:
+                continue
+            if count == roots.shape[0]:
+                return -1
+            roots[count] = ru
+            count += 1
+    return count
+
+
+@njit(cache=CACHE, parallel=True)
+def _tree_block_links(tree, is_core, r, p, parent, size, block, roots, counts):  # noqa: PLR0917
+    for b in prange(block.shape[0]):
+        counts[b] = _link_neighbours(tree, block[b], is_core, r, p, parent, size, roots[b], False)
+
+
+@njit(cache=CACHE)
+def _tree_components(tree, is_core, r, p, block_size):
+    n = is_core.shape[0]
+    parent, size = uf_make(n)
+    core_pos = np.flatnonzero(is_core)
+    roots = np.empty((block_size, _MAX_LINKS), dtype=np.int64)
+    counts = np.empty(block_size, dtype=np.int64)
+    for first in range(0, core_pos.shape[0], block_size):
+        block = core_pos[first : first + block_size]
+        m = block.shape[0]
+        _tree_block_links(tree, is_core, r, p, parent, size, block, roots[:m], counts[:m])
+        for b in range(m):
+            t = block[b]
+            if counts[b] < 0:
+                _link_neighbours(tree, t, is_core, r, p, parent, size, roots[b], True)
+            else:
+                for q in range(counts[b]):
+                    uf_union(parent, size, t, roots[b, q])
+    return parent
+
+
+@njit(cache=CACHE)
+def _nearest_label_below(tree, t, is_core, label_t, r, p, best):  # noqa: PLR0917
+    """Smallest label among core points within ``r`` of tree point ``t`` (``best`` if none less)."""
+    data, _, start, end, left, right, _, _ = tree
+    x = data[t]
+    stack = np.empty(STACK_SIZE, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    while sp > 0 and best != 0:
+        sp -= 1
+        node = stack[sp]
+        if min_rdist_point_node(tree, node, x, p) > r:
+            continue
+        if left[node] >= 0:
+            stack[sp] = left[node]
+            stack[sp + 1] = right[node]
+            sp += 2
+            continue
+        for u in range(start[node], end[node]):
+            if is_core[u] and (best < 0 or label_t[u] < best) and rdist(data[u], x, p) <= r:
+                best = label_t[u]
+    return best
+
+
+@njit(cache=CACHE, parallel=True)
+def _tree_border_labels(tree, is_core, label_t, r, p):
+    n = is_core.shape[0]
+    out = label_t.copy()
+    for t in prange(n):
+        if not is_core[t]:
+            out[t] = _nearest_label_below(tree, t, is_core, label_t, r, p, NOISE)
+    return out
+
+
+@njit(cache=CACHE)
+def tree_dbscan(tree, weights, r, p, min_samples, block_size):  # noqa: PLR0917
+    """DBSCAN with a kd-tree, for any Minkowski ``p``.
+
+    Parameters
+    ----------
+    tree : tuple
+        :func:`clusterlab.kernels.kdtree.build_kdtree` of the data.
+    weights : float64 array of shape (n,), non-negative, in the order of the original rows
+    r : float
+        ``eps`` as a reduced distance (:func:`clusterlab.kernels.kdtree.dist_to_rdist`).
+    p : float
+        Minkowski exponent.
+    min_samples : float
+    block_size : int >= 1
+        Core points linked per parallel block (memory ``block_size * 16`` int64).
+
+    Returns
+    -------
+    labels : int64 array of shape (n,), in the order of the original rows (-1 for noise)
+    is_core : bool array of shape (n,), in the order of the original rows
+    """
+    idx = tree[1]
+    n = idx.shape[0]
+    core_t = _tree_core_mask(tree, weights, r, p, min_samples)
+    parent = _tree_components(tree, core_t, r, p, block_size)
+    pos = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        pos[idx[t]] = t
+    label_t = np.full(n, NOISE, dtype=np.int64)
+    root_label = np.full(n, NOISE, dtype=np.int64)
+    next_label = 0
+    for i in range(n):
+        t = pos[i]
+        if core_t[t]:
+            root = uf_find(parent, t)
+            if root_label[root] < 0:
+                root_label[root] = next_label
+                next_label += 1
+            label_t[t] = root_label[root]
+    label_t = _tree_border_labels(tree, core_t, label_t, r, p)
+    labels = np.empty(n, dtype=np.int64)
+    is_core = np.empty(n, dtype=np.bool_)
+    for t in range(n):
+        labels[idx[t]] = label_t[t]
+        is_core[idx[t]] = core_t[t]
+    return labels, is_core
+
+
+# --------------------------------------------------------------------------------------------
+# precomputed radius graph (CSR)
+# --------------------------------------------------------------------------------------------
+@njit(cache=CACHE, parallel=True)
+def _graph_core_mask(indptr, indices, dist, weights, eps, min_samples):  # noqa: PLR0917
+    n = indptr.shape[0] - 1
+    is_core = np.zeros(n, dtype=np.bool_)
+    for i in prange(n):
+        total = weights[i]
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            if j != i and dist[q] <= eps:
+                total += weights[j]
+        is_core[i] = total >= min_samples
+    return is_core
+
+
+@njit(cache=CACHE, parallel=True)
+def _graph_border_labels(indptr, indices, dist, is_core, labels, eps):  # noqa: PLR0917
+    n = indptr.shape[0] - 1
+    for i in prange(n):
+        if is_core[i]:
+            continue
+        best = NOISE
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            if is_core[j] and dist[q] <= eps and (best < 0 or labels[j] < best):
+                best = labels[j]
+        labels[i] = best
+
+
+@njit(cache=CACHE)
+def graph_dbscan(indptr, indices, dist, weights, eps, min_samples):  # noqa: PLR0917
+    """DBSCAN on a precomputed radius graph in CSR form.
+
+    Parameters
+    ----------
+    indptr, indices : int64 arrays
+        CSR structure of an (n, n) graph, expected symmetric; row ``i`` lists candidate
+        neighbours of ``i``. A point is always its own neighbour (stored diagonal entries are
+        ignored); other entries count when their distance is ``<= eps``.
+    dist : float64 array of shape (indptr[-1],)
+        Stored distances.
+    weights : float64 array of shape (n,), non-negative
+    eps : float >= 0
+    min_samples : float
+
+    Returns
+    -------
+    labels : int64 array of shape (n,)
+    is_core : bool array of shape (n,)
+    """
+    n = indptr.shape[0] - 1
+    is_core = _graph_core_mask(indptr, indices, dist, weights, eps, min_samples)
+    parent, size = uf_make(n)
+    for i in range(n):
+        if not is_core[i]:
+            continue
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            if is_core[j] and dist[q] <= eps:
+                uf_union(parent, size, i, j)
+    labels = np.full(n, NOISE, dtype=np.int64)
+    root_label = np.full(n, NOISE, dtype=np.int64)
+    next_label = 0
+    for i in range(n):
+        if is_core[i]:
+            root = uf_find(parent, i)
+            if root_label[root] < 0:
+                root_label[root] = next_label
+                next_label += 1
+            labels[i] = root_label[root]
+    _graph_border_labels(indptr, indices, dist, is_core, labels, eps)
+    return labels, is_core
+
+
+@njit(cache=CACHE, parallel=True)
+def graph_nearest_core(indptr, indices, dist, core_label, eps):
+    """Label of the nearest core point within ``eps`` for each row of a CSR distance matrix.
+
+    Parameters
+    ----------
+    indptr, indices : int64 arrays
+        CSR structure of an (m, n_train) matrix of distances from new points to training points.
+    dist : float64 array
+        Stored distances.
+    core_label : int64 array of shape (n_train,)
+        Cluster of each training core point, -1 for the others.
+    eps : float
+
+    Returns
+    -------
+    int64 array of shape (m,)
+        Label of the nearest core point (ties by smaller training index), -1 when none is within
+        ``eps``.
+    """
+    m = indptr.shape[0] - 1
+    out = np.full(m, NOISE, dtype=np.int64)
+    for i in prange(m):
+        best_d = np.inf
+        best_j = -1
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            d = dist[q]
+            if core_label[j] < 0 or d > eps:
+                continue
+            if d < best_d or (d == best_d and j < best_j):
+                best_d = d
+                best_j = j
+        if best_j >= 0:
+            out[i] = core_label[best_j]
+    return out
+
+
+@njit(cache=CACHE, parallel=True)
+def tree_nearest_core(tree, Q, r, p, core_label):
+    """Label of the nearest core point within reduced radius ``r`` of each row of ``Q``.
+
+    Parameters
+    ----------
+    tree : tuple
+        :func:`clusterlab.kernels.kdtree.build_kdtree` of the core points only.
+    Q : float array of shape (m, d)
+    r : float
+        ``eps`` as a reduced distance.
+    p : float
+    core_label : int64 array of shape (n_core,)
+        Cluster of each core point (rows of the tree's input).
+
+    Returns
+    -------
+    int64 array of shape (m,)
+        -1 where no core point is within ``eps``; ties by smaller core index.
+    """
+    m = Q.shape[0]
+    out = np.full(m, NOISE, dtype=np.int64)
+    for i in prange(m):
+        best_r = np.empty(1, dtype=np.float64)
+        best_j = np.empty(1, dtype=np.int64)
+        point_knn(tree, Q[i], p, best_r, best_j)
+        if best_r[0] <= r:
+            out[i] = core_label[best_j[0]]
+    return out

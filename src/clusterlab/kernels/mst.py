@@ -1,0 +1,464 @@
+"""Minimum spanning trees over mutual reachability distances, and the single-linkage tree.
+
+The mutual reachability distance of HDBSCAN is
+``mr(i, j) = max(core[i], core[j], d(i, j) / alpha)``, where ``core[i]`` is the distance from
+point ``i`` to its ``min_samples``-th nearest neighbour (the point itself counts as the first).
+Its minimum spanning tree, sorted by weight, is the single-linkage tree of the data in that
+distance.
+
+- :func:`prim_mst` is the exact O(n^2)-time, O(n)-memory tree for any metric (small data, or
+  metrics without a tree); :func:`core_distances_brute` and :func:`knn_brute` are its companions.
+- :func:`boruvka_mst` is the parallel Borůvka algorithm over the kd-tree of
+  :mod:`clusterlab.kernels.kdtree`, for large low-dimensional data.
+- :func:`single_linkage` turns the sorted tree into scipy's linkage layout.
+
+Metrics are Minkowski exponents ``p`` as in :mod:`clusterlab.kernels.kdtree`: 2.0 euclidean,
+1.0 manhattan, ``inf`` chebyshev (see ``METRICS``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from clusterlab._config import CACHE
+from clusterlab.kernels.kdtree import (
+    STACK_SIZE,
+    dist_to_rdist,
+    min_rdist_point_node,
+    query_knn,
+    rdist,
+    rdist_to_dist,
+)
+from clusterlab.kernels.union_find import uf_find, uf_find_readonly, uf_make, uf_union
+
+__all__ = [
+    "METRICS",
+    "boruvka_mst",
+    "core_distances_brute",
+    "core_distances_tree",
+    "knn_brute",
+    "prim_mst",
+    "single_linkage",
+]
+
+_CHUNK = 64
+
+#: metric name -> Minkowski exponent understood by the kernels of this module
+METRICS = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf}
+
+
+@njit(cache=CACHE, inline="always")
+def _distance(X, i, Y, j, p):
+    acc = 0.0
+    for f in range(X.shape[1]):
+        diff = abs(np.float64(X[i, f]) - np.float64(Y[j, f]))
+        if p == 2.0:
+            acc += diff * diff
+        elif p == 1.0:
+            acc += diff
+        else:
+            acc = max(acc, diff)
+    return np.sqrt(acc) if p == 2.0 else acc
+
+
+@njit(cache=CACHE, parallel=True)
+def knn_brute(Q, X, k, metric):
+    """The ``k`` nearest rows of ``X`` to every row of ``Q``, by scanning all of ``X``.
+
+    Parameters
+    ----------
+    Q : float (m, d)
+    X : float (n, d)
+    k : int
+        ``1 <= k <= n``.
+    metric : float
+        Minkowski exponent from ``METRICS``.
+
+    Returns
+    -------
+    indices : int64 (m, k)
+        Nearest first; ties keep the smaller index first.
+    distances : float64 (m, k)
+    """
+    m = Q.shape[0]
+    n = X.shape[0]
+    indices = np.empty((m, k), dtype=np.int64)
+    distances = np.empty((m, k), dtype=np.float64)
+    for i in prange(m):
+        best_d = np.full(k, np.inf)
+        best_i = np.full(k, -1, dtype=np.int64)
+        for j in range(n):
+            d = _distance(Q, i, X, j, metric)
+            if d >= best_d[k - 1]:
+                continue
+            # insertion into the sorted buffer; equal distances keep the earlier index first
+            pos = k - 1
+            while pos > 0 and best_d[pos - 1] > d:
+                best_d[pos] = best_d[pos - 1]
+                best_i[pos] = best_i[pos - 1]
+                pos -= 1
+            best_d[pos] = d
+            best_i[pos] = j
+        indices[i] = best_i
+        distances[i] = best_d
+    return indices, distances
+
+
+def core_distances_brute(X, min_samples, metric):
+    """Distance from each point to its ``min_samples``-th nearest neighbour (itself first).
+
+    Parameters
+    ----------
+    X : float (n, d)
+    min_samples : int
+        ``1 <= min_samples <= n``.
+    metric : float
+
+    Returns
+    -------
+    float64 (n,)
+    """
+    _, distances = knn_brute(X, X, min_samples, metric)
+    return np.ascontiguousarray(distances[:, -1])
+
+
+@njit(cache=CACHE)
+def prim_mst(X, core, alpha, metric):
+    """Minimum spanning tree of the mutual reachability graph by Prim's algorithm.
+
+    O(n^2) distance evaluations, O(n) memory: no distance matrix is stored.
+
+    Parameters
+    ----------
+    X : float (n, d)
+    core : float64 (n,)
+        Core distances.
+    alpha : float
+        Distances are divided by it before the maximum with the core distances.
+    metric : float
+
+    Returns
+    -------
+    a, b : int64 (n - 1,)
+        Edge end points, in the order Prim adds them (not sorted).
+    weight : float64 (n - 1,)
+    """
+    n = X.shape[0]
+    in_tree = np.zeros(n, dtype=np.bool_)
+    best = np.full(n, np.inf)
+    source = np.zeros(n, dtype=np.int64)
+    a = np.empty(n - 1, dtype=np.int64)
+    b = np.empty(n - 1, dtype=np.int64)
+    weight = np.empty(n - 1, dtype=np.float64)
+    current = 0
+    in_tree[0] = True
+    for e in range(n - 1):
+        next_point = -1
+        next_best = np.inf
+        for j in range(n):
+            if in_tree[j]:
+                continue
+            d = _distance(X, current, X, j, metric) / alpha
+            mr = max(d, core[current], core[j])
+            if mr < best[j]:
+                best[j] = mr
+                source[j] = current
+            if best[j] < next_best or next_point < 0:
+                next_best = best[j]
+                next_point = j
+        a[e] = source[next_point]
+        b[e] = next_point
+        weight[e] = next_best
+        in_tree[next_point] = True
+        current = next_point
+    return a, b, weight
+
+
+@njit(cache=CACHE)
+def single_linkage(a, b, weight):
+    """Single-linkage tree (scipy layout) from a minimum spanning tree sorted by weight.
+
+    Parameters
+    ----------
+    a, b : int64 (n - 1,)
+        Edge end points; merge ``i`` joins the clusters of ``a[i]`` (left) and ``b[i]`` (right).
+    weight : float64 (n - 1,)
+        Non-decreasing.
+
+    Returns
+    -------
+    left, right : int64 (n - 1,)
+        Merged nodes (points ``0..n-1``; merge ``i`` creates node ``n + i``).
+    distance : float64 (n - 1,)
+    size : int64 (n - 1,)
+    """
+    n = a.shape[0] + 1
+    parent, size_of = uf_make(n)
+    node_of = np.arange(n, dtype=np.int64)
+    left = np.empty(n - 1, dtype=np.int64)
+    right = np.empty(n - 1, dtype=np.int64)
+    size = np.empty(n - 1, dtype=np.int64)
+    for i in range(n - 1):
+        ra = uf_find(parent, a[i])
+        rb = uf_find(parent, b[i])
+        left[i] = node_of[ra]
+        right[i] = node_of[rb]
+        size[i] = size_of[ra] + size_of[rb]
+        root = uf_union(parent, size_of, ra, rb)
+        node_of[root] = n + i
+    return left, right, weight.copy(), size
+
+
+def core_distances_tree(tree, min_samples, p):
+    """Core distances and nearest neighbours of every point, in the kd-tree's order.
+
+    Parameters
+    ----------
+    tree : tuple
+        From ``kdtree.build_kdtree``.
+    min_samples : int
+        ``1 <= min_samples <= n``; the point itself is its first neighbour.
+    p : float
+
+    Returns
+    -------
+    core : float64 (n,)
+        ``core[t]`` for the point at tree position ``t``.
+    knn_pos : int64 (n, min_samples)
+        Tree positions of its neighbours, nearest first.
+    knn_dist : float64 (n, min_samples)
+    """
+    data, idx = tree[0], tree[1]
+    dist, ind = query_knn(tree, data, min_samples, p)
+    position = np.empty_like(idx)
+    position[idx] = np.arange(idx.shape[0])
+    return np.ascontiguousarray(dist[:, -1]), position[ind], dist
+
+
+@njit(cache=CACHE)
+def _node_min_core(tree, core):
+    """Smallest core distance below each node (bottom-up: children have larger numbers)."""
+    start, end, left, right = tree[2], tree[3], tree[4], tree[5]
+    n_nodes = start.shape[0]
+    out = np.empty(n_nodes, dtype=np.float64)
+    for node in range(n_nodes - 1, -1, -1):
+        if left[node] < 0:
+            m = np.inf
+            for t in range(start[node], end[node]):
+                m = min(m, core[t])
+            out[node] = m
+        else:
+            out[node] = min(out[left[node]], out[right[node]])
+    return out
+
+
+@njit(cache=CACHE)
+def _node_components(tree, component):
+    """Component shared by every point below each node, or -1 when they differ."""
+    start, end, left, right = tree[2], tree[3], tree[4], tree[5]
+    n_nodes = start.shape[0]
+    out = np.empty(n_nodes, dtype=np.int64)
+    for node in range(n_nodes - 1, -1, -1):
+        if left[node] < 0:
+            c = component[start[node]]
+            for t in range(start[node] + 1, end[node]):
+                if component[t] != c:
+                    c = -1
+                    break
+            out[node] = c
+        else:
+            c = out[left[node]]
+            out[node] = c if c == out[right[node]] else -1
+    return out
+
+
+@njit(cache=CACHE)
+def _nearest_outside(t, tree, core, component, node_comp, node_core, bound, alpha, p, stack):  # noqa: PLR0917
+    """Nearest point (mutual reachability) to position ``t`` in another component.
+
+    Candidates farther than ``bound`` are skipped; returns ``(distance, position)`` with ties
+    going to the smaller position, or ``(inf, -1)`` when nothing beats ``bound``.
+    """
+    data, _, start, end, left, right, _, _ = tree
+    c = component[t]
+    x = data[t]
+    best = np.inf
+    best_j = -1
+    if core[t] > bound:
+        return best, best_j
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        limit = min(best, bound)
+        if node_comp[node] == c or node_core[node] > limit:
+            continue
+        node_d = rdist_to_dist(min_rdist_point_node(tree, node, x, p), p) / alpha
+        if node_d > limit:
+            continue
+        if left[node] < 0:
+            # compare reduced distances first, with slack, to skip most square roots
+            r_limit = dist_to_rdist(limit * alpha, p) * (1.0 + 1e-9)
+            for s in range(start[node], end[node]):
+                if component[s] == c or core[s] > limit:
+                    continue
+                rd = rdist(data[s], x, p)
+                if rd > r_limit:
+                    continue
+                mr = max(rdist_to_dist(rd, p) / alpha, core[t], core[s])
+                if mr < best or (mr == best and s < best_j):
+                    best = mr
+                    best_j = s
+                    limit = min(best, bound)
+            continue
+        a = left[node]
+        b = right[node]
+        da = min_rdist_point_node(tree, a, x, p)
+        db = min_rdist_point_node(tree, b, x, p)
+        if da > db:
+            a, b = b, a
+        stack[sp] = b
+        stack[sp + 1] = a
+        sp += 2
+    return best, best_j
+
+
+@njit(cache=CACHE, parallel=True)
+def _boruvka_round(tree, core, component, node_comp, node_core, comp_bound, alpha, p):  # noqa: PLR0917
+    """Every point's nearest neighbour outside its component (parallel over chunks of points).
+
+    ``comp_bound[c]`` is a shared upper bound on component ``c``'s shortest outgoing edge; the
+    threads lower it as they find edges. A stale read only prunes less, and comparisons are strict,
+    so the component minima, ties broken by position, do not depend on the thread count.
+    """
+    n = core.shape[0]
+    best_d = np.full(n, np.inf)
+    best_j = np.full(n, -1, dtype=np.int64)
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    for chunk in prange(n_chunks):
+        stack = np.empty(STACK_SIZE, dtype=np.int64)
+        for t in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
+            c = component[t]
+            d, j = _nearest_outside(
+                t, tree, core, component, node_comp, node_core, comp_bound[c], alpha, p, stack
+            )
+            best_d[t] = d
+            best_j[t] = j
+            # a conditional store: most points do not improve the bound, and unconditional
+            # writes to the shared array would make the threads fight over its cache lines
+            if d < comp_bound[c]:  # noqa: PLR1730
+                comp_bound[c] = d
+    return best_d, best_j
+
+
+@njit(cache=CACHE)
+def _knn_edges(core, knn_pos, knn_dist, alpha, parent, size_of, a, b, w):  # noqa: PLR0917
+    """First Borůvka round from the core-distance neighbours, where they settle it.
+
+    A point with a neighbour ``j`` such that ``max(core[j], d / alpha) <= core[t]`` has its
+    cheapest edge at weight ``core[t]``, the least any of its edges can weigh, so the edge is
+    safe to add without a search. Returns the number of edges written to ``a, b, w``.
+    """
+    n = core.shape[0]
+    n_edges = 0
+    for t in range(n):
+        for q in range(knn_pos.shape[1]):
+            j = knn_pos[t, q]
+            if j == t:
+                continue
+            if core[j] <= core[t] and knn_dist[t, q] / alpha <= core[t]:
+                if uf_union(parent, size_of, t, j) >= 0:
+                    a[n_edges] = t
+                    b[n_edges] = j
+                    w[n_edges] = core[t]
+                    n_edges += 1
+                break
+    return n_edges
+
+
+@njit(cache=CACHE)
+def _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edges):  # noqa: PLR0917
+    """Add every component's cheapest outgoing edge (smallest weight, then positions)."""
+    n = component.shape[0]
+    comp_d = np.full(n, np.inf)
+    comp_a = np.full(n, -1, dtype=np.int64)
+    comp_b = np.full(n, -1, dtype=np.int64)
+    for t in range(n):
+        j = best_j[t]
+        if j < 0:
+            continue
+        c = component[t]
+        d = best_d[t]
+        if d < comp_d[c] or (
+            d == comp_d[c] and (t < comp_a[c] or (t == comp_a[c] and j < comp_b[c]))
+        ):
+            comp_d[c] = d
+            comp_a[c] = t
+            comp_b[c] = j
+    for c in range(n):
+        if comp_a[c] >= 0 and uf_union(parent, size_of, comp_a[c], comp_b[c]) >= 0:
+            a[n_edges] = comp_a[c]
+            b[n_edges] = comp_b[c]
+            w[n_edges] = comp_d[c]
+            n_edges += 1
+    return n_edges
+
+
+@njit(cache=CACHE, parallel=True)
+def _components(parent, component):
+    for t in prange(component.shape[0]):
+        component[t] = uf_find_readonly(parent, np.int64(t))
+
+
+@njit(cache=CACHE)
+def boruvka_mst(tree, core, knn_pos, knn_dist, alpha, p):  # noqa: PLR0917
+    """Minimum spanning tree of the mutual reachability graph by parallel Borůvka on a kd-tree.
+
+    Each round, every point looks (in parallel) for its nearest point in another component,
+    pruning kd-tree nodes that lie wholly in its component, that are farther than the best edge
+    its component has found so far, or whose smallest core distance is already too large; each
+    component then adds its cheapest edge. The first round is mostly settled by the core-distance
+    neighbours without any search.
+
+    Parameters
+    ----------
+    tree : tuple
+        From ``kdtree.build_kdtree``.
+    core : float64 (n,)
+        Core distances in tree order.
+    knn_pos, knn_dist : (n, k)
+        From :func:`core_distances_tree` (tree positions and distances).
+    alpha : float
+    p : float
+        Minkowski exponent.
+
+    Returns
+    -------
+    a, b : int64 (n - 1,)
+        Edge end points as rows of the original ``X`` (``tree[1][position]``).
+    weight : float64 (n - 1,)
+        Unsorted.
+    """
+    n = core.shape[0]
+    parent, size_of = uf_make(n)
+    a = np.empty(n - 1, dtype=np.int64)
+    b = np.empty(n - 1, dtype=np.int64)
+    w = np.empty(n - 1, dtype=np.float64)
+    node_core = _node_min_core(tree, core)
+    n_edges = _knn_edges(core, knn_pos, knn_dist, alpha, parent, size_of, a, b, w)
+    component = np.empty(n, dtype=np.int64)
+    while n_edges < n - 1:
+        _components(parent, component)
+        node_comp = _node_components(tree, component)
+        comp_bound = np.full(n, np.inf)
+        best_d, best_j = _boruvka_round(
+            tree, core, component, node_comp, node_core, comp_bound, alpha, p
+        )
+        n_edges = _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edges)
+    idx = tree[1]
+    for e in range(n - 1):
+        a[e] = idx[a[e]]
+        b[e] = idx[b[e]]
+    return a, b, w

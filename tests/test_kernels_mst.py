@@ -1,0 +1,139 @@
+"""Minimum spanning trees of mutual reachability distances: Borůvka and Prim against scipy."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import minimum_spanning_tree
+from scipy.spatial.distance import cdist
+
+from clusterlab.kernels import kdtree, mst
+
+METRIC_NAMES = {2.0: "euclidean", 1.0: "cityblock", np.inf: "chebyshev"}
+
+
+def _reference(X, min_samples, alpha, p):
+    D = cdist(X, X, METRIC_NAMES[p])
+    core = np.sort(D, axis=1)[:, min_samples - 1]
+    mr = np.maximum(D / alpha, np.maximum(core[:, None], core[None, :]))
+    np.fill_diagonal(mr, 0.0)
+    return core, np.sort(minimum_spanning_tree(mr).data)
+
+
+def _is_spanning_tree(a, b, n):
+    parent = np.arange(n)
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for u, v in zip(a, b, strict=True):
+        ru, rv = find(u), find(v)
+        if ru == rv:
+            return False
+        parent[ru] = rv
+    return len(a) == n - 1
+
+
+def _boruvka(X, min_samples, alpha, p, leaf_size=10):
+    tree = kdtree.build_kdtree(X, leaf_size)
+    core_t, knn_pos, knn_dist = mst.core_distances_tree(tree, min_samples, p)
+    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, knn_dist, alpha, p)
+    core = np.empty_like(core_t)
+    core[tree[1]] = core_t
+    return core, a, b, w
+
+
+DATA = {
+    "blobs": np.concatenate(
+        [np.random.default_rng(1).normal(c, 0.5, size=(150, 2)) for c in ((0, 0), (5, 0), (0, 5))]
+    ),
+    "uniform3d": np.random.default_rng(2).uniform(size=(400, 3)),
+    "gauss8d": np.random.default_rng(3).normal(size=(300, 8)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATA))
+@pytest.mark.parametrize("min_samples", [1, 2, 5, 12])
+@pytest.mark.parametrize("p", [2.0, 1.0, np.inf])
+def test_boruvka_weights_match_dense_reference(name, min_samples, p):
+    X = DATA[name]
+    core_ref, w_ref = _reference(X, min_samples, 1.0, p)
+    core, a, b, w = _boruvka(X, min_samples, 1.0, p)
+    np.testing.assert_allclose(core, core_ref, rtol=1e-12)
+    assert _is_spanning_tree(a, b, X.shape[0])
+    np.testing.assert_allclose(np.sort(w), w_ref, rtol=1e-12)
+    # every edge weighs its mutual reachability distance
+    d = np.array([cdist(X[[i]], X[[j]], METRIC_NAMES[p])[0, 0] for i, j in zip(a, b, strict=True)])
+    np.testing.assert_allclose(w, np.maximum(d, np.maximum(core[a], core[b])), rtol=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.3])
+def test_alpha_scales_distances_not_core_distances(alpha):
+    X = DATA["blobs"]
+    _, w_ref = _reference(X, 5, alpha, 2.0)
+    _, _, _, w = _boruvka(X, 5, alpha, 2.0)
+    np.testing.assert_allclose(np.sort(w), w_ref, rtol=1e-12)
+    core = mst.core_distances_brute(X, 5, 2.0)
+    _, _, w_prim = mst.prim_mst(X, core, alpha, 2.0)
+    np.testing.assert_allclose(np.sort(w_prim), w_ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, np.inf])
+def test_prim_matches_dense_reference(p):
+    X = DATA["uniform3d"]
+    core_ref, w_ref = _reference(X, 4, 1.0, p)
+    core = mst.core_distances_brute(X, 4, p)
+    np.testing.assert_allclose(core, core_ref, rtol=1e-12)
+    a, b, w = mst.prim_mst(X, core, 1.0, p)
+    assert _is_spanning_tree(a, b, X.shape[0])
+    np.testing.assert_allclose(np.sort(w), w_ref, rtol=1e-12)
+
+
+def test_duplicates_and_float32():
+    rng = np.random.default_rng(5)
+    X = np.repeat(rng.normal(size=(60, 2)), 3, axis=0).astype(np.float32)
+    core_ref, w_ref = _reference(X.astype(np.float64), 4, 1.0, 2.0)
+    core, a, b, w = _boruvka(X, 4, 1.0, 2.0)
+    assert _is_spanning_tree(a, b, X.shape[0])
+    np.testing.assert_allclose(np.sort(w), w_ref, rtol=1e-6)
+    np.testing.assert_allclose(core, core_ref, rtol=1e-6)
+
+
+def test_result_is_identical_for_one_and_two_threads():
+    X = np.random.default_rng(7).normal(size=(2000, 3))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = _boruvka(X, 7, 1.0, 2.0)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = _boruvka(X, 7, 1.0, 2.0)
+    finally:
+        numba.set_num_threads(before)
+    for x, y in zip(one, two, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_knn_brute_orders_ties_by_index():
+    X = np.array([[0.0], [1.0], [-1.0], [2.0]])
+    ind, dist = mst.knn_brute(X[:1], X, 3, 2.0)
+    np.testing.assert_array_equal(ind, [[0, 1, 2]])
+    np.testing.assert_allclose(dist, [[0.0, 1.0, 1.0]])
+
+
+def test_single_linkage_matches_scipy():
+    from scipy.cluster.hierarchy import linkage
+
+    X = np.random.default_rng(9).normal(size=(200, 2))
+    core = mst.core_distances_brute(X, 1, 2.0)
+    a, b, w = mst.prim_mst(X, core, 1.0, 2.0)
+    order = np.argsort(w, kind="stable")
+    left, right, distance, size = mst.single_linkage(a[order], b[order], w[order])
+    Z = linkage(X, "single")
+    np.testing.assert_allclose(distance, Z[:, 2], rtol=1e-12)
+    np.testing.assert_array_equal(size, Z[:, 3])
+    # same merges: compare the unordered pairs of children
+    ours = np.sort(np.column_stack([left, right]), axis=1)
+    np.testing.assert_array_equal(ours, np.sort(Z[:, :2].astype(np.int64), axis=1))
