@@ -306,13 +306,19 @@ def test_demo(demo_run, wholesale):
     labelled = read_table(folder / "wholesale_segments.csv")
     assert labelled.columns.tolist() == [*wholesale.columns, "segment"]
     pd.testing.assert_frame_equal(labelled[wholesale.columns], wholesale)
-    k = labelled["segment"].nunique()
-    assert sorted(labelled["segment"].unique()) == list(range(k))
-    profiles = read_table(folder / "segment_profiles.csv")
-    assert profiles["size"].sum() == 440
-    assert profiles["size"].tolist() == labelled["segment"].value_counts().sort_index().tolist()
-    # the run ends by naming the files it wrote
-    assert result.stdout.strip().splitlines()[-1].endswith(str(folder / "segment_profiles.csv"))
+    clusters = sorted(set(labelled["segment"]) - {-1})
+    assert clusters == list(range(len(clusters))) and len(clusters) >= 2
+    report = (folder / "wholesale_report.html").read_text(encoding="utf-8")
+    assert report.lstrip().lower().startswith("<!doctype html")
+    assert "http://" not in report and "https://" not in report.split("</head>")[0]
+    # the model file labels the data as the run did
+    from clusterlab.persistence import load_model
+
+    model = load_model(folder / "wholesale_segments.clusterlab")
+    assert model.predict(wholesale).tolist() == labelled["segment"].tolist()
+    # the run ends by naming the report
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.endswith(str(folder / "wholesale_report.html"))
 
 
 def test_demo_out_is_a_file(tmp_path):
@@ -335,7 +341,8 @@ def segmented(tmp_path_factory, wholesale):
     result = run_cli(
         "segment", str(source), "--ignore", "Region", "--ground-truth", "Channel", "--log",
         "--model", "kmeans", "--k", "3", "--out", str(folder / "labelled.csv"),
-        "--save-model", str(folder / "model"), timeout=300,
+        "--save-model", str(folder / "model"), "--report", str(folder / "report.html"),
+        timeout=300,
     )  # fmt: skip
     return folder, frame, result
 
@@ -351,6 +358,10 @@ def test_segment_outputs(segmented):
     assert labelled["customer"].tolist() == frame.index.tolist()
     assert sorted(labelled["segment"].unique()) == [0, 1, 2]
     assert (folder / "model.clusterlab").is_file()
+    assert "<html" in (folder / "report.html").read_text(encoding="utf-8").lower()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "customers.parquet", "labelled.csv", "model.clusterlab", "report.html",
+    ]  # fmt: skip
 
 
 def test_predict_with_saved_model(segmented, tmp_path):
@@ -432,3 +443,5 @@ def test_workflow_usage_errors(labelled):
     assert_clean_error(result, EXIT_USAGE, "'Nope' is not a column of the input")
     result = run_cli("segment", source, "--label-name", "Milk")
     assert_clean_error(result, EXIT_USAGE, "--label-name 'Milk' is already a column")
+    result = run_cli("segment", source, "--report", "report.pdf")
+    assert_clean_error(result, EXIT_USAGE, "the report is HTML")

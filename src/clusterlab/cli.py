@@ -335,10 +335,13 @@ def _needs_k(model_id: str) -> bool:
 
 
 def _show_board(ui: UI, board: pd.DataFrame, title: str) -> None:
-    shown = board[[c for c in BOARD_COLUMNS if c in board.columns]]
-    if "Note" in shown.columns and shown["Note"].fillna("").eq("").all():
-        shown = shown.drop(columns="Note")
+    shown = board[[c for c in BOARD_COLUMNS if c in board.columns and c != "Note"]]
     ui.table(shown, title=title)
+    if "Note" in board.columns:
+        # notes are sentences: below the table, where they can be read
+        for model, note in board["Note"].items():
+            if isinstance(note, str) and note.strip():
+                ui.print(f"  {model}: {note}", markup=False)
 
 
 def _features(frame: pd.DataFrame, args: argparse.Namespace, label: str) -> pd.DataFrame:
@@ -352,6 +355,8 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
     if model is not None and not Path(model).suffix:
         model += MODEL_SUFFIX
     report = getattr(args, "report", None)
+    if report is not None and Path(report).suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--report {report}: the report is HTML; name it *.html")
     return {
         "out": check_output(args.out, force=args.force, inputs=[args.input]),
         "model": check_output(model, force=args.force, inputs=[args.input], table=False),
@@ -360,33 +365,97 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
 
 
 def cmd_segment(args: argparse.Namespace, ui: UI) -> int:
+    outputs = _outputs(args)
+    frame = read_input(args.input, sample=args.sample, seed=args.seed or 0)
+    _segment(frame, args, ui, outputs, name=args.input)
+    return EXIT_OK
+
+
+def _segment(
+    frame: pd.DataFrame,
+    args: argparse.Namespace,
+    ui: UI,
+    outputs: dict[str, Path | None],
+    *,
+    name: str,
+) -> pd.DataFrame:
+    """The whole workflow on ``frame``; writes the outputs asked for; returns the labelled data."""
     from clusterlab.insight import profile_segments
     from clusterlab.io import atomic_output, write_table
 
-    outputs = _outputs(args)
-    frame = read_input(args.input, sample=args.sample, seed=args.seed or 0)
     if args.label_name in frame.columns:
         raise UsageError(f"--label-name {args.label_name!r} is already a column of the input")
     with ui.progress("preparing the data"):
         exp = _setup(args, frame)
     best, board = _choose_model(exp, args, ui)
     model_id = board.index[0]
-    _show_board(ui, board, f"models on {args.input} ({len(frame):,} rows)")
+    _show_board(ui, board, f"models on {name} ({len(frame):,} rows)")
     labelled = exp.assign_model(best, label_name=args.label_name)
     labels = labelled[args.label_name].to_numpy()
     ui.heading(f"chosen: {model_id} ({_parameters(board, model_id, best)})")
-    profiles = profile_segments(_features(frame, args, args.label_name), labels)
+    features = _features(frame, args, args.label_name)
+    profiles = profile_segments(features, labels)
     table = profiles.to_pandas()
     ui.table(table.drop(columns="description"), title="segments: size and mean of each feature")
     ui.table(table[["description"]], title="what sets each segment apart")
-    if outputs["out"] is not None:
-        write_table(labelled, outputs["out"], overwrite=args.force, protect=[args.input])
+    protect = [getattr(args, "input", None)]
+    if outputs.get("out") is not None:
+        write_table(labelled, outputs["out"], overwrite=args.force, protect=protect)
         ui.wrote("labelled data", outputs["out"])
-    if outputs["model"] is not None:
-        with atomic_output(outputs["model"], overwrite=args.force, protect=[args.input]) as tmp:
+    if outputs.get("model") is not None:
+        with atomic_output(outputs["model"], overwrite=args.force, protect=protect) as tmp:
             exp.save_model(best, tmp)
         ui.wrote("model", outputs["model"])
-    return EXIT_OK
+    if outputs.get("report") is not None:
+        with ui.progress("writing the report (plots, profiles, rules, anomalies)"):
+            _report(
+                exp, best, board=board, features=features, labels=labels, args=args,
+                path=outputs["report"], name=name,
+            )  # fmt: skip
+        ui.wrote("report", outputs["report"])
+    return labelled
+
+
+def _report(
+    exp: Any,
+    model: Any,
+    *,
+    board: pd.DataFrame,
+    features: pd.DataFrame,
+    labels: Any,
+    args: argparse.Namespace,
+    path: Path,
+    name: str,
+) -> None:
+    from clusterlab.report import write_report
+
+    train = exp.get_config("train_mask")
+    model_id = board.index[0]
+    row = board.loc[model_id]
+    metrics = {
+        k: float(v)
+        for k, v in row.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and k != "Time (s)"
+    }
+    options = {
+        key: value
+        for key in ("model", "k", "normalize", "log", "ignore", "ground_truth", "seed", "sample")
+        if (value := getattr(args, key, None)) not in (None, [], False)
+    }
+    write_report(
+        path,
+        data=features.loc[train],
+        labels=labels[train],
+        X_prepared=exp.get_config("X"),
+        model=model,
+        leaderboard=board if len(board) > 1 else None,
+        metrics=metrics,
+        schema=exp.get_config("schema"),
+        preprocessing_steps=[step for step, _ in exp.get_config("pipeline").steps],
+        title=f"Segmentation of {Path(name).name}",
+        params=options,
+        overwrite=args.force,
+    )
 
 
 def cmd_compare(args: argparse.Namespace, ui: UI) -> int:
@@ -489,60 +558,39 @@ def cmd_models(args: argparse.Namespace, ui: UI) -> int:
     return EXIT_OK
 
 
-#: The six spending columns of the wholesale data (Channel / Region are not features in the demo).
-WHOLESALE_SPENDING = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
-DEMO_K = range(2, 7)
+#: Files the demo writes in its folder (and only these: it replaces them on the next run).
+DEMO_FILES = {
+    "out": "wholesale_segments.csv",
+    "model": "wholesale_segments.clusterlab",
+    "report": "wholesale_report.html",
+}
 
 
 def cmd_demo(args: argparse.Namespace, ui: UI) -> int:
-    """Segment the bundled wholesale data end to end and write the results to ``--out``."""
-    import numpy as np
-    from sklearn.metrics import adjusted_rand_score, silhouette_score
-    from sklearn.preprocessing import StandardScaler
-
-    from clusterlab.cluster.kmeans import KMeans
+    """The bundled wholesale data end to end: segments, model file and report in ``--out``."""
     from clusterlab.datasets import load_wholesale_customers
-    from clusterlab.insight import profile_segments
-    from clusterlab.io import write_table
+    from clusterlab.metrics import adjusted_rand_score
 
     folder = _demo_folder(args.out)
+    outputs = {key: folder / name for key, name in DEMO_FILES.items()}
     data = load_wholesale_customers()
     ui.heading("clusterlab demo: 440 wholesale customers, annual spending on six categories")
-    ui.print("features: log1p and standard scaling of " + ", ".join(WHOLESALE_SPENDING))
-    ui.print("Channel (Horeca / Retail) is left out and used only as a check label")
-    X = StandardScaler().fit_transform(np.log1p(data[WHOLESALE_SPENDING].to_numpy(float)))
-
-    scores = []
-    with ui.progress("k-means for k = 2..6", total=len(DEMO_K)) as advance:
-        for k in DEMO_K:
-            model = KMeans(k, n_init=10, random_state=args.seed).fit(X)
-            scores.append((k, silhouette_score(X, model.labels_), model))
-            advance()
-    board = _leaderboard(scores, data["Channel"], adjusted_rand_score)
-    ui.table(board, title="k-means on the scaled spending (higher silhouette is better)")
-    k, _, model = max(scores, key=lambda item: item[1])
-    ui.print(f"chosen: k = {k} (best silhouette)")
-
-    labels = model.labels_
-    profiles = profile_segments(data[WHOLESALE_SPENDING], labels)
-    table = profiles.to_pandas()
-    table.insert(
-        2,
-        "retail_share",
-        data.groupby(labels)["Channel"].apply(lambda c: (c == 2).mean()).to_numpy(),
+    ui.print(
+        "features: log transform and z-scores of the six spending columns; Channel "
+        "(Horeca / Retail) and Region are left out, Channel is kept as a check"
     )
-    ui.table(table.drop(columns="description"), title="segments: size and mean annual spending")
-    ui.table(table[["description"]], title="what sets each segment apart")
-
-    labelled = data.assign(segment=labels)
-    paths = {
-        "labelled data": folder / "wholesale_segments.csv",
-        "segment profiles": folder / "segment_profiles.csv",
-    }
-    write_table(labelled, paths["labelled data"], overwrite=True)
-    write_table(table, paths["segment profiles"], overwrite=True)
-    for what, path in paths.items():
-        ui.wrote(what, path)
+    run = argparse.Namespace(
+        model="auto", k=None, normalize="zscore", log=True, ignore=["Channel", "Region"],
+        ground_truth=None, seed=args.seed, sample=None, label_name="segment", force=True,
+    )  # fmt: skip
+    labelled = _segment(data, run, ui, outputs, name="wholesale_customers.csv")
+    labels = labelled["segment"].to_numpy()
+    clustered = labels != -1
+    ari = adjusted_rand_score(data["Channel"].to_numpy()[clustered], labels[clustered])
+    ui.print(
+        f"check: agreement with the Channel the model never saw (ARI, rows in segments) = {ari:.2f}"
+    )
+    ui.wrote("open the report", outputs["report"])
     return EXIT_OK
 
 
@@ -552,21 +600,6 @@ def _demo_folder(out: str) -> Path:
         raise UsageError(f"--out {out}: exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def _leaderboard(scores: list, check: Any, ari: Callable[[Any, Any], float]) -> pd.DataFrame:
-    import pandas as pd
-
-    rows = [
-        {
-            "k": k,
-            "silhouette": silhouette,
-            "ARI vs Channel": ari(check, model.labels_),
-            "inertia": model.inertia_,
-        }
-        for k, silhouette, model in scores
-    ]
-    return pd.DataFrame(rows).set_index("k")
 
 
 def cmd_datasets(args: argparse.Namespace, ui: UI) -> int:
@@ -669,7 +702,7 @@ def _add_segment(sub: Any, common: argparse.ArgumentParser) -> None:
         "row and describe the segments. Prints the leaderboard, the chosen model, the segment "
         "sizes and descriptions; writes the labelled table and the model file on request.",
         epilog=_examples(
-            "clusterlab segment customers.csv --ignore id --out segments.csv",
+            "clusterlab segment customers.csv --ignore id --out segments.csv --report report.html",
             "clusterlab segment rfm.csv --log --model kmeans --k 4 --save-model rfm.clusterlab",
             "clusterlab segment wholesale.csv --ignore Region --ground-truth Channel --log",
         ),
@@ -681,6 +714,7 @@ def _add_segment(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the model file (.clusterlab) for `clusterlab predict`",
     )
+    p.add_argument("--report", metavar="FILE.html", help="write the self-contained HTML report")
     p.add_argument(
         "--label-name",
         default="segment",
@@ -864,9 +898,10 @@ def _add_demo(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         formatter_class=_Formatter,
         help="segment the bundled wholesale-customers data end to end",
-        description="Segment the 440 wholesale customers (bundled) by their spending: choose k, "
-        "describe the segments, and write the labelled data and the segment profiles to DIR. "
-        "Files of an earlier demo in DIR are replaced; nothing else there is touched.",
+        description="Segment the 440 wholesale customers (bundled) by their spending: compare "
+        "the models, choose one and its k, describe the segments, and write the labelled data, "
+        "the model file and the HTML report to DIR. Files of an earlier demo in DIR are "
+        "replaced; nothing else there is touched.",
         epilog=_examples("clusterlab demo", "clusterlab demo --out /tmp/demo --seed 1"),
     )
     p.add_argument(
