@@ -131,7 +131,9 @@ def _cell(value: Any) -> str:
         if math.isnan(value):
             return ""
         size = abs(value)
-        if size >= 100 or size == 0:
+        if value.is_integer() and size < 1e15:
+            return f"{int(value):,}"  # counts that became floats next to a missing value
+        if size >= 100:
             return f"{value:,.0f}"
         return f"{value:.2f}" if size >= 1 else f"{value:.3g}"
     return escape(str(value))
