@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterlab.insight import profile_segments
 
@@ -105,3 +107,30 @@ def test_errors(tiny):
         profile_segments(frame, ["a"] * 6)
     with pytest.raises(ValueError, match="n_describe must be an int >= 1; got 0"):
         profile_segments(frame, labels, n_describe=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(-1, 3),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_any_small_table_gives_consistent_profiles(rows):
+    frame = pd.DataFrame({"v": [r[0] for r in rows], "c": [r[1] for r in rows]})
+    labels = np.array([r[2] for r in rows])
+    profiles = profile_segments(frame, labels)
+    assert profiles.sizes["size"].sum() == len(rows)
+    assert profiles.sizes["share"].sum() == pytest.approx(1.0)
+    means = frame["v"].groupby(labels).mean()
+    for row in profiles.numeric.itertuples(index=False):
+        label = -1 if row.segment == "noise" else int(row.segment)
+        assert row.mean == pytest.approx(means[label], rel=1e-9, abs=1e-6)
+    assert set(profiles.descriptions) == set(profiles.sizes.index)
+    shares = profiles.categorical.groupby("segment")["share"].sum()
+    assert (shares <= 1 + 1e-9).all()

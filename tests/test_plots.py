@@ -311,6 +311,11 @@ def test_elbow(X, models, name):
         assert _legend_texts(ax)[-1] == "chosen k = 3"
 
 
+def test_elbow_on_a_sample(X, models):
+    ax = plot_model(models["kmeans"], X, plot="elbow", k_range=[2, 3], max_samples=100).axes[0]
+    assert ax.get_title() == f"Elbow on a sample of 100 of {N} rows (chosen k = 3)"
+
+
 def test_k_selection_and_stability():
     scores = pd.DataFrame(
         {"silhouette": [0.4, 0.6, 0.5], "davies_bouldin": [1.0, 0.6, 0.8], "bic": [5, 3, 4]},
@@ -398,3 +403,35 @@ def test_importing_clusterlab_plots_does_not_import_matplotlib():
     code = "import sys, clusterlab.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_condensed_tree_uses_the_trees_own_selection(X, models):
+    """clusterlab's HDBSCAN carries a CondensedTree object with to_numpy() and its selection."""
+    raw = models["hdbscan_tree"].condensed_tree_
+    root = int(raw["parent"].min())
+    first_split = int(raw["child"][(raw["parent"] == root) & (raw["cluster_size"] > 1)][0])
+
+    class Tree:
+        selected_clusters = np.array([first_split])
+
+        def to_numpy(self):
+            out = np.empty(
+                len(raw),
+                dtype=[
+                    ("parent", np.int64),
+                    ("child", np.int64),
+                    ("lambda_val", np.float64),
+                    ("child_size", np.int64),
+                ],
+            )
+            out["parent"], out["child"] = raw["parent"], raw["child"]
+            out["lambda_val"], out["child_size"] = raw["value"], raw["cluster_size"]
+            return out
+
+    class Model:
+        labels_ = models["hdbscan_tree"].labels_
+        condensed_tree_ = Tree()
+
+    ax = plots.plot_condensed_tree(Model()).axes[0]
+    assert ax.get_title() == "Condensed tree (1 selected clusters)"
+    assert len(_legend_texts(ax)) == 1

@@ -108,7 +108,12 @@ def full_report(wholesale_run, tmp_path_factory):
         index=pd.Index([2, 3, 4, 5], name="k"),
     )
     leaderboard = pd.DataFrame(
-        {"Model": ["KMeans", "GaussianMixture"], "Silhouette": [0.19, 0.15], "TT (Sec)": [0.1, 0.3]}
+        {
+            "Model": ["Gaussian Mixture", "K-Means"],
+            "Silhouette": [0.2, 0.19],
+            "TT (Sec)": [0.3, 0.1],
+        },
+        index=pd.Index(["gmm", "kmeans"], name="id"),
     )
     path = tmp_path_factory.mktemp("report") / "wholesale.html"
     written = write_report(
@@ -119,11 +124,18 @@ def full_report(wholesale_run, tmp_path_factory):
         model=model,
         leaderboard=leaderboard,
         metrics={"silhouette": 0.19, "davies_bouldin": 1.4},
-        schema={"Channel": "categorical (ignored)", "Fresh": "numeric"},
+        schema=pd.DataFrame(
+            {
+                "kind": ["categorical", "numeric", "ignored"],
+                "reason": ["2 distinct codes", "float values", "set by the user"],
+            },
+            index=pd.Index(["Channel", "Fresh", "CustomerID"], name="column"),
+        ),
         preprocessing_steps=[("log1p", "spending"), "standard scaling"],
         k_selection=(scores, 4),
         title="Wholesale customers",
         params={"session_id": 123},
+        chosen="kmeans",
     )
     assert written == path
     return path, model
@@ -175,11 +187,13 @@ def test_content(full_report, wholesale_run):
     first_rule = describe_segments(data, model.labels_).rules.iloc[0]
     assert first_rule["rule"] in text
     assert "Wholesale customers" in text
-    assert "categorical (ignored)" in text
+    assert "2 distinct codes" in text and "CustomerID" in text
     assert "log1p" in text and "standard scaling" in text
     assert "Chosen k = 4" in text
     assert "session_id" in text and "scikit-learn" in text
-    assert 'class="highlight"' in path.read_text(encoding="utf-8")
+    html = path.read_text(encoding="utf-8")
+    assert html.count('class="highlight"') == 1
+    assert '<tr class="highlight"><td>kmeans</td>' in html
 
 
 def test_missing_inputs_leave_sections_out(wholesale_run, tmp_path):

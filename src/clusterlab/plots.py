@@ -394,7 +394,7 @@ def plot_tsne(
     X: Any,
     labels: Any,
     *,
-    max_samples: int | None = 2000,
+    max_samples: int | None = 1000,
     perplexity: float = 30.0,
     max_iter: int = 350,
     angle: float = 0.7,
@@ -410,9 +410,9 @@ def plot_tsne(
     ----------
     X, labels
         As in :func:`plot_clusters`.
-    max_samples : int or None, default=2000
+    max_samples : int or None, default=1000
         Embed a uniform random sample of at most this many rows (t-SNE is slow and a map of a
-        few thousand points shows the structure); ``None`` embeds every row.
+        thousand points shows the structure); ``None`` embeds every row.
     perplexity : float, default=30
         Lowered to ``(n - 1) / 3`` for tiny samples, as t-SNE requires.
     max_iter : int, default=350
@@ -1070,10 +1070,14 @@ def _condensed_arrays(tree: Any) -> _Tree:
             f"child_size (or cluster_size); got {sorted(fields)}"
         )
     parent = np.asarray(get("parent"), dtype=np.int64)
+    lam_values = np.asarray(get(lam), dtype=np.float64)
+    finite = lam_values[np.isfinite(lam_values)]
+    # points at distance 0 leave at lambda = inf: draw them just below the deepest level
+    cap = float(finite.max()) * 1.05 if finite.size else 1.0
     return _Tree(
         parent,
         np.asarray(get("child"), dtype=np.int64),
-        np.asarray(get(lam), dtype=np.float64),
+        np.minimum(lam_values, cap),
         np.asarray(get(size), dtype=np.int64),
         int(parent.min()),
     )
@@ -1124,8 +1128,9 @@ def plot_condensed_tree(
     number of rows still in it at density level lambda (downwards = denser).
 
     The clusters that are segments are coloured like them (matched by the majority of their
-    rows' labels), the others are light grey. The selection (excess of mass, or leaves with
-    ``cluster_selection_method="leaf"``) is recomputed from the tree.
+    rows' labels), the others are light grey. The selection is the tree's
+    ``selected_clusters`` when it has them (clusterlab's HDBSCAN), else it is recomputed from
+    the tree (excess of mass, or leaves with ``cluster_selection_method="leaf"``).
 
     Parameters
     ----------
@@ -1144,20 +1149,27 @@ def plot_condensed_tree(
 
     arrays = _condensed_arrays(tree)
     parent, child, lam, size, _ = arrays
-    selected = _select_clusters(arrays, getattr(model, "cluster_selection_method", "eom"))
+    if getattr(tree, "selected_clusters", None) is not None:  # the model's own selection
+        selected = {int(c) for c in np.asarray(tree.selected_clusters)}
+    else:
+        selected = _select_clusters(arrays, getattr(model, "cluster_selection_method", "eom"))
     layout = _icicle_layout(arrays)
     colours, segment = _selected_colours(arrays, selected, getattr(model, "labels_", None))
     fig, ax = _axes(ax, (8.0, 5.5))
+    cluster_parent = dict(zip(child[size > 1].tolist(), parent[size > 1].tolist(), strict=True))
     for node, (centre, levels, widths) in layout.items():
-        colour = colours.get(node, "#d9dde3")
+        # below a selected cluster the tree still splits: those parts are the segment too
+        owner = node
+        while owner not in colours and owner in cluster_parent:
+            owner = cluster_parent[owner]
         ax.fill_betweenx(
             levels,
             centre - widths / 2,
             centre + widths / 2,
             step="post",
-            color=colour,
+            color=colours.get(owner, "#d9dde3"),
             linewidth=0,
-            alpha=0.95 if node in colours else 1.0,
+            alpha=0.95 if owner == node or owner not in colours else 0.4,
         )
     for p, c, value, s in zip(parent, child, lam, size, strict=True):
         if s > 1:  # a split: join the child to its parent
@@ -1447,6 +1459,10 @@ def plot_stability(
 # --------------------------------------------------------------------------------------------
 # the dispatcher
 
+#: The elbow refits the model once per k: above this many rows it is refitted on a uniform
+#: sample (the curve's shape, which is what the elbow reads, hardly changes).
+ELBOW_SAMPLES = 10_000
+
 #: Every kind :func:`plot_model` draws.
 PLOT_KINDS = (
     "cluster",
@@ -1514,8 +1530,10 @@ def _model_centres(model: Any, X: np.ndarray, labels: np.ndarray) -> np.ndarray 
     return None
 
 
-def _elbow_curve(model: Any, X: np.ndarray, k_range: Iterable[int]) -> tuple[list, list]:
-    """Within-cluster sum of squares of the model refitted for each k."""
+def _elbow_curve(
+    model: Any, X: np.ndarray, k_range: Iterable[int]
+) -> tuple[list[int], list[float]]:
+    """Within-cluster sum of squares of the model refitted for each k on the rows of X."""
     from sklearn.base import clone
 
     from clusterlab.metrics import inertia
@@ -1571,8 +1589,10 @@ def plot_model(
     save : str or Path, optional
         Write the figure to this .png / .svg / .pdf file.
     **kwargs
-        Passed to the plot's function (e.g. ``max_samples`` for 'tsne', ``k_range`` for
-        'elbow', ``scores`` for 'k_selection' and 'stability').
+        Passed to the plot's function (e.g. ``max_samples`` for 'tsne' and 'silhouette';
+        ``k_range`` and ``max_samples`` (default :data:`ELBOW_SAMPLES`) for 'elbow', which
+        refits the model for each k; ``scores`` and ``chosen_k`` for 'k_selection' and
+        'stability', e.g. from ``clusterlab.selection``).
 
     Returns
     -------
@@ -1639,7 +1659,16 @@ def _selection_plot(kind: str, model: Any, X: Any, **kwargs: Any) -> Figure:
             return plot_elbow(kwargs.pop("ks"), kwargs.pop("inertias"), **kwargs)
         array, _ = _matrix(X)
         chosen = kwargs.pop("chosen_k", getattr(model, "n_clusters", None))
-        ks, wcss = _elbow_curve(model, array, kwargs.pop("k_range", range(2, 11)))
+        k_range = kwargs.pop("k_range", range(2, 11))
+        rows = _sample(array.shape[0], kwargs.pop("max_samples", ELBOW_SAMPLES), random_state=0)
+        sub = array if rows is None else array[rows]
+        ks, wcss = _elbow_curve(model, sub, k_range)
+        if rows is not None:
+            kwargs.setdefault(
+                "title",
+                f"Elbow on a sample of {sub.shape[0]:,} of "
+                f"{array.shape[0]:,} rows (chosen k = {chosen})",
+            )
         return plot_elbow(ks, wcss, chosen_k=chosen, **kwargs)
     if "scores" not in kwargs:
         raise ValueError(

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PLOTS = ("cluster", "distribution", "feature", "silhouette", "distance")
 #: Packages whose versions are recorded to reproduce the report.
 _VERSIONED = ("clusterlab", "numpy", "scipy", "scikit-learn", "pandas", "numba", "matplotlib")
+#: Rules listed per segment card (those covering most of the segment first).
+MAX_RULES_SHOWN = 4
 #: Multi-panel plots that take the full width of the page.
 _WIDE_PLOTS = frozenset({"feature", "profile", "dendrogram", "reachability"})
 _PLOT_TITLES = {
@@ -85,6 +87,7 @@ class _Segment:
     rules: list[dict[str, str]] = field(default_factory=list)
     features: list[dict[str, str]] = field(default_factory=list)
     categories: list[dict[str, str]] = field(default_factory=list)
+    more_rules: int = 0
 
 
 def write_report(
@@ -105,6 +108,7 @@ def write_report(
     n_anomalies: int = 10,
     plots: Iterable[str] = DEFAULT_PLOTS,
     rules_depth: int = 3,
+    chosen: Any = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a self-contained HTML report of a segmentation.
@@ -126,7 +130,10 @@ def write_report(
     metrics : mapping of str to float, optional
         The chosen model's metrics (silhouette, Calinski-Harabasz, ...).
     schema : mapping or DataFrame, optional
-        The inferred schema: column -> type / role; by default each column's kind is inferred.
+        The inferred schema: a mapping column -> kind, or a table indexed by column (or with a
+        ``column`` column) with ``kind`` and optionally ``reason`` (as
+        ``clusterlab.preprocessing.infer_schema`` returns); by default each column's kind is
+        read from its dtype.
     preprocessing_steps : iterable, optional
         The steps applied before clustering: strings, or (name, description) pairs.
     k_selection : optional
@@ -149,6 +156,9 @@ def write_report(
         left out with a note.
     rules_depth : int, default=3
         Depth of the surrogate tree behind the segment rules.
+    chosen : str, optional
+        The leaderboard row of the chosen model (its index label or a cell, e.g. the model id),
+        highlighted; by default the row naming the model's class.
     overwrite : bool, default=False
         Replace an existing file. Otherwise an existing file is never touched.
 
@@ -203,6 +213,7 @@ def write_report(
         n_anomalies=n_anomalies,
         plots=list(plots),
         rules_depth=rules_depth,
+        chosen=chosen,
     )
     html = _render(context)
     _write_atomic(target, html, overwrite)
@@ -297,7 +308,9 @@ def _fmt(value: Any) -> str:  # noqa: PLR0911 - one return per kind of value
             return "\N{INFINITY}" if v > 0 else "\N{MINUS SIGN}\N{INFINITY}"
         if v == int(v) and abs(v) < 1e15:
             return f"{int(v):,}"
-        return _fmt_float(v, _decimals(abs(v)))
+        if abs(v) >= 1:
+            return _fmt_float(v, _decimals(abs(v)))
+        return f"{v:.3g}"
     return str(value)
 
 
@@ -378,6 +391,7 @@ def _context(
     n_anomalies: int,
     plots: list[str],
     rules_depth: int,
+    chosen: Any,
 ) -> dict[str, Any]:
     from clusterlab.plots import check_plot_name
 
@@ -388,7 +402,7 @@ def _context(
     sections = {
         "data": _data_section(frame, schema),
         "preprocessing": _steps(preprocessing_steps),
-        "leaderboard": _leaderboard(leaderboard, model),
+        "leaderboard": _leaderboard(leaderboard, model, chosen),
         "k_selection": _k_selection(k_selection),
         "model": _model_section(model, metrics),
         "segments": _segments_section(frame, y, rules_depth),
@@ -433,9 +447,10 @@ def _data_section(frame: pd.DataFrame, schema: Any) -> dict[str, Any]:
     rows = []
     for column in frame.columns:
         series = frame[column]
-        kind = inferred.get(column) or (
+        guess = (
             "numeric" if column in numeric else "categorical" if column in categorical else "other"
         )
+        kind, reason = inferred.get(str(column), (guess, ""))
         missing = float(series.isna().mean())
         if column in numeric:
             values = series.astype(np.float64)
@@ -446,12 +461,23 @@ def _data_section(frame: pd.DataFrame, schema: Any) -> dict[str, Any]:
         else:
             top = series.astype("object").value_counts().head(3)
             summary = ", ".join(f"{k} ({v / len(series):.0%})" for k, v in top.items())
-        rows.append([str(column), str(kind), f"{series.nunique():,}", f"{missing:.1%}", summary])
-    table = _Table(
-        ["column", "type", "distinct", "missing", "summary"],
-        rows,
-        [False, False, True, True, False],
-    )
+        rows.append([str(column), kind, f"{series.nunique():,}", f"{missing:.1%}", summary])
+        if any(r for _, r in inferred.values()):
+            rows[-1].insert(2, reason)
+    columns = ["column", "type", "distinct", "missing", "summary"]
+    numeric_cells = [False, False, True, True, False]
+    if any(r for _, r in inferred.values()):
+        columns.insert(2, "why")
+        numeric_cells.insert(2, False)
+    # columns of the schema that are not in data (ignored ones the caller dropped) still count
+    extra = [c for c in inferred if c not in set(map(str, frame.columns))]
+    for column in extra:
+        kind, reason = inferred[column]
+        row = [column, kind, _fmt(None), _fmt(None), "not among the data shown"]
+        if "why" in columns:
+            row.insert(2, reason)
+        rows.append(row)
+    table = _Table(columns, rows, numeric_cells)
     return {
         "n_rows": f"{frame.shape[0]:,}",
         "n_columns": f"{frame.shape[1]:,}",
@@ -462,18 +488,24 @@ def _data_section(frame: pd.DataFrame, schema: Any) -> dict[str, Any]:
     }
 
 
-def _schema_map(schema: Any) -> dict[str, str]:
+def _schema_map(schema: Any) -> dict[str, tuple[str, str]]:
+    """Column -> (kind, reason) from a mapping or a schema table.
+
+    A table is indexed by column name (or has a ``column`` column); its ``kind`` column (else
+    its first column) is the kind and its ``reason`` column, when present, why.
+    """
     if schema is None:
         return {}
     if isinstance(schema, pd.DataFrame):
-        key = schema.columns[0]
-        if "column" in schema.columns:
-            key = "column"
-        value = next((c for c in schema.columns if c != key), None)
-        if value is None:
+        table = schema.set_index("column") if "column" in schema.columns else schema
+        if table.shape[1] == 0:
             return {}
-        return {str(k): str(v) for k, v in zip(schema[key], schema[value], strict=True)}
-    return {str(k): str(v) for k, v in dict(schema).items()}
+        kinds = table["kind"] if "kind" in table.columns else table.iloc[:, 0]
+        reasons = table["reason"] if "reason" in table.columns else None
+        return {
+            str(c): (str(kinds[c]), "" if reasons is None else str(reasons[c])) for c in table.index
+        }
+    return {str(k): (str(v), "") for k, v in dict(schema).items()}
 
 
 def _steps(steps: Iterable[Any] | None) -> list[dict[str, str]] | None:
@@ -488,15 +520,17 @@ def _steps(steps: Iterable[Any] | None) -> list[dict[str, str]] | None:
     return out or None
 
 
-def _leaderboard(table: pd.DataFrame | None, model: Any) -> _Table | None:
+def _leaderboard(table: pd.DataFrame | None, model: Any, chosen: Any) -> _Table | None:
     if table is None or len(table) == 0:
         return None
     if not isinstance(table, pd.DataFrame):
         raise ValueError(f"leaderboard must be a DataFrame; got {type(table).__name__}")
-    name = type(model).__name__
+    wanted = {str(chosen).lower()} if chosen is not None else {type(model).__name__.lower()}
     highlight = None
-    for i, row in enumerate(table.astype(str).itertuples(index=False)):
-        if name in row:
+    for i, (label, row) in enumerate(
+        zip(table.index, table.astype(str).itertuples(index=False), strict=True)
+    ):
+        if wanted & {str(label).lower(), *(cell.lower() for cell in row)}:
             highlight = i
             break
     show_index = not isinstance(table.index, pd.RangeIndex)
@@ -561,7 +595,9 @@ def _segments_section(frame: pd.DataFrame, y: np.ndarray, depth: int) -> dict[st
             share=float(row["share"]),
             description=str(row["description"]),
         )
-        for rule in rules.for_segment(name).itertuples(index=False):
+        segment_rules = rules.for_segment(name)
+        segment.more_rules = max(0, len(segment_rules) - MAX_RULES_SHOWN)
+        for rule in segment_rules.head(MAX_RULES_SHOWN).itertuples(index=False):
             segment.rules.append(
                 {
                     "text": rule.rule,
