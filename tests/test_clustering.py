@@ -12,22 +12,25 @@ import pytest
 import clusterlab.clustering as cl
 
 
-def _snippet(data):
+def _snippet(data, quiet=""):
     # PyCaret's quick start, unchanged but for the import (run inside a fresh namespace)
     namespace = {"data": data}
     code = (
         "from clusterlab.clustering import *\n"
-        "clustering = setup(data, normalize=True, verbose=False)\n"
-        "best_model = compare_models(verbose=False)\n"
-        "kmeans = create_model('kmeans', verbose=False)\n"
+        f"clustering = setup(data, normalize=True{quiet})\n"
+        "best_model = compare_models()\n"
+        "kmeans = create_model('kmeans')\n"
         "labels = assign_model(kmeans)\n"
     )
     exec(compile(code, "<pycaret snippet>", "exec"), namespace)
     return namespace
 
 
-def test_snippet_on_wholesale(wholesale):
+def test_snippet_on_wholesale(wholesale, capsys):
     ns = _snippet(wholesale)
+    shown = capsys.readouterr().out
+    for title in ("Inferred schema", "compare_models", "create_model('kmeans')"):
+        assert title in shown
     labels = ns["labels"]
     assert len(labels) == len(wholesale)
     assert list(labels.columns) == [*wholesale.columns, "Cluster"]
@@ -51,7 +54,7 @@ def test_snippet_on_synthetic_with_categorical():
             "plan": np.array(["basic", "plus", "premium"])[group],
         }
     )
-    ns = _snippet(data)
+    ns = _snippet(data, quiet=", verbose=False")
     labels = ns["labels"]
     assert len(labels) == n and "Cluster" in labels
     assert {"plan_basic", "plan_plus", "plan_premium"} <= set(cl.get_config("X_transformed"))

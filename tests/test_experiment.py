@@ -254,7 +254,7 @@ def test_config_and_evaluate(exp, fitted):
     with pytest.raises(ValueError, match="variable must be one of"):
         exp.set_config("pipeline", None)
     text = exp.evaluate_model(fitted["kmeans"])
-    assert "Cluster sizes" in text and "Silhouette" in text
+    assert "Cluster sizes" in text and "Silhouette" in text and "Segments" in text
     assert exp.evaluate_model(fitted["kmeans"], html=True).startswith("<div")
 
 
@@ -291,3 +291,14 @@ def test_bad_input_errors(exp, data):
 
     with pytest.raises(ValueError, match="was not fitted by this experiment"):
         exp.assign_model(KMeans())
+
+
+def test_ground_truth_at_create_model(data):
+    e = Experiment(data, ignore_features=["truth"], normalize=True, session_id=0, verbose=False)
+    e.create_model("kmeans", num_clusters=3, ground_truth="truth", verbose=False)
+    assert "Adjusted Rand" in e.pull().columns
+    e.create_model("kmeans", num_clusters=3, verbose=False)
+    assert "Adjusted Rand" not in e.pull().columns  # only for the call that named it
+    leaky = Experiment(data, normalize=True, verbose=False)
+    with pytest.raises(ValueError, match="ground_truth 'truth' is a feature of this setup"):
+        leaky.create_model("kmeans", ground_truth="truth")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clusterlab.preprocessing import (
     ColumnOptions,
@@ -154,3 +156,47 @@ def test_errors():
     text = pd.DataFrame({"note": [f"this is free text number {i}" for i in range(30)]})
     with pytest.raises(ValueError, match=r"no usable feature columns.*note \(text\)"):
         Preprocessor(SetupOptions.parse(verbose=False)).fit(text)
+
+
+@st.composite
+def _frames(draw):
+    n = draw(st.integers(1, 30))
+    cols = {}
+    for j in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["float", "int", "text", "bool"]))
+        if kind == "float":
+            values = draw(
+                st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(np.nan)), min_size=n, max_size=n)
+            )
+        elif kind == "int":
+            values = draw(st.lists(st.integers(-100, 100), min_size=n, max_size=n))
+        elif kind == "text":
+            values = draw(
+                st.lists(
+                    st.one_of(st.sampled_from(["a", "b", "c d"]), st.none()), min_size=n, max_size=n
+                )
+            )
+        else:
+            values = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        cols[f"c{j}"] = values
+    return pd.DataFrame(cols)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=_frames(), normalize=st.booleans())
+def test_any_small_frame_is_prepared_or_refused_clearly(frame, normalize):
+    before = frame.copy()
+    try:
+        pre = Preprocessor(SetupOptions.parse(normalize=normalize, verbose=False)).fit(frame)
+    except ValueError as exc:
+        assert any(
+            text in str(exc)
+            for text in ("only missing values", "no usable feature columns", "infinite values")
+        )
+        return
+    finally:
+        pd.testing.assert_frame_equal(frame, before)
+    X = pre.transform(frame)
+    assert X.index.equals(frame.index)
+    assert X.shape[1] >= 1
+    assert np.isfinite(X.to_numpy()).all()

@@ -474,8 +474,8 @@ class Experiment:
 
         Examples
         --------
-        >>> Experiment().models().loc["dbscan", "Native predict"]
-        np.False_
+        >>> bool(Experiment().models().loc["hclust", "Native predict"])
+        False
         """
         frame = registry_frame()
         if not internal:
@@ -791,6 +791,7 @@ class Experiment:
         board = _order(board, criteria)
         if skipped:
             board = pd.concat([board, pd.DataFrame(skipped).set_index("Model")])
+            board["Clusters"] = board["Clusters"].astype("Int64")
         self._last = board
         if self._verbose(verbose):
             self._show(board.reset_index(), "compare_models")
@@ -1041,7 +1042,25 @@ class Experiment:
     # ---------------------------------------------------------------------- the rest
 
     def plot_model(self, model: Any, plot: str = "cluster", save: Any = None, **kwargs: Any) -> Any:
-        """Draw a figure of ``model`` through :func:`clusterlab.plots.plot_model`."""
+        """Draw a figure of ``model`` on the prepared data (delegates to clusterlab.plots).
+
+        Parameters
+        ----------
+        model : estimator
+            A model this experiment fitted.
+        plot : str
+            ``'cluster'``, ``'cluster3d'``, ``'tsne'``, ``'umap'``, ``'elbow'``,
+            ``'silhouette'``, ``'distance'``, ``'distribution'``, ``'profile'``, ``'feature'``,
+            ``'dendrogram'``, ``'reachability'``, ``'condensed_tree'`` ... (see
+            :func:`clusterlab.plots.plot_model`).
+        save : str, Path or bool, optional
+            A file to write; ``True`` writes ``<plot>.png`` in the working directory (as in
+            PyCaret), ``False`` / ``None`` writes nothing.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         record = self._record(model)
         try:
             from clusterlab import plots
@@ -1050,11 +1069,14 @@ class Experiment:
                 "plot_model needs clusterlab.plots: plots arrive with the insight module "
                 "(segment profiles and figures), which is not installed in this build"
             ) from exc
-        labels = np.asarray(record.labels)
+        if save is True:
+            save = f"{plot}.png"
+        elif save is False:
+            save = None
         return plots.plot_model(
             record.estimator,
             self.X_,
-            labels,
+            np.asarray(record.labels),
             plot=plot,
             data=self.data_.loc[self._pre.train_mask_],
             save=save,
@@ -1062,7 +1084,8 @@ class Experiment:
         )
 
     def evaluate_model(self, model: Any, html: bool = False) -> str:
-        """A text (or HTML) summary: parameters, metrics, cluster sizes and feature means."""
+        """A text (or HTML) summary: metrics, cluster sizes, one line per segment, feature means
+        per cluster and parameters; it is a plain string, so it works outside notebooks."""
         record = self._record(model)
         data = self.data_.loc[self._pre.train_mask_]
         numeric = data.select_dtypes("number").columns.difference(
@@ -1080,6 +1103,7 @@ class Experiment:
             ("Model", pd.DataFrame({"Value": [record.model_id]}, index=["id"])),
             ("Metrics", metrics),
             ("Cluster sizes", sizes),
+            ("Segments", self._descriptions(data, record.labels)),
             ("Mean of each numeric column per cluster", profile),
             ("Parameters", params),
         ]
@@ -1087,6 +1111,15 @@ class Experiment:
             body = "".join(f"<h3>{t}</h3>{f.to_html()}" for t, f in parts)
             return f"<div class='clusterlab-evaluate'>{body}</div>"
         return "\n\n".join(f"{t}\n{'-' * len(t)}\n{f.to_string()}" for t, f in parts)
+
+    def _descriptions(self, data: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+        """One line per segment from clusterlab.insight (features only, in the user's units)."""
+        try:
+            from clusterlab.insight import profile_segments
+        except ImportError:
+            return pd.DataFrame({"Description": ["(segment descriptions need clusterlab.insight)"]})
+        profiles = profile_segments(data[self._pre.features_], labels)
+        return pd.DataFrame({"Description": pd.Series(profiles.descriptions)})
 
     def save_model(self, model: Any, path: Any) -> Any:
         """Save the preprocessing pipeline and ``model`` in one safe file; return the path."""

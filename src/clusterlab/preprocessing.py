@@ -852,6 +852,14 @@ class Preprocessor:
                 f"{listing}. Free text, id-like, constant and ignored columns are not features; "
                 "name columns in numeric_features / categorical_features to use them"
             )
+        for c in features:
+            if schema.loc[c, "kind"] == "numeric":
+                values = pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float)
+                if np.isinf(values).any():
+                    raise ValueError(
+                        f"column {c!r} holds infinite values; replace them (e.g. with NaN, which "
+                        "setup imputes) or name the column in ignore_features"
+                    )
         self.schema_ = schema
         self.features_ = features
         keep = np.ones(len(data), dtype=bool)
