@@ -306,13 +306,19 @@ def test_demo(demo_run, wholesale):
     labelled = read_table(folder / "wholesale_segments.csv")
     assert labelled.columns.tolist() == [*wholesale.columns, "segment"]
     pd.testing.assert_frame_equal(labelled[wholesale.columns], wholesale)
-    k = labelled["segment"].nunique()
-    assert sorted(labelled["segment"].unique()) == list(range(k))
-    profiles = read_table(folder / "segment_profiles.csv")
-    assert profiles["size"].sum() == 440
-    assert profiles["size"].tolist() == labelled["segment"].value_counts().sort_index().tolist()
-    # the run ends by naming the files it wrote
-    assert result.stdout.strip().splitlines()[-1].endswith(str(folder / "segment_profiles.csv"))
+    clusters = sorted(set(labelled["segment"]) - {-1})
+    assert clusters == list(range(len(clusters))) and len(clusters) >= 2
+    report = (folder / "wholesale_report.html").read_text(encoding="utf-8")
+    assert report.lstrip().lower().startswith("<!doctype html")
+    assert "http://" not in report and "https://" not in report.split("</head>")[0]
+    # the model file labels the data as the run did
+    from clusterlab.persistence import load_model
+
+    model = load_model(folder / "wholesale_segments.clusterlab")
+    assert model.predict(wholesale).tolist() == labelled["segment"].tolist()
+    # the run ends by naming the report
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.endswith(str(folder / "wholesale_report.html"))
 
 
 def test_demo_out_is_a_file(tmp_path):
@@ -320,3 +326,122 @@ def test_demo_out_is_a_file(tmp_path):
     target.write_text("x")
     assert main(["demo", "--out", str(target)]) == EXIT_USAGE
     assert target.read_text() == "x"
+
+
+# ------------------------------------------------------------------------------ workflow commands
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory, wholesale):
+    """One `segment` run on a sampled wholesale table with a custom index; model and output."""
+    folder = tmp_path_factory.mktemp("segment")
+    source = folder / "customers.parquet"
+    frame = wholesale.set_axis(pd.Index([f"c{i}" for i in range(440)], name="customer"))
+    write_table(frame, source)
+    result = run_cli(
+        "segment", str(source), "--ignore", "Region", "--ground-truth", "Channel", "--log",
+        "--model", "kmeans", "--k", "3", "--out", str(folder / "labelled.csv"),
+        "--save-model", str(folder / "model"), "--report", str(folder / "report.html"),
+        timeout=300,
+    )  # fmt: skip
+    return folder, frame, result
+
+
+def test_segment_outputs(segmented):
+    folder, frame, result = segmented
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "chosen: kmeans" in result.stdout
+    assert "what sets each segment apart" in result.stdout
+    labelled = read_table(folder / "labelled.csv")
+    # the row index is preserved as the first column, every row and column kept, labels added
+    assert labelled.columns.tolist() == ["customer", *frame.columns, "segment"]
+    assert labelled["customer"].tolist() == frame.index.tolist()
+    assert sorted(labelled["segment"].unique()) == [0, 1, 2]
+    assert (folder / "model.clusterlab").is_file()
+    assert "<html" in (folder / "report.html").read_text(encoding="utf-8").lower()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "customers.parquet", "labelled.csv", "model.clusterlab", "report.html",
+    ]  # fmt: skip
+
+
+def test_predict_with_saved_model(segmented, tmp_path):
+    folder, frame, _ = segmented
+    new = tmp_path / "new.jsonl"
+    write_table(frame.iloc[:25].drop(columns=["Channel"]), new)
+    out = tmp_path / "new_labelled.xlsx"
+    result = run_cli("predict", str(folder / "model.clusterlab"), str(new), "--out", str(out))
+    assert result.returncode == EXIT_OK, result.stderr
+    predicted = read_table(out)
+    training = read_table(folder / "labelled.csv")
+    assert predicted["segment"].tolist() == training["segment"].iloc[:25].tolist()
+    assert len(predicted) == 25
+
+
+def test_predict_errors(segmented, tmp_path):
+    folder, frame, _ = segmented
+    not_a_model = folder / "labelled.csv"
+    result = run_cli(
+        "predict", str(not_a_model), str(not_a_model), "--out", str(tmp_path / "o.csv")
+    )
+    assert_clean_error(result, EXIT_USAGE, "is not a clusterlab file")
+    lacking = tmp_path / "lacking.csv"
+    write_table(frame[["Fresh", "Milk"]], lacking)
+    result = run_cli("predict", str(folder / "model.clusterlab"), str(lacking), "--out",
+                     str(tmp_path / "o.csv"))  # fmt: skip
+    assert_clean_error(result, EXIT_USAGE, "lacks the feature columns")
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
+def test_compare_formats(labelled, fmt):
+    result = run_cli("compare", str(labelled / "wholesale.csv"), "--ignore", "Region", "Channel",
+                     "kind", "--log", "--include", "kmeans", "gmm", "--format", fmt)  # fmt: skip
+    assert result.returncode == EXIT_OK, result.stderr
+    if fmt == "csv":
+        from io import StringIO
+
+        board = pd.read_csv(StringIO(result.stdout))
+        assert sorted(board["Model"]) == ["gmm", "kmeans"]
+        assert "Silhouette" in board.columns
+    elif fmt == "json":
+        import json
+
+        assert sorted(r["Model"] for r in json.loads(result.stdout)) == ["gmm", "kmeans"]
+    else:
+        lines = result.stdout.strip().splitlines()
+        assert lines[0].startswith("| Model |") and lines[1].startswith("|---")
+        assert len(lines) == 4
+
+
+def test_models_command(capsys):
+    assert main(["models", "--format", "csv"]) == EXIT_OK
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(capsys.readouterr().out))
+    assert {"kmeans", "dbscan", "hdbscan"} <= set(table["ID"])
+
+
+def test_anomalies_command(labelled, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = run_cli("anomalies", str(labelled / "wholesale.csv"), "--ignore", "Region", "Channel",
+                     "kind", "--log", "--model", "kmeans", "--k", "3", "--top", "5",
+                     "--out", str(out))  # fmt: skip
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "the 5 most anomalous rows" in result.stdout
+    scores = read_table(out)
+    assert len(scores) == 440
+    assert scores["anomaly_score"].between(0, 1).all()
+
+
+def test_workflow_usage_errors(labelled):
+    source = str(labelled / "wholesale.csv")
+    result = run_cli("segment", source, "--model", "nosuchmodel")
+    assert_clean_error(result, EXIT_USAGE, "nosuchmodel")
+    result = run_cli("segment", source, "--k", "zero")
+    assert result.returncode == EXIT_USAGE and "expected a whole number" in result.stderr
+    result = run_cli("segment", source, "--ignore", "Nope")
+    assert_clean_error(result, EXIT_USAGE, "'Nope' is not a column of the input")
+    result = run_cli("segment", source, "--label-name", "Milk")
+    assert_clean_error(result, EXIT_USAGE, "--label-name 'Milk' is already a column")
+    result = run_cli("segment", source, "--report", "report.pdf")
+    assert_clean_error(result, EXIT_USAGE, "the report is HTML")

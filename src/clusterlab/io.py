@@ -31,7 +31,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ import pandas as pd
 __all__ = [
     "FORMATS",
     "FileFormatError",
+    "atomic_output",
     "check_writable",
     "read_table",
     "table_format",
@@ -480,20 +481,45 @@ def write_table(
     _check_column_names(table, path)
     if fmt in _EXTRAS:
         _require(fmt, "writing")
+    with atomic_output(path, overwrite=overwrite, protect=protect) as tmp:
+        _write_format(table, tmp, fmt, member=path.name.removesuffix(".zip"))
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(
+    path: str | os.PathLike[str], *, overwrite: bool = False, protect: Iterable[Any] = ()
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place when the block succeeds.
+
+    The temporary file has the same extensions as ``path`` (writers that choose the format by
+    extension behave the same). If the block raises, the temporary file is deleted and ``path``
+    is left as it was. The checks of :func:`check_writable` run first.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> with atomic_output(target) as tmp:
+    ...     _ = tmp.write_text("complete")
+    >>> target.read_text()
+    'complete'
+    """
+    path = Path(path)
+    check_writable(path, overwrite=overwrite, protect=protect)
     fd, tmp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + "".join(path.suffixes)
     )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _write_format(table, tmp, fmt, member=path.name.removesuffix(".zip"))
+        yield tmp
         os.chmod(tmp, _file_mode(path))
         _move_into_place(tmp, path, overwrite=overwrite)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    return path
 
 
 def _same_file(a: Path, b: Path) -> bool:
