@@ -19,7 +19,7 @@ from benchmarks.harness import Table, measure
 from clusterlab import DBSCAN
 
 #: scikit-learn is not run where its neighbourhoods would exceed this (MiB): extrapolated.
-SKLEARN_LIMIT_MB = 8192
+SKLEARN_LIMIT_MB = 4096
 
 COLUMNS = [
     "case",
