@@ -416,3 +416,26 @@ def test_identical_points_match_scikit_learn(allow_single):
         model.predict([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]),
         [model.labels_[0], model.labels_[-1], -1],
     )
+
+
+def test_brute_and_kd_tree_predict_alike(noisy_blobs):
+    params = {"min_cluster_size": 15, "min_samples": 2}
+    tree = HDBSCAN(**params).fit(noisy_blobs)
+    brute = HDBSCAN(algorithm="brute", **params).fit(noisy_blobs)
+    X_new = np.random.default_rng(8).uniform(-12, 12, size=(300, 2))
+    lt, pt = tree.predict(X_new, return_probabilities=True)
+    lb, pb = brute.predict(X_new, return_probabilities=True)
+    assert same_partition(np.r_[tree.labels_, lt], np.r_[brute.labels_, lb])
+    np.testing.assert_allclose(pt, pb, rtol=1e-12)
+    mt = tree.membership_vector(X_new)
+    mb = brute.membership_vector(X_new)
+    # the shape of each row does not depend on how clusters are numbered ...
+    np.testing.assert_allclose(
+        np.sort(mt / mt.sum(axis=1, keepdims=True), axis=1),
+        np.sort(mb / mb.sum(axis=1, keepdims=True), axis=1),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    # ... its scale can: hdbscan's "probability of any cluster" takes the first of the clusters
+    # tied at the deepest merge height, and the two fits number their clusters differently
+    assert np.mean(np.isclose(mt.sum(axis=1), mb.sum(axis=1), rtol=1e-9)) > 0.8

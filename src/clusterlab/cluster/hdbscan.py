@@ -87,10 +87,13 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
 
     Notes
     -----
-    Sample weights are not supported: a weight would have to act as a multiplicity in the core
-    distances, in the cluster sizes of the condensed tree and in the stabilities, and duplicated
-    points make the mutual reachability distances tie, so weights-equal-repeats could not be
-    guaranteed; repeat the rows instead.
+    Sample weights are not supported in this version. A weight would act as a multiplicity in
+    the core distances (the ``min_samples``-th unit of weight), in the cluster sizes compared
+    with ``min_cluster_size`` and in the stabilities (fast_hdbscan does this), which needs
+    fractional sizes throughout the condensed-tree kernels; and the property that defines it,
+    integer weights equal repeated rows, cannot be checked exactly, because repeated rows tie in
+    mutual reachability distance and the reference results then depend on how ties are ordered.
+    Repeat the rows instead.
 
     Prediction (:meth:`approximate_predict`) attaches a new point to the tree next to its
     nearest training point in mutual reachability distance among its ``2 * min_samples`` nearest
