@@ -40,3 +40,5 @@ lint: $(STAMP_DEV)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	# numba invalidates a cached kernel only when its own file changes, not a kernel it inlines
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -15,7 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Run", "Table", "machine_line", "measure"]
+__all__ = ["Run", "Table", "fix_allocator", "machine_line", "measure"]
+
+
+def fix_allocator() -> None:
+    """Make glibc return freed large arrays to the system at once (threshold 128 KiB).
+
+    Without it glibc raises its mmap threshold after the first large free and keeps later
+    arrays on the heap, so a second run in the same process reuses resident pages and its peak
+    looks smaller than it is. Called once by ``benchmarks.run`` before any measurement.
+    """
+    import contextlib
+    import ctypes
+
+    m_mmap_threshold = -3
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to fix
+        ctypes.CDLL("libc.so.6").mallopt(m_mmap_threshold, 128 * 1024)
 
 
 def _status_mb(key: str) -> float | None:

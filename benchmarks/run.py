@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 
 import benchmarks
-from benchmarks.harness import machine_line
+from benchmarks.harness import fix_allocator, machine_line
 
 
 def main() -> None:
@@ -28,6 +28,7 @@ def main() -> None:
     unknown = sorted(set(names) - set(available))
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; available: {available}")
+    fix_allocator()
     print(machine_line())
     for name in names:
         module = importlib.import_module(f"benchmarks.bench_{name}")
