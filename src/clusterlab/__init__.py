@@ -24,6 +24,8 @@ _LAZY: dict[str, str] = {
     "anomaly_scores": "clusterlab.insight",
     "describe_segments": "clusterlab.insight",
     "profile_segments": "clusterlab.insight",
+    "choose_k": "clusterlab.selection",
+    "stability": "clusterlab.selection",
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
