@@ -180,6 +180,44 @@ def test_compare_models_include_sort_and_n_select(exp):
     assert list(board.index[:3]) == board.sort_values("Davies-Bouldin").index.tolist()
 
 
+def test_compare_models_chooses_k_with_choose_k(exp):
+    import matplotlib.pyplot as plt
+
+    from clusterlab.cluster.kmeans import KMeans
+    from clusterlab.selection import choose_k
+
+    models = exp.compare_models(include=["kmeans", "dbscan"], n_select=2, verbose=False)
+    board = exp.pull()
+    X = exp.get_config("X_transformed").to_numpy()
+    # what compare_models documents: k in 2..10, seeded with session_id (0)
+    expected = choose_k(X, model=KMeans(random_state=0), k_range=range(2, 11), random_state=0)
+    kmeans = next(m for m in models if isinstance(m, KMeans))
+    assert kmeans.n_clusters == expected.best_k
+    assert board.loc["kmeans", "Parameters"] == f"n_clusters={expected.best_k}"
+    assert board.loc["kmeans", "k chosen by"] == expected.reason
+    assert expected.reason.startswith(f"k = {expected.best_k}: chosen by")
+    assert board.loc["dbscan", "k chosen by"] == ""  # DBSCAN takes no k
+    stored = exp.get_config("k_selection")["kmeans"]
+    pd.testing.assert_frame_equal(stored.table, expected.table)
+    assert expected.reason in exp.evaluate_model(kmeans)
+    # the plots draw the stored scores, the chosen k marked
+    fig = exp.plot_model(kmeans, plot="k_selection")
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert f"chosen k = {expected.best_k}" in legend
+    assert not any(t.startswith("votes") for t in legend)
+    elbow = exp.plot_model(kmeans, plot="elbow")
+    np.testing.assert_allclose(elbow.axes[0].lines[0].get_ydata(), expected.table["inertia"])
+    assert elbow.axes[0].get_title() == f"Elbow (chosen k = {expected.best_k})"
+    plt.close("all")
+
+
+def test_compare_models_needs_rows_to_choose_k():
+    tiny = pd.DataFrame({"a": [0.0, 1.0, 5.0], "b": [1.0, 0.0, 4.0]})
+    exp = Experiment(tiny, session_id=0, verbose=False)
+    with pytest.raises(RuntimeError, match=r"kmeans: skipped: failed: too few rows \(3\)"):
+        exp.compare_models(include=["kmeans"], verbose=False)
+
+
 def test_rank_rule_is_a_mean_of_ranks():
     frame = pd.DataFrame(
         {"Silhouette": [0.9, 0.5, 0.4], "Davies-Bouldin": [2.0, 0.5, 0.6], "CH": [1, 3, 2]},

@@ -4,15 +4,27 @@
 with PyCaret's names; :mod:`clusterlab.clustering` is a thin functional shim over one default
 Experiment.
 
-Ranking rule (``compare_models(sort='auto')`` and the choice of a key hyperparameter): every
-model gets, for each criterion, its rank among the models (1 = best, ties share the mean rank,
-a missing score ranks last); models are ordered by the **mean of these ranks**, ties broken by
-the Silhouette. The criteria are the internal indices Silhouette (higher is better),
-Calinski-Harabasz (higher) and Davies-Bouldin (lower); when some model labels noise, its
-coverage (share of rows in a cluster) is a fourth criterion, so that a model cannot win by calling
-the hard half of the data noise. With ground truth, the external indices (ARI, AMI, homogeneity,
-completeness) are the criteria instead. One index alone is never the rule; ``sort='<metric>'``
-orders by that metric when the user asks for it.
+Ranking rule (``compare_models(sort='auto')``, and the choice of a density model's key
+hyperparameter): every model gets, for each criterion, its rank among the models (1 = best,
+ties share the mean rank, a missing score ranks last); models are ordered by the **mean of these
+ranks**, ties broken by the Silhouette. The criteria are the internal indices Silhouette (higher
+is better), Calinski-Harabasz (higher) and Davies-Bouldin (lower); when some model labels noise,
+its coverage (share of rows in a cluster) is a fourth criterion, so that a model cannot win by
+calling the hard half of the data noise. With ground truth, the external indices (ARI, AMI,
+homogeneity, completeness) are the criteria instead. One index alone is never the rule;
+``sort='<metric>'`` orders by that metric when the user asks for it.
+
+Choosing k (``compare_models``): for every registry model that takes k, k in 2..10 is chosen by
+:func:`clusterlab.selection.choose_k` (a Borda count over the elbow, Silhouette,
+Calinski-Harabasz, Davies-Bouldin and gap statistic; BIC for the Gaussian mixture, the eigengap
+for spectral clustering), seeded with ``session_id``. k-means is given up to ``KMEANS_SEARCH_SIZE``
+rows, which choose_k samples itself (k-means fits on 20,000 rows, Silhouette on 4,000, gap
+statistic on 1,000); every other model is fitted for each k by choose_k on all the rows it is
+given, so it gets a random sample of ``search_size`` rows. The gap statistic's references are
+refitted by the model itself: ``COMPARE_N_REFS`` references for models other than k-means, whose
+reference fits are a single cheap k-means++ run each (choose_k's default of 10). The result is
+kept per model (``get_config('k_selection')``, ``plot_model(model, plot='k_selection')`` and
+``'elbow'``), and its reason is the leaderboard's ``k chosen by`` column.
 
 Metrics are computed on the rows in clusters (noise left out) of the prepared training data; an
 O(n²) metric (Silhouette) uses a random sample of ``sample_size`` rows above that size and the
@@ -48,6 +60,10 @@ SEARCH_SIZE = 2_000
 #: on small data, starting threads costs more than it saves (20x slower on a loaded 2-core box).
 SMALL_DATA = 2_000_000
 _K_RANGE = range(2, 11)
+#: Rows given to choose_k for k-means (it samples further inside; see the module docstring).
+KMEANS_SEARCH_SIZE = 100_000
+#: Gap-statistic references when choose_k picks k for a model other than k-means.
+COMPARE_N_REFS = 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,6 +141,8 @@ class FittedModel:
     rule: Any
     params: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: How compare_models chose k (a ``clusterlab.selection.ChooseKResult``), else None.
+    selection: Any = None
 
 
 def _labels_of(estimator: Any, X: np.ndarray) -> np.ndarray:
@@ -176,6 +194,7 @@ class Experiment:
     def __init__(self, data: Any = None, **setup_options: Any) -> None:
         self._metrics: dict[str, Any] = _default_metrics()
         self._fitted: dict[int, FittedModel] = {}
+        self._k_selection: dict[str, Any] = {}
         self._last: pd.DataFrame | None = None
         self._pre: Preprocessor | None = None
         self.search_size = SEARCH_SIZE
@@ -224,6 +243,7 @@ class Experiment:
         gt = opts.columns.ground_truth
         self.y_ = frame.loc[pre.train_mask_, gt] if gt is not None else None
         self._fitted.clear()
+        self._k_selection.clear()
         summary = self._setup_summary()
         self._last = summary
         if opts.verbose:
@@ -276,6 +296,7 @@ class Experiment:
         "search_size",
         "verbose",
         "options",
+        "k_selection",
     )
 
     def get_config(self, variable: str | None = None) -> Any:
@@ -283,7 +304,9 @@ class Experiment:
 
         ``'X_transformed'`` (and ``'X'``) is the prepared feature frame of the training rows,
         ``'X_all'`` the prepared frame of every input row, ``'pipeline'`` the fitted scikit-learn
-        pipeline, ``'schema'`` the inferred schema, ``'dropped'`` why rows were left out.
+        pipeline, ``'schema'`` the inferred schema, ``'dropped'`` why rows were left out,
+        ``'k_selection'`` a dict of model id -> :class:`~clusterlab.selection.ChooseKResult`
+        for the models whose k the last :meth:`compare_models` chose.
         """
         if variable is None:
             return list(self._CONFIG_NAMES)
@@ -307,6 +330,7 @@ class Experiment:
             "sample_size": lambda: self.options.sample_size,
             "verbose": lambda: self.options.verbose,
             "options": lambda: self.options,
+            "k_selection": lambda: dict(self._k_selection),
         }
         return values[variable]()
 
@@ -749,9 +773,13 @@ class Experiment:
     ) -> Any:
         """Fit every applicable model with its key hyperparameter chosen, score and rank them.
 
-        k (and eps, min_cluster_size, bandwidth for density models) is chosen on a sample of
-        at most ``search_size`` rows by the ranking rule of this module; the model is then fitted
-        on all the training rows. Models that cannot run at this n are skipped with the reason
+        k is chosen by :func:`clusterlab.selection.choose_k` (see the module docstring for the
+        rows and references it gets); its result is kept per model id
+        (``get_config('k_selection')``, ``plot_model(model, plot='k_selection')``) and its
+        reason is the leaderboard's ``k chosen by`` column. min_cluster_size (HDBSCAN) is chosen
+        on a sample of at most ``search_size`` rows by the ranking rule of this module, eps and
+        bandwidth from the data (see :meth:`create_model`). The model is then fitted on all the
+        training rows. Models that cannot run at this n are skipped with the reason
         (memory: an n x n matrix over the budget; ``turbo``: slow in time above their limit).
         ``budget_time`` is in minutes, as in PyCaret. The leaderboard is available via
         :meth:`pull`.
@@ -800,9 +828,12 @@ class Experiment:
 
     def _compare_one(self, model: Any, label: str, fitted: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
-        params = self._choose_key(model)
+        params, selection = self._choose_key(model)
         model_id, entry, est, used = self._resolve(model, None, params)
         record = self._fit(model_id, entry, est, used)
+        record.selection = selection
+        if selection is not None:
+            self._k_selection[model_id] = selection
         fitted[model_id] = record.estimator
         return {
             "Model": model_id,
@@ -810,6 +841,7 @@ class Experiment:
             "Parameters": _param_text(entry, used),
             **record.metrics,
             "Time (s)": round(time.perf_counter() - start, 3),
+            "k chosen by": selection.reason if selection is not None else "",
         }
 
     def _candidates(self, include: Iterable[Any] | None, exclude: Iterable[str] | None) -> list:
@@ -848,46 +880,55 @@ class Experiment:
             return f"slow above {entry.turbo_max_n:,} rows (turbo=True); pass turbo=False to run it"
         return None
 
-    def _search_sample(self) -> np.ndarray:
+    def _search_sample(self, size: int | None = None) -> np.ndarray:
+        """The prepared training rows, or a random sample (seeded by session_id) of ``size``
+        rows (default ``search_size``) when there are more."""
+        size = self.search_size if size is None else size
         X = self.X_.to_numpy()
-        if len(X) <= self.search_size:
+        if len(X) <= size:
             return X
         rng = np.random.default_rng(self._seed())
-        return X[np.sort(rng.choice(len(X), self.search_size, replace=False))]
+        return X[np.sort(rng.choice(len(X), size, replace=False))]
 
-    def _choose_key(self, model: Any) -> dict[str, Any]:
-        """The key hyperparameter for ``model`` chosen on the search sample."""
+    def _choose_key(self, model: Any) -> tuple[dict[str, Any], Any]:
+        """The key hyperparameter chosen for ``model``, and choose_k's result when it was k."""
         if not isinstance(model, str):
-            return {}
+            return {}, None
         entry = REGISTRY[model]
-        X = self.X_.to_numpy()
         if entry.needs_k:
-            return {entry.key_param: self._choose_k(entry, self._search_sample())}
+            selection = self._choose_k(entry)
+            return {entry.key_param: selection.best_k}, selection
         if entry.id == "hdbscan":
-            return self._choose_min_cluster_size(entry, X)
-        return {}  # eps, bandwidth: data-dependent defaults (see _default_params)
+            return self._choose_min_cluster_size(entry, self.X_.to_numpy()), None
+        return {}, None  # eps, bandwidth: data-dependent defaults (see _default_params)
 
-    def _choose_k(self, entry: ModelEntry, X: np.ndarray) -> int:
-        """k in 2..10 with the best mean rank of the internal indices on ``X``."""
+    def _choose_k(self, entry: ModelEntry) -> Any:
+        """choose_k for a registry model that takes k (rows and references: module docstring)."""
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
 
-        rows = {}
-        base = self._default_params(entry, X, {entry.key_param: 2})
-        for k in _K_RANGE:
-            if k >= len(X):
-                break
-            with warnings.catch_warnings():
-                # a k larger than the data supports shows in the scores, not as a warning
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                est = entry.factory(**{**base, entry.key_param: k}).fit(X)
-            rows[k] = self._score(X, _labels_of(est, X), None)
-        if not rows:
-            raise ValueError(f"too few rows ({len(X)}) to choose k")
-        frame = pd.DataFrame.from_dict(rows, orient="index")
-        criteria = self._criteria(frame, "auto", False)
-        return int(_order(frame, criteria).index[0])
+        from clusterlab.selection import choose_k
+
+        kmeans = entry.id == "kmeans"
+        X = self._search_sample(KMEANS_SEARCH_SIZE if kmeans else None)
+        ks = [k for k in _K_RANGE if k <= len(X) - 1]
+        if len(ks) < 2:
+            raise ValueError(
+                f"too few rows ({len(X)}) to choose k: choosing among at least two values of k "
+                "needs 4 rows or more"
+            )
+        base = entry.factory(**self._default_params(entry, X, {entry.key_param: ks[0]}))
+        with warnings.catch_warnings():
+            # a k larger than the data supports shows in the scores, not as a warning
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return choose_k(
+                X,
+                model=base,
+                k_range=ks,
+                random_state=self._seed(),
+                n_refs=10 if kmeans else COMPARE_N_REFS,
+            )
 
     def _choose_min_cluster_size(self, entry: ModelEntry, X: np.ndarray) -> dict[str, Any]:
         sample = self._search_sample()
@@ -1056,6 +1097,10 @@ class Experiment:
         save : str, Path or bool, optional
             A file to write; ``True`` writes ``<plot>.png`` in the working directory (as in
             PyCaret), ``False`` / ``None`` writes nothing.
+        **kwargs
+            Passed to the plot. For ``'k_selection'`` and ``'elbow'`` the scores default to how
+            :meth:`compare_models` chose k for this model id (its choose_k result), unless
+            ``scores`` / ``ks`` / ``k_range`` are given.
 
         Returns
         -------
@@ -1073,6 +1118,7 @@ class Experiment:
             save = f"{plot}.png"
         elif save is False:
             save = None
+        kwargs = self._selection_kwargs(record, plots.check_plot_name(plot), kwargs)
         return plots.plot_model(
             record.estimator,
             self.X_,
@@ -1082,6 +1128,28 @@ class Experiment:
             save=save,
             **kwargs,
         )
+
+    def _selection_kwargs(
+        self, record: FittedModel, kind: str, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The stored choose_k result as the scores of a 'k_selection' or 'elbow' plot."""
+        selection = record.selection or self._k_selection.get(record.model_id)
+        if selection is None:
+            return kwargs
+        table = selection.table
+        if kind == "k_selection" and "scores" not in kwargs:
+            scores = table.drop(columns=[c for c in ("votes", "gap_se") if c in table.columns])
+            return {"scores": scores, "chosen_k": selection.best_k, **kwargs}
+        if kind == "elbow" and not {"ks", "k_range"} & kwargs.keys() and "inertia" in table:
+            est = record.estimator
+            own_k = getattr(est, "n_clusters", getattr(est, "n_components", None))
+            return {
+                "ks": [int(k) for k in table.index],
+                "inertias": table["inertia"].tolist(),
+                "chosen_k": own_k if own_k in table.index else selection.best_k,
+                **kwargs,
+            }
+        return kwargs
 
     def evaluate_model(self, model: Any, html: bool = False) -> str:
         """A text (or HTML) summary: metrics, cluster sizes, one line per segment, feature means
@@ -1107,6 +1175,9 @@ class Experiment:
             ("Mean of each numeric column per cluster", profile),
             ("Parameters", params),
         ]
+        if record.selection is not None:
+            reason = pd.DataFrame({"Value": [record.selection.reason]}, index=["k chosen by"])
+            parts.insert(1, ("How k was chosen", reason))
         if html:
             body = "".join(f"<h3>{t}</h3>{f.to_html()}" for t, f in parts)
             return f"<div class='clusterlab-evaluate'>{body}</div>"
