@@ -207,12 +207,17 @@ def test_workflow_overflow():
 @_hs
 @given(frame=nasty_frames())
 def test_write_table_on_nasty_frames(tmp_path_factory, frame):
-    """Every text format writes any frame, and reads it back with as many rows and columns."""
+    """Text formats write any frame (or refuse NUL in CSV) and read back the same shape."""
     folder = tmp_path_factory.mktemp("nasty")
     before = frame.copy()
     for ext in ("csv", "jsonl"):
         path = folder / f"t.{ext}"
-        write_table(frame, path)
+        try:
+            write_table(frame, path)
+        except ValueError as exc:  # documented: NUL characters do not go into text tables
+            assert ext == "csv" and "NUL character" in str(exc)
+            assert not path.exists()
+            continue
         if len(frame):
             back = read_table(path)
             assert back.shape == frame.shape
@@ -228,7 +233,7 @@ def test_excel_on_nasty_frames(tmp_path_factory, frame):
     try:
         write_table(frame, path)
     except ValueError as exc:
-        assert "Excel cannot store" in str(exc) or "illegal" in str(exc).lower()
+        assert "Excel cannot store" in str(exc)
         assert list(path.parent.iterdir()) == []
     else:
         assert path.is_file()
@@ -249,7 +254,7 @@ _tx = st.fixed_dictionaries(
         "invoice": st.sampled_from(["1", "2", "C3", "c4", "5"]),
         "quantity": st.one_of(st.integers(-5, 5), st.just(math.nan)),
         "price": st.one_of(
-            st.floats(min_value=-10, max_value=1e6, allow_nan=True), st.just(math.inf)
+            st.floats(min_value=-10, max_value=1e6), st.just(math.nan), st.just(math.inf)
         ),
     }
 )

@@ -235,6 +235,12 @@ def test_bad_json(tmp_path, text, match):
         read_table(tmp_path / "j.jsonl")
 
 
+def test_json_lines_with_unicode_line_breaks_in_text(tmp_path):
+    frame = pd.DataFrame({"t": ["a\u2028b", "c\x85d", "e\x1cf"], "n": [1, 2, 3]})
+    write_table(frame, tmp_path / "t.jsonl")
+    pd.testing.assert_frame_equal(read_table(tmp_path / "t.jsonl"), frame, check_dtype=False)
+
+
 def test_json_array_and_missing_keys(tmp_path):
     _write(tmp_path / "j.json", '[{"a": 1, "b": "x"}, {"a": 2.5}]')
     frame = read_table(tmp_path / "j.json")
@@ -443,6 +449,20 @@ def test_round_trip(tmp_path_factory, ext, frame):
     path = tmp_path_factory.mktemp("rt") / f"t.{ext}"
     write_table(frame, path)
     _assert_same(read_table(path), frame)
+
+
+def test_csv_refuses_nul(tmp_path):
+    with pytest.raises(ValueError, match="column 'x' holds a NUL character"):
+        write_table(pd.DataFrame({"x": ["a\x00b"]}), tmp_path / "o.csv")
+    assert list(tmp_path.iterdir()) == []
+    write_table(pd.DataFrame({"x": ["a\x00b"]}), tmp_path / "o.jsonl")
+    assert read_table(tmp_path / "o.jsonl")["x"].tolist() == ["a\x00b"]
+
+
+def test_excel_refuses_control_characters(tmp_path):
+    with pytest.raises(ValueError, match="Excel cannot store control characters"):
+        write_table(pd.DataFrame({"x": ["ok", "bell\x07"]}), tmp_path / "o.xlsx")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_excel_refuses_infinity(tmp_path):

@@ -456,6 +456,7 @@ def _report(
         preprocessing_steps=[step for step, _ in exp.get_config("pipeline").steps],
         title=f"Segmentation of {Path(name).name}",
         params=options,
+        chosen=model_id,
         overwrite=args.force,
     )
 

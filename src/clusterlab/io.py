@@ -373,7 +373,9 @@ def _read_json(path: Path, compression: str | None, encoding: str) -> pd.DataFra
         if stripped.startswith("["):
             records = json.loads(stripped)
         else:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            # only "\n" ends a record: str.splitlines would also split inside strings holding
+            # U+2028, U+0085 and the like, which JSON writers leave unescaped
+            records = [json.loads(line) for line in text.split("\n") if line.strip()]
     except json.JSONDecodeError as exc:
         raise FileFormatError(
             f"{path}: not valid JSON lines ({exc.msg} at line {exc.lineno})"
@@ -588,6 +590,8 @@ def _write_format(table: pd.DataFrame, tmp: Path, fmt: str, *, member: str) -> N
     compression: Any = (
         {"method": "zip", "archive_name": member} if tmp.suffix == ".zip" else "infer"
     )
+    if fmt in ("csv", "tsv"):
+        _check_no_nul(table)
     if fmt == "csv":
         table.to_csv(tmp, index=False, compression=compression)
     elif fmt == "tsv":
@@ -598,7 +602,26 @@ def _write_format(table: pd.DataFrame, tmp: Path, fmt: str, *, member: str) -> N
         table.rename(columns=str).to_parquet(tmp, engine="pyarrow", index=False)
     else:
         _check_excel_numbers(table)
-        table.to_excel(tmp, index=False, engine="openpyxl")
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        try:
+            table.to_excel(tmp, index=False, engine="openpyxl")
+        except IllegalCharacterError as exc:
+            raise ValueError(
+                f"Excel cannot store control characters such as in {str(exc).split(' cannot')[0]!r}"
+                "; write .csv or .parquet instead"
+            ) from None
+
+
+def _check_no_nul(table: pd.DataFrame) -> None:
+    # a NUL byte makes a text file look binary to every reader, ours included
+    for name, col in table.items():
+        is_text = col.dtype == object or pd.api.types.is_string_dtype(col)
+        if is_text and col.astype("str").str.contains("\x00", regex=False).any():
+            raise ValueError(
+                f"column {name!r} holds a NUL character, which a delimited text file cannot "
+                "carry; write .parquet or .jsonl instead"
+            )
 
 
 #: Largest magnitude a spreadsheet cell holds (Excel's limit); inf does not exist there.
