@@ -147,6 +147,19 @@ def effective_n_jobs(n_jobs: int | None) -> int:
     return n_jobs
 
 
+_BLAS_CONTROLLER: list[Any] = []
+
+
+def _blas_controller() -> Any:
+    """One threadpoolctl controller per process: building one scans the loaded libraries (~10 ms),
+    too slow to repeat on every fit of a small model."""
+    if not _BLAS_CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0]
+
+
 @contextlib.contextmanager
 def threads(n_jobs: int | None) -> Iterator[int]:
     """Run numba kernels and BLAS with ``n_jobs`` threads, restoring the previous counts after.
@@ -163,7 +176,6 @@ def threads(n_jobs: int | None) -> Iterator[int]:
         The number of threads in effect inside the block.
     """
     import numba
-    from threadpoolctl import threadpool_limits
 
     previous = numba.get_num_threads()
     if n_jobs is None:
@@ -172,7 +184,7 @@ def threads(n_jobs: int | None) -> Iterator[int]:
         n_threads = min(effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(n_threads)
     try:
-        with threadpool_limits(limits=n_threads, user_api="blas"):
+        with _blas_controller().limit(limits=n_threads, user_api="blas"):
             yield n_threads
     finally:
         numba.set_num_threads(previous)

@@ -9,14 +9,12 @@ anywhere, offline. :meth:`clusterlab.Experiment.report` passes its state to this
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
 import logging
 import math
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -251,32 +249,11 @@ def _check_inputs(data: Any, labels: Any, X_prepared: Any):
 
 
 def _write_atomic(path: Path, text: str, overwrite: bool) -> None:
-    """Write to a temporary file beside ``path``, then move it into place in one step."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            # a hard link fails if the name exists, so a file created meanwhile is not replaced
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise FileExistsError(
-                    f"{str(path)!r} already exists; pass overwrite=True to replace it"
-                ) from None
-            except OSError:  # file systems without hard links
-                if path.exists():
-                    raise FileExistsError(
-                        f"{str(path)!r} already exists; pass overwrite=True to replace it"
-                    ) from None
-                os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    """Write ``text`` through :func:`clusterlab.io.atomic_output`: never a half-written file."""
+    from clusterlab.io import atomic_output
+
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _render(context: dict[str, Any]) -> str:
