@@ -243,7 +243,7 @@ def test_never_overwrites_unless_asked(wholesale_run, tmp_path):
         "model": model,
         "plots": ["distribution"],
     }
-    with pytest.raises(FileExistsError, match="exists; use --force"):
+    with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
         write_report(path, **kwargs)
     assert path.read_text() == "keep me"
     write_report(path, overwrite=True, **kwargs)

@@ -1714,19 +1714,10 @@ def _selection_plot(kind: str, model: Any, X: Any, **kwargs: Any) -> Figure:
 
 
 def _selection(name: str) -> Callable[..., Any]:
-    """``clusterlab.selection.<name>``, or an error saying what to pass instead."""
-    try:
-        from clusterlab import selection
-    except ImportError:
-        selection = None
-    function = getattr(selection, name, None)
-    if function is None:
-        raise ValueError(
-            f"plot={'k_selection' if name == 'choose_k' else 'stability'!r} needs the scores of "
-            f"clusterlab.selection.{name}: pass scores= (a DataFrame indexed by k, or the "
-            "result object)"
-        )
-    return function
+    """``clusterlab.selection.<name>``, imported when a plot needs it."""
+    from clusterlab import selection
+
+    return getattr(selection, name)
 
 
 def _elbow_plot(model: Any, X: Any, **kwargs: Any) -> Figure:
