@@ -165,7 +165,10 @@ def test_compare_models_ranks_and_skips(exp):
     assert set(skipped.index) == {m for m, e in REGISTRY.items() if e.memory == "O(n²)"}
     assert all("memory budget" in n or "budget" in n for n in skipped["Note"])
     ranked = board.drop(index=skipped.index)
-    assert ranked["Mean rank"].is_monotonic_increasing
+    last = ranked["Note"].astype(str).str.startswith("ranked last")
+    assert ranked["Mean rank"][~last].is_monotonic_increasing
+    assert ranked["Mean rank"][last].is_monotonic_increasing
+    assert not last.to_numpy()[: (~last).sum()].any()  # demoted models come after all others
     assert exp.assign_model(best)["Cluster"].nunique() >= 2
     assert (ranked["Time (s)"] >= 0).all()
 
@@ -340,3 +343,24 @@ def test_ground_truth_at_create_model(data):
     leaky = Experiment(data, normalize=True, verbose=False)
     with pytest.raises(ValueError, match="ground_truth 'truth' is a feature of this setup"):
         leaky.create_model("kmeans", ground_truth="truth")
+
+
+def test_degenerate_labellings_rank_last():
+    from clusterlab.experiment import _order
+
+    frame = pd.DataFrame(
+        {
+            "Silhouette": [0.9, 0.5, 0.8, 0.4],
+            "Noise": [0.8, 0.0, 0.0, 0.1],
+            "Largest segment": [0.1, 0.6, 0.99, 0.5],
+            "Note": ["", "", "", "x"],
+        },
+        index=["mostly_noise", "good", "one_giant", "fair"],
+    )
+    out = _order(frame, [("Silhouette", True)])
+    assert list(out.index) == ["good", "fair", "mostly_noise", "one_giant"]
+    assert out.loc["mostly_noise", "Note"] == "ranked last: 80% of the rows are noise"
+    assert out.loc["one_giant", "Note"] == "ranked last: one segment holds 99% of the rows"
+    assert out.loc["fair", "Note"] == "x"
+    plain = _order(frame, [("Silhouette", True)], demote=False)
+    assert list(plain.index) == ["mostly_noise", "one_giant", "good", "fair"]

@@ -10,7 +10,11 @@ ties share the mean rank, a missing score ranks last); models are ordered by the
 ranks**, ties broken by the Silhouette. The criteria are the internal indices Silhouette (higher
 is better), Calinski-Harabasz (higher) and Davies-Bouldin (lower); when some model labels noise,
 its coverage (share of rows in a cluster) is a fourth criterion, so that a model cannot win by
-calling the hard half of the data noise. With ground truth, the external indices (ARI, AMI,
+calling the hard half of the data noise. A labelling that is not a segmentation of most rows --
+more than ``MAX_NOISE_SHARE`` (50%) of the rows noise, or one segment holding more than
+``MAX_SEGMENT_SHARE`` (95%) of them -- is ranked after every other model whatever its indices,
+and its note says why (internal indices ignore noise, so a model that keeps only two tight
+corners of the data would otherwise win). With ground truth, the external indices (ARI, AMI,
 homogeneity, completeness) are the criteria instead. One index alone is never the rule;
 ``sort='<metric>'`` orders by that metric when the user asks for it.
 
@@ -116,13 +120,47 @@ def rank_models(frame: pd.DataFrame, criteria: list[tuple[str, bool]]) -> pd.Ser
     return pd.concat(ranks, axis=1).mean(axis=1)
 
 
-def _order(frame: pd.DataFrame, criteria: list[tuple[str, bool]]) -> pd.DataFrame:
+#: Above this share of noise rows a labelling is ranked after every other (see the module doc).
+MAX_NOISE_SHARE = 0.5
+#: Above this share of rows in one segment a labelling is ranked after every other.
+MAX_SEGMENT_SHARE = 0.95
+
+
+def _degenerate(frame: pd.DataFrame) -> pd.Series:
+    """Why each row is not a segmentation of most of the data ('' when it is one)."""
+    noise = pd.to_numeric(frame.get("Noise", 0.0), errors="coerce").fillna(0.0)
+    largest = pd.to_numeric(frame.get("Largest segment", 0.0), errors="coerce").fillna(0.0)
+    why = pd.Series("", index=frame.index, dtype=object)
+    why[largest > MAX_SEGMENT_SHARE] = [
+        f"ranked last: one segment holds {v:.0%} of the rows"
+        for v in largest[largest > MAX_SEGMENT_SHARE]
+    ]
+    why[noise > MAX_NOISE_SHARE] = [
+        f"ranked last: {v:.0%} of the rows are noise" for v in noise[noise > MAX_NOISE_SHARE]
+    ]
+    return why
+
+
+def _order(
+    frame: pd.DataFrame, criteria: list[tuple[str, bool]], *, demote: bool = True
+) -> pd.DataFrame:
     score = rank_models(frame, criteria)
     tie = pd.to_numeric(frame[criteria[0][0]], errors="coerce") if criteria else 0
-    keys = pd.DataFrame({"rank": score, "tie": -tie if criteria and criteria[0][1] else tie})
-    order = keys.sort_values(["rank", "tie"], na_position="last", kind="stable").index
+    why = _degenerate(frame) if demote else pd.Series("", index=frame.index, dtype=object)
+    keys = pd.DataFrame(
+        {
+            "last": why != "",
+            "rank": score,
+            "tie": -tie if criteria and criteria[0][1] else tie,
+        }
+    )
+    order = keys.sort_values(["last", "rank", "tie"], na_position="last", kind="stable").index
     out = frame.loc[order].copy()
     out.insert(0, "Mean rank", score.loc[order].round(3))
+    if "Note" in out and why.loc[order].ne("").any():
+        notes = out["Note"].fillna("").astype(str)
+        extra = why.loc[order]
+        out["Note"] = ["; ".join(t for t in (e, n) if t) for e, n in zip(extra, notes, strict=True)]
     return out
 
 
@@ -474,6 +512,8 @@ class Experiment:
             notes.append(f"{n_clusters} cluster(s): internal indices undefined")
         row["Clusters"] = n_clusters
         row["Noise"] = float(np.mean(~in_cluster))
+        sizes = np.bincount(labels[in_cluster]) if n_clusters else np.zeros(1)
+        row["Largest segment"] = float(sizes.max() / len(labels))
         row["Note"] = "; ".join(notes)
         return row
 
@@ -816,7 +856,7 @@ class Experiment:
             )
         board = pd.DataFrame(rows).set_index("Model")
         criteria = self._criteria(board, sort, self.y_ is not None)
-        board = _order(board, criteria)
+        board = _order(board, criteria, demote=sort == "auto")
         if skipped:
             board = pd.concat([board, pd.DataFrame(skipped).set_index("Model")])
             board["Clusters"] = board["Clusters"].astype("Int64")
