@@ -511,6 +511,9 @@ def _leaderboard(table: pd.DataFrame | None, model: Any, chosen: Any) -> _Table 
             highlight = i
             break
     show_index = not isinstance(table.index, pd.RangeIndex)
+    # choose_k's sentence per model makes every row a paragraph tall; the k-selection section
+    # explains the chosen model's k instead
+    table = table.drop(columns=["k chosen by"], errors="ignore")
     return _table(table, index=show_index, highlight=highlight)
 
 
