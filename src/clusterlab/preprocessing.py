@@ -909,4 +909,14 @@ class Preprocessor:
         out = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out)
         out.index = data.index
         out.columns = [str(c) for c in out.columns]
-        return out.astype("float64")
+        out = out.astype("float64")
+        bad = ~np.isfinite(out.to_numpy())
+        if bad.any():
+            # finite input can still overflow a transformation (z-scores of values near 1e308)
+            columns = [c for c, b in zip(out.columns, bad.any(axis=0), strict=True) if b]
+            raise ValueError(
+                f"preparing the features gave non-finite values in {columns}: a column's values "
+                "are too large for the chosen transformation (its variance overflows); rescale "
+                "those columns (e.g. divide by a power of ten) or name them in ignore_features"
+            )
+        return out
