@@ -14,7 +14,6 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from clusterlab._base import ParamsMixin
 from clusterlab._config import threads
@@ -31,11 +30,10 @@ from clusterlab._validation import (
 from clusterlab.cluster.kmeans import KMeans
 from clusterlab.cluster.minibatch import (
     BLOCK_ROWS,
+    CentroidMethodsMixin,
     as_generator,
     nearest_centers,
-    score_centers,
     threads_for_rows,
-    transform_centers,
 )
 from clusterlab.kernels.lloyd import inertia as labelled_inertia
 
@@ -46,7 +44,12 @@ NO_CHILD = -1
 
 
 class BisectingKMeans(
-    ParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    CentroidMethodsMixin,
+    ParamsMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseEstimator,
 ):
     """Bisecting k-means: split one cluster in two with k-means until there are ``n_clusters``.
 
@@ -280,33 +283,6 @@ class BisectingKMeans(
                 pending.append((left, rows[side == 0]))
                 pending.append((right, rows[side == 1]))
         return labels
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Euclidean distance from each row of ``X`` to each leaf center."""
-        X = self._check_test_data(X)
-        with threads(self.n_jobs):
-            return transform_centers(X, self.cluster_centers_)
-
-    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
-        """Fit, then return the distances of the training rows to the leaf centers."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Opposite of the (weighted) inertia of ``X`` for its nearest leaf centers."""
-        X = self._check_test_data(X)
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        with threads(self.n_jobs):
-            return score_centers(X, self.cluster_centers_, weights)
-
-    def _check_test_data(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "cluster_centers_")
-        X = check_data(self, X, reset=False)
-        return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
 
 
 def _inertia_per_cluster(

@@ -50,8 +50,50 @@ PARALLEL_MIN_ROWS = 32_768
 BLOCK_ROWS = 65_536
 
 
+class CentroidMethodsMixin:
+    """``transform``, ``fit_transform`` and ``score`` of a fitted model with ``cluster_centers_``.
+
+    Shared by the mini-batch and bisecting estimators (their ``predict`` rules differ).
+    """
+
+    n_jobs: Any
+    cluster_centers_: np.ndarray
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Euclidean distance from each row of ``X`` to each center, shape (n, n_clusters)."""
+        X = self._check_test_data(X)
+        with threads(self.n_jobs):
+            return transform_centers(X, self.cluster_centers_)
+
+    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return the distances of the training rows to the centers."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)  # type: ignore[attr-defined]
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the (weighted) inertia of ``X`` for its nearest centers."""
+        X = self._check_test_data(X)
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        with threads(self.n_jobs):
+            return score_centers(X, self.cluster_centers_, weights)
+
+    def _check_test_data(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "cluster_centers_")
+        X = check_data(self, X, reset=False)
+        return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
 class MiniBatchKMeans(
-    ParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    CentroidMethodsMixin,
+    ParamsMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseEstimator,
 ):
     """Mini-batch k-means clustering.
 
@@ -400,33 +442,6 @@ class MiniBatchKMeans(
         with threads(self.n_jobs):
             labels, _ = nearest_centers(X, self.cluster_centers_, None)
         return labels
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Euclidean distance from each row of ``X`` to each center, shape (n, n_clusters)."""
-        X = self._check_test_data(X)
-        with threads(self.n_jobs):
-            return transform_centers(X, self.cluster_centers_)
-
-    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
-        """Fit, then return the distances of the training rows to the centers."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Opposite of the (weighted) inertia of ``X`` under the fitted centers."""
-        X = self._check_test_data(X)
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        with threads(self.n_jobs):
-            return score_centers(X, self.cluster_centers_, weights)
-
-    def _check_test_data(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "cluster_centers_")
-        X = check_data(self, X, reset=False)
-        return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
 
 
 class _BatchSampler:
