@@ -30,7 +30,7 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 from clusterlab.kernels.distances import sq_dist_block, sq_dist_block2, sq_dist_one
-from clusterlab.kernels.lloyd import center_shift, finish_centers, inertia, n_parts
+from clusterlab.kernels.lloyd import add_row, center_shift, finish_centers, inertia, n_parts
 
 __all__ = [
     "bound_margins",
@@ -203,10 +203,7 @@ def _first_bounds(  # noqa: PLR0917
     if labels[i] != best:
         moved = 1
         labels[i] = best
-    w = np.float64(sample_weight[i])
-    wts[best] += w
-    for f in range(X.shape[1]):
-        sums[best, f] += w * X[i, f]
+    add_row(X, sample_weight, i, best, sums, wts)
     return moved
 
 
@@ -251,7 +248,7 @@ def yinyang_step(  # noqa: PLR0917
     -------
     int — number of labels changed.
     """
-    n, d = X.shape
+    n = X.shape[0]
     k = CT.shape[1]
     n_groups = group_start.shape[0] - 1
     P = part_sums.shape[0]
@@ -297,11 +294,7 @@ def yinyang_step(  # noqa: PLR0917
                 if labels[i] != a:
                     changed += 1
             upper[i] = u
-            b = labels[i]
-            w = np.float64(sample_weight[i])
-            wts[b] += w
-            for f in range(d):
-                sums[b, f] += w * X[i, f]
+            add_row(X, sample_weight, i, labels[i], sums, wts)
     return changed
 
 

@@ -131,11 +131,21 @@ def _assign_row(X, sample_weight, i, buf, labels, sums, wts):  # noqa: PLR0917
     if labels[i] != best:
         moved = 1
         labels[i] = best
-    w = np.float64(sample_weight[i])
-    wts[best] += w
-    for f in range(X.shape[1]):
-        sums[best, f] += w * X[i, f]
+    add_row(X, sample_weight, i, best, sums, wts)
     return moved
+
+
+@njit(cache=CACHE, inline="always")
+def add_row(X, sample_weight, i, c, sums, wts):  # noqa: PLR0917
+    """Add row ``i`` of ``X`` with its weight to center ``c``'s running sums (float64).
+
+    Writes ``sums[c, :]`` and ``wts[c]``; every assignment path adds a row this one way, so the
+    accelerated algorithms sum in exactly Lloyd's order.
+    """
+    w = np.float64(sample_weight[i])
+    wts[c] += w
+    for f in range(X.shape[1]):
+        sums[c, f] += w * X[i, f]
 
 
 @njit(cache=CACHE, parallel=True)
