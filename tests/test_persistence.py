@@ -109,3 +109,21 @@ def test_experiment_round_trip(exp, data, tmp_path):
         Experiment.load_experiment(path, data.iloc[:10])
     with pytest.raises(ValueError, match="holds a 'experiment', not a 'model'"):
         load_model(path)
+
+
+def test_experiment_keeps_choose_k_results(data, tmp_path):
+    exp = Experiment(data, normalize=True, session_id=0, verbose=False)
+    best = exp.compare_models(include=["kmeans"], verbose=False)
+    before = exp.get_config("k_selection")["kmeans"]
+    back = Experiment.load_experiment(exp.save_experiment(tmp_path / "exp"), data)
+    after = back.get_config("k_selection")["kmeans"]
+    assert after.best_k == before.best_k and after.reason == before.reason
+    assert after.votes == before.votes and after.notes == before.notes
+    pd.testing.assert_frame_equal(after.table, before.table)
+    np.testing.assert_array_equal(after.labels_, before.labels_)
+    (record,) = back._fitted.values()
+    assert record.selection is after  # stored once, shared as in the saved experiment
+    restored = record.estimator
+    assert restored.n_clusters == best.n_clusters
+    fig = back.plot_model(restored, plot="k_selection")
+    assert fig.axes

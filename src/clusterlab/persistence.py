@@ -325,12 +325,23 @@ def save_experiment_state(exp: Any, path: Any) -> Path:
                 "(save it with save_model)",
                 r.model_id,
             )
+    # choose_k results: the experiment's per-id results and each record's own, stored once each
+    selections: list[Any] = []
+    for result in [*exp._k_selection.values(), *(r.selection for r in records)]:
+        if result is not None and not any(result is s for s in selections):
+            selections.append(result)
+    encoded = [_encode_selection(s) for s in selections]
+
+    def position(result: Any) -> int | None:
+        return next((i for i, s in enumerate(selections) if s is result), None)
+
     objects = {
         "pipeline": pre.pipeline_,
         "train_mask": np.asarray(pre.train_mask_, dtype=bool),
         "estimators": [r.estimator for r in records],
         "rules": [r.rule for r in records],
         "labels": [np.asarray(r.labels) for r in records],
+        "selection_arrays": [arrays for _, arrays in encoded],
     }
     meta = {
         "options": _options_dict(exp.options),
@@ -344,12 +355,55 @@ def save_experiment_state(exp: Any, path: Any) -> Path:
                 "model_id": r.model_id,
                 "params": {k: _safe(v) for k, v in r.params.items()},
                 "metrics": {k: _safe(v) for k, v in r.metrics.items()},
+                "selection": position(r.selection),
             }
             for r in records
         ],
+        "selections": [fields for fields, _ in encoded],
+        "k_selection": {model_id: position(s) for model_id, s in exp._k_selection.items()},
         "search_size": exp.search_size,
     }
     return _write(path, "experiment", objects, meta)
+
+
+def _encode_selection(result: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A choose_k result as JSON fields (tables as columns) and its arrays (for the payload)."""
+    import dataclasses
+
+    fields: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if isinstance(value, np.ndarray):
+            arrays[f.name] = value
+        elif isinstance(value, pd.DataFrame):
+            fields[f.name] = {
+                "__table__": True,
+                "index": [_safe(i) for i in value.index],
+                "index_name": value.index.name,
+                "columns": {str(c): [_safe(v) for v in value[c]] for c in value.columns},
+            }
+        elif isinstance(value, dict):
+            fields[f.name] = {str(k): _safe(v) for k, v in value.items()}
+        elif isinstance(value, list | tuple):
+            fields[f.name] = [_safe(v) for v in value]
+        else:
+            fields[f.name] = _safe(value)
+    return fields, arrays
+
+
+def _decode_selection(fields: dict[str, Any], arrays: dict[str, Any]) -> Any:
+    from clusterlab.selection import ChooseKResult
+
+    kwargs: dict[str, Any] = dict(arrays)
+    for name, value in fields.items():
+        if isinstance(value, dict) and value.get("__table__"):
+            table = pd.DataFrame(value["columns"], index=value["index"])
+            table.index.name = value["index_name"]
+            kwargs[name] = table
+        else:
+            kwargs[name] = value
+    return ChooseKResult(**kwargs)
 
 
 def _safe(value: Any) -> Any:
@@ -394,9 +448,19 @@ def load_experiment_state(path: Any, data: Any, cls: type) -> Any:
     gt = options.columns.ground_truth
     exp.y_ = frame.loc[pre.train_mask_, gt] if gt is not None else None
     exp.search_size = meta["search_size"]
+    # files written before choose_k results were kept have neither key
+    selections = [
+        _decode_selection(fields, arrays)
+        for fields, arrays in zip(
+            meta.get("selections", []), objects.get("selection_arrays", []), strict=True
+        )
+    ]
+    for model_id, pos in meta.get("k_selection", {}).items():
+        exp._k_selection[model_id] = selections[pos]
     for info, est, rule, labels in zip(
         meta["models"], objects["estimators"], objects["rules"], objects["labels"], strict=True
     ):
+        pos = info.get("selection")
         exp._fitted[id(est)] = FittedModel(
             info["model_id"],
             est,
@@ -404,6 +468,7 @@ def load_experiment_state(path: Any, data: Any, cls: type) -> Any:
             rule,
             info["params"],
             info["metrics"],
+            selection=None if pos is None else selections[pos],
         )
     exp._last = exp._setup_summary()
     return exp
