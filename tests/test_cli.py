@@ -10,8 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clusterlab import cli
-from clusterlab.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, build_parser, main
+from clusterlab.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, _commands, build_parser, main
 from clusterlab.io import read_table, write_table
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -254,7 +253,7 @@ def test_internal_error_is_exit_1_without_traceback(monkeypatch, capsys):
     def broken(args, ui):
         raise RuntimeError("something impossible")
 
-    monkeypatch.setattr(cli, "cmd_datasets", broken)
+    monkeypatch.setattr(_commands, "cmd_datasets", broken)
     assert main(["datasets"]) == EXIT_ERROR
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: something impossible" in err
@@ -266,7 +265,7 @@ def test_debug_shows_the_traceback(monkeypatch, capsys):
     def broken(args, ui):
         raise ValueError("bad thing")
 
-    monkeypatch.setattr(cli, "cmd_datasets", broken)
+    monkeypatch.setattr(_commands, "cmd_datasets", broken)
     assert main(["datasets", "--debug"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "Traceback" in err and "bad thing" in err
