@@ -42,6 +42,17 @@ __all__ = [
 _DBL_MAX = np.finfo(np.float64).max
 
 
+@njit(cache=CACHE, inline="always")
+def _lambda_of(mr, half_square):
+    """``1 / distance`` (the largest float at 0) of a mutual reachability distance ``mr``.
+
+    With ``half_square`` the distance is ``mr * mr / 2``: the cosine distance when ``mr`` is a
+    euclidean distance between rows scaled to unit length (the same formula as the fit's).
+    """
+    d = mr * mr / 2.0 if half_square else mr
+    return 1.0 / d if d > 0.0 else _DBL_MAX
+
+
 @njit(cache=CACHE)
 def point_rows(tree, n_points):
     """Where each training point leaves the condensed tree.
@@ -106,7 +117,7 @@ def exemplars(point_cluster, point_lambda, clusters, label_of_cluster, n_labels)
 
 
 @njit(cache=CACHE, parallel=True)
-def attach_points(nbr_idx, nbr_dist, core, min_samples):
+def attach_points(nbr_idx, nbr_dist, core, min_samples, half_square=False):
     """Each new point's nearest training point in mutual reachability distance, and its lambda.
 
     The new point's core distance is ``nbr_dist[:, min_samples - 1]``; the candidates are the
@@ -124,6 +135,8 @@ def attach_points(nbr_idx, nbr_dist, core, min_samples):
     core : float64 (n,)
         Training core distances.
     min_samples : int
+    half_square : bool, default=False
+        Report lambdas of ``mr * mr / 2`` (cosine distances of rows scaled to unit length).
 
     Returns
     -------
@@ -148,7 +161,7 @@ def attach_points(nbr_idx, nbr_dist, core, min_samples):
                 best_mr = mr
                 best = j
         nearest[i] = nbr_idx[i, best]
-        lam[i] = 1.0 / best_mr if best_mr > 0.0 else _DBL_MAX
+        lam[i] = _lambda_of(best_mr, half_square)
         settled[i] = best_mr <= own_core
     return nearest, lam, settled
 
@@ -365,7 +378,7 @@ def _attach_candidates(core_t, k, cand_d, cand_i, size, p):  # noqa: PLR0917
 
 
 @njit(cache=CACHE, parallel=True)
-def attach_points_tree(tree, Q, core_t, min_samples, p):
+def attach_points_tree(tree, Q, core_t, min_samples, p, half_square=False):  # noqa: PLR0917
     """:func:`attach_points` with the neighbour search fused in, on the training kd-tree.
 
     Rows are visited leaf by leaf (neighbouring rows read the same tree nodes, which stay in
@@ -383,6 +396,8 @@ def attach_points_tree(tree, Q, core_t, min_samples, p):
         Training core distances in tree order.
     min_samples : int
     p : float
+    half_square : bool, default=False
+        As in :func:`attach_points`.
 
     Returns
     -------
@@ -417,7 +432,7 @@ def attach_points_tree(tree, Q, core_t, min_samples, p):
                 knn_within(tree, Q[i], p, np.inf, full_d, full_i, stack)
                 pos, mr, _ = _attach_one(core_t, k, full_d, full_i, p)
             nearest[i] = idx[pos]
-            lam[i] = 1.0 / mr if mr > 0.0 else _DBL_MAX
+            lam[i] = _lambda_of(mr, half_square)
     return nearest, lam
 
 
@@ -525,6 +540,7 @@ def membership_vectors(  # noqa: PLR0917
     exemplar_order,
     exemplar_offsets,
     metric,
+    half_square=False,
 ):
     """Soft-clustering membership of new points in each selected cluster.
 
@@ -548,6 +564,9 @@ def membership_vectors(  # noqa: PLR0917
         From :func:`exemplars`.
     metric : float
         Minkowski exponent of the distances to exemplars (2, 1 or inf).
+    half_square : bool, default=False
+        Rows are scaled to unit length and distances are cosine distances: half the squared
+        euclidean distance (``metric`` must be 2).
 
     Returns
     -------
@@ -573,6 +592,8 @@ def membership_vectors(  # noqa: PLR0917
         for s in range(n_labels):
             rows = exemplar_order[exemplar_offsets[s] : exemplar_offsets[s + 1]]
             d = _min_distance(X_new[i], X_train, rows, metric)
+            if half_square:
+                d = d * d / 2.0
             dist_part[s] = 1.0 / d if d != 0.0 else _DBL_MAX / n_labels
             total += dist_part[s]
         top = max_lambda[pc]
