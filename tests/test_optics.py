@@ -105,7 +105,13 @@ def fitted():
 def _reference_predict(model: OPTICS, X_train: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """The documented rule, by brute force over all pairs."""
     labels = model.labels_
-    d = np.sqrt(((Q[:, None, :] - X_train[None]) ** 2).sum(-1))
+    diff = np.abs(Q[:, None, :] - X_train[None])
+    if model.metric == "manhattan":
+        d = diff.sum(-1)
+    elif model.metric == "chebyshev":
+        d = diff.max(-1)
+    else:
+        d = np.sqrt((diff**2).sum(-1))
     limits = model._cluster_reach_limits()
     offer_limit = np.where(labels >= 0, limits[np.maximum(labels, 0)], -np.inf)
     offer = np.maximum(d, model.core_distances_[None, :])
@@ -155,6 +161,21 @@ def test_predict_rule_matches_brute_force(fitted):
         got = model.predict(Q)
         np.testing.assert_array_equal(got, _reference_predict(model, X, Q))
         assert got[-1] == -1
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "chebyshev"])
+@pytest.mark.parametrize("cluster_method", ["xi", "dbscan"])
+def test_predict_rule_other_metrics_and_max_eps(metric, cluster_method):
+    X = _load("sipu/compound", max_rows=400)
+    kwargs = {"min_samples": 7, "metric": metric, "max_eps": 3.0, "cluster_method": cluster_method}
+    if cluster_method == "dbscan":
+        kwargs["eps"] = 1.5
+    model = OPTICS(**kwargs).fit(X)
+    assert model.n_clusters_ >= 1
+    rng = np.random.default_rng(5)
+    Q = np.vstack([X + rng.normal(0, 0.8, size=X.shape), rng.uniform(0, 50, (50, 2))])
+    np.testing.assert_array_equal(model.predict(Q), _reference_predict(model, X, Q))
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
 
 
 def test_predict_near_cluster_cores_and_far_points(fitted):
