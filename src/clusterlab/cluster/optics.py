@@ -213,15 +213,20 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
         if self.cluster_method == "dbscan":
             eps = self.max_eps if self.eps is None else self.eps
             return np.full(k, float(eps))
-        limits = np.full(k, -np.inf)
         ordered = self.labels_[self.ordering_]
         reach = self.reachability_[self.ordering_]
-        for c in range(k):
-            positions = np.flatnonzero(ordered == c)
-            # the first point of a cluster is reached from outside it: its value is the entry
-            inner = reach[positions[1:]] if positions.size > 1 else reach[positions]
-            finite = inner[np.isfinite(inner)]
-            limits[c] = finite.max() if finite.size else -np.inf
+        clustered = np.flatnonzero(ordered >= 0)
+        # the first point of a cluster in the ordering is reached from outside it: its value is
+        # the entry, not a density found inside (it counts only for a one-point cluster)
+        first = np.full(k, -1, dtype=np.int64)
+        first[ordered[clustered[::-1]]] = clustered[::-1]
+        inner = clustered[clustered != first[ordered[clustered]]]
+        inner = inner[np.isfinite(reach[inner])]
+        limits = np.full(k, -np.inf)
+        np.maximum.at(limits, ordered[inner], reach[inner])
+        single = np.bincount(ordered[clustered], minlength=k) == 1
+        entry = reach[first[single]]
+        limits[single] = np.where(np.isfinite(entry), entry, -np.inf)
         return limits
 
     def predict(self, X: Any) -> np.ndarray:
