@@ -340,7 +340,7 @@ def test_nan_is_a_clear_error():
         ({"cluster_selection_method": "best"}, "cluster_selection_method must be one of"),
         ({"cluster_selection_epsilon": -1.0}, "cluster_selection_epsilon must be a number"),
         ({"alpha": 0.0}, r"alpha must be a number in \(0, inf\); got 0.0"),
-        ({"metric": "cosine"}, "metric must be one of"),
+        ({"metric": "cityblock"}, "metric must be one of"),
         ({"max_cluster_size": 0}, "max_cluster_size must be an int"),
     ],
 )

@@ -102,29 +102,125 @@ def fitted():
     )
 
 
-def test_predict_training_points_of_clusters(fitted):
+def _reference_predict(model: OPTICS, X_train: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """The documented rule, by brute force over all pairs."""
+    labels = model.labels_
+    diff = np.abs(Q[:, None, :] - X_train[None])
+    if model.metric == "manhattan":
+        d = diff.sum(-1)
+    elif model.metric == "chebyshev":
+        d = diff.max(-1)
+    else:
+        d = np.sqrt((diff**2).sum(-1))
+    limits = model._cluster_reach_limits()
+    offer_limit = np.where(labels >= 0, limits[np.maximum(labels, 0)], -np.inf)
+    offer = np.maximum(d, model.core_distances_[None, :])
+    counts = (offer <= offer_limit[None, :]) & (d <= model.max_eps)
+    offer = np.where(counts, offer, np.inf)
+    best = offer.argmin(axis=1)  # first index among ties
+    expected = np.where(np.isfinite(offer.min(axis=1)), labels[best], -1)
+    exact = d == 0.0
+    has_exact = exact.any(axis=1)
+    expected[has_exact] = labels[exact.argmax(axis=1)[has_exact]]
+    return expected
+
+
+PREDICT_DATASETS = [
+    "sipu/aggregation",
+    "sipu/compound",
+    "sipu/jain",
+    "fcps/target",
+    "other/hdbscan",
+]
+
+
+@pytest.mark.parametrize("name", PREDICT_DATASETS)
+def test_predict_training_points_returns_labels_on_batteries(name):
+    X = _load(name, max_rows=1500)
+    xi_model = OPTICS(min_samples=9).fit(X)
+    eps = float(np.quantile(xi_model.core_distances_, 0.6))  # most points core: real clusters
+    for model in (xi_model, OPTICS(min_samples=9, cluster_method="dbscan", eps=eps).fit(X)):
+        assert model.n_clusters_ >= 1
+        # every row, noise included: an exact match returns the training label
+        np.testing.assert_array_equal(model.predict(X), model.labels_)
+        # a hair away from the training points the cluster rule decides: still nearly all
+        # clustered points keep their label, and the result is the documented rule
+        rng = np.random.default_rng(0)
+        Q = X + rng.normal(0, 1e-6 * X.std(), size=X.shape)
+        got = model.predict(Q)
+        np.testing.assert_array_equal(got, _reference_predict(model, X, Q))
+        clustered = model.labels_ >= 0
+        assert np.mean(got[clustered] == model.labels_[clustered]) > 0.97
+
+
+def test_predict_rule_matches_brute_force(fitted):
+    X, xi_model, db_model = fitted
+    rng = np.random.default_rng(1)
+    Q = np.vstack([X[:60] + rng.normal(0, 0.5, size=(60, 2)), X[60:70], [[500.0, 500.0]]])
+    for model in (xi_model, db_model):
+        got = model.predict(Q)
+        np.testing.assert_array_equal(got, _reference_predict(model, X, Q))
+        assert got[-1] == -1
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "chebyshev"])
+@pytest.mark.parametrize("cluster_method", ["xi", "dbscan"])
+def test_predict_rule_other_metrics_and_max_eps(metric, cluster_method):
+    X = _load("sipu/compound", max_rows=400)
+    kwargs = {"min_samples": 7, "metric": metric, "max_eps": 3.0, "cluster_method": cluster_method}
+    if cluster_method == "dbscan":
+        kwargs["eps"] = 1.5
+    model = OPTICS(**kwargs).fit(X)
+    assert model.n_clusters_ >= 1
+    rng = np.random.default_rng(5)
+    Q = np.vstack([X + rng.normal(0, 0.8, size=X.shape), rng.uniform(0, 50, (50, 2))])
+    np.testing.assert_array_equal(model.predict(Q), _reference_predict(model, X, Q))
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_predict_near_cluster_cores_and_far_points(fitted):
     X, xi_model, db_model = fitted
     for model in (xi_model, db_model):
-        got = model.predict(X)
-        clustered = model.labels_ >= 0
-        # a training point is its own predecessor at reachability = its core distance
-        agree = np.mean(got[clustered] == model.labels_[clustered])
-        assert agree > 0.95
-        assert set(np.unique(got)) <= set(np.unique(model.labels_)) | {-1}
+        labels = model.labels_
+        for c in range(model.n_clusters_):
+            members = np.flatnonzero(labels == c)
+            densest = members[np.argmin(model.core_distances_[members])]
+            near = X[densest] + 0.01 * model.core_distances_[densest]
+            assert model.predict(near[None, :])[0] == c
+        span = X.max(axis=0) - X.min(axis=0)
+        far = np.array([X.max(axis=0) + 3 * span, X.min(axis=0) - 3 * span])
+        np.testing.assert_array_equal(model.predict(far), [-1, -1])
 
 
-def test_predict_rule(fitted):
+def test_dbscan_method_predict_is_dbscan_border_rule(fitted):
+    from clusterlab import DBSCAN
+
     X, _, model = fitted
-    rng = np.random.default_rng(1)
-    Q = np.vstack([X[:40] + rng.normal(0, 0.5, size=(40, 2)), [[500.0, 500.0]]])
-    got = model.predict(Q)
-    d = np.sqrt(((Q[:, None, :] - X[None]) ** 2).sum(-1))
-    reach = np.maximum(d, model.core_distances_[None, :])
-    pred = reach.argmin(axis=1)
-    best = reach.min(axis=1)
-    expected = np.where(best <= 1.5, model.labels_[pred], -1)
-    np.testing.assert_array_equal(got, expected)
-    assert got[-1] == -1
+    dbscan = DBSCAN(1.5, min_samples=8).fit(X)
+    rng = np.random.default_rng(2)
+    Q = X[:200] + rng.normal(0, 0.7, size=(200, 2))
+    from tests.checks import same_partition
+
+    ours, theirs = model.predict(Q), dbscan.predict(Q)
+    # same points are clustered (a core point within eps); same grouping of them
+    np.testing.assert_array_equal(ours >= 0, theirs >= 0)
+    assert same_partition(ours[ours >= 0], theirs[theirs >= 0])
+
+
+def test_predict_duplicates_float32_and_threads():
+    X = np.repeat(_load("fcps/lsun", max_rows=300), 2, axis=0)
+    model = OPTICS(min_samples=6).fit(X)
+    got = model.predict(X)
+    # a duplicated row takes the label of its first copy
+    first = np.arange(X.shape[0]) // 2 * 2
+    np.testing.assert_array_equal(got, model.labels_[first])
+    X32 = X.astype(np.float32)
+    model32 = OPTICS(min_samples=6).fit(X32)
+    assert model32.predict(X32).dtype == np.int64
+    Q = X + np.random.default_rng(3).normal(0, 0.05, size=X.shape)
+    one = OPTICS(min_samples=6, n_jobs=1).fit(X).predict(Q)
+    two = OPTICS(min_samples=6, n_jobs=2).fit(X).predict(Q)
+    np.testing.assert_array_equal(one, two)
 
 
 def test_dbscan_extraction_matches_dbscan_core_points(fitted):

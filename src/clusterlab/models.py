@@ -167,9 +167,9 @@ _ENTRIES = [
     ModelEntry(
         "optics",
         "OPTICS Clustering",
-        _sk("sklearn.cluster", "OPTICS"),
-        _sk_text("OPTICS") + "; predict: 5-NN vote",
-        False,
+        _sk("clusterlab.cluster.optics", "OPTICS"),
+        "clusterlab OPTICS (numba kd-tree / heap ordering; predict: nearest ordered point)",
+        True,
         "min_samples",
         False,
         "O(n)",

@@ -55,7 +55,15 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         Allow the root, one cluster for all the data, to be selected.
     alpha : float, default=1.0
         Distances are divided by ``alpha`` in the mutual reachability distance.
-    metric : {"euclidean", "manhattan", "chebyshev"}, default="euclidean"
+    metric : {"euclidean", "manhattan", "chebyshev", "cosine"}, default="euclidean"
+        ``"cosine"`` distance is ``1 - cos``, for rows that are not all zero. It is computed
+        exactly, not approximated by euclidean distances on the unit sphere (those order the
+        pairs alike but give other lambdas, stabilities and hence clusters): the spanning tree
+        is built on the rows scaled to unit length, where ``1 - cos(u, v) = |u' - v'|^2 / 2``
+        is an increasing function of the euclidean distance, so the same tree is minimal, and
+        its weights are then mapped to cosine distances. Core distances, lambdas,
+        ``cluster_selection_epsilon``, ``dbscan_clustering``'s cut and prediction are all in
+        cosine distance.
     algorithm : {"auto", "kd_tree", "brute"}, default="auto"
         ``"kd_tree"`` (chosen by ``"auto"``): kd-tree neighbours and parallel Borůvka;
         ``"brute"``: exhaustive neighbours and Prim's algorithm (O(n^2) time, O(n) memory).
@@ -123,7 +131,7 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         "max_cluster_size": [Interval(numbers.Integral, 1, None), NONE],
         "allow_single_cluster": [BOOLEAN],
         "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
-        "metric": [Options("euclidean", "manhattan", "chebyshev")],
+        "metric": [Options("euclidean", "manhattan", "chebyshev", "cosine")],
         "algorithm": [Options("auto", "kd_tree", "brute")],
         "leaf_size": [Interval(numbers.Integral, 1, None)],
         "n_jobs": [Interval(numbers.Integral, None, None), NONE],
@@ -188,8 +196,11 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
                 )
             )
         self._p = _metric_p(self.metric)
+        self._cosine = self.metric == "cosine"
         with threads(self.n_jobs):
-            a, b, w = self._spanning_tree(X)
+            a, b, w = self._spanning_tree(_unit_rows(X) if self._cosine else X)
+            if self._cosine:
+                w = _half_square(w)
             order = np.argsort(w, kind="stable")
             self._extract(np.ascontiguousarray(a[order]), np.ascontiguousarray(b[order]), w[order])
         return self
@@ -197,14 +208,16 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
     def _spanning_tree(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from clusterlab.kernels import kdtree, mst
 
-        alpha = float(self.alpha)
+        # cosine: d / alpha in cosine distance is the half square of d_unit / sqrt(alpha)
+        alpha = float(np.sqrt(self.alpha)) if self._cosine else float(self.alpha)
         if self.algorithm == "brute":
             self._tree = None
             self._core_t = None
             self._X_fit = np.array(X)
             core = mst.core_distances_brute(self._X_fit, self._min_samples, self._p)
             a, b, w = mst.prim_mst(self._X_fit, core, alpha, self._p)
-            self.core_distances_ = core
+            self._core = core
+            self.core_distances_ = _half_square(core) if self._cosine else core
             return a, b, w
         tree = kdtree.build_kdtree(np.ascontiguousarray(X), int(self.leaf_size))
         self._tree = tree
@@ -214,7 +227,8 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         self._core_t = core_t
         core = np.empty_like(core_t)
         core[tree[1]] = core_t
-        self.core_distances_ = core
+        self._core = core
+        self.core_distances_ = _half_square(core) if self._cosine else core
         return a, b, w
 
     def _extract(self, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> None:
@@ -287,23 +301,26 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         from clusterlab.kernels import hdbscan_predict as hp
 
         if self._tree is not None:
-            return hp.attach_points_tree(self._tree, X, self._core_t, self._min_samples, self._p)
+            return hp.attach_points_tree(
+                self._tree, X, self._core_t, self._min_samples, self._p, self._cosine
+            )
         n_train = self.labels_.size
         k = min(self._min_samples, n_train)
         ind, dist = self._knn(X, k)
-        nearest, lam, settled = hp.attach_points(ind, dist, self.core_distances_, k)
+        nearest, lam, settled = hp.attach_points(ind, dist, self._core, k, self._cosine)
         k_full = min(2 * self._min_samples, n_train)
         redo = np.flatnonzero(~settled)
         if redo.size and k_full > k:
             ind, dist = self._knn(np.ascontiguousarray(X[redo]), k_full)
-            nearest[redo], lam[redo], _ = hp.attach_points(ind, dist, self.core_distances_, k)
+            nearest[redo], lam[redo], _ = hp.attach_points(ind, dist, self._core, k, self._cosine)
         return nearest, lam
 
     def _check_new(self, X: Any) -> np.ndarray:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "labels_")
-        return np.ascontiguousarray(check_data(self, X, reset=False))
+        X = check_data(self, X, reset=False)
+        return np.ascontiguousarray(_unit_rows(X) if self._cosine else X)
 
     def approximate_predict(
         self, X: Any, *, return_probabilities: bool = False
@@ -380,6 +397,7 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
                 order,
                 offsets,
                 self._p,
+                self._cosine,
             )
 
     def dbscan_clustering(self, cut_distance: float, min_cluster_size: int = 5) -> np.ndarray:
@@ -420,4 +438,25 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
 def _metric_p(metric: str) -> float:
     from clusterlab.kernels.mst import METRICS
 
-    return float(METRICS[metric])
+    # cosine runs as euclidean on rows scaled to unit length
+    return 2.0 if metric == "cosine" else float(METRICS[metric])
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit euclidean length (same dtype); all-zero rows are an error."""
+    norms = np.linalg.norm(X, axis=1)
+    if np.any(norms == 0):
+        raise ValueError(
+            "metric='cosine' needs rows with a non-zero norm; got all-zero rows at indices "
+            f"{np.flatnonzero(norms == 0)[:5].tolist()}"
+        )
+    return np.ascontiguousarray(X / norms[:, None].astype(X.dtype))
+
+
+def _half_square(d: np.ndarray) -> np.ndarray:
+    """Cosine distances from euclidean distances between unit rows: ``d * d / 2``.
+
+    The same formula as the prediction kernels' (``hdbscan_predict._lambda_of``), so that a
+    training point fed back in meets the lambdas of the fit exactly.
+    """
+    return d * d / 2.0

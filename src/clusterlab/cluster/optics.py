@@ -69,15 +69,23 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
 
     Notes
     -----
-    ``predict`` labels a new point ``x`` by the *nearest already-ordered point* rule: ``x`` is
-    treated as if it were still unprocessed once the whole training set has been ordered, so
-    its reachability is ``r = min_o max(core_distances_[o], d(x, o))`` over the training points
-    ``o`` within ``max_eps``, and its predecessor is the ``o`` attaining it (ties: smaller
-    index). ``x`` joins its predecessor's cluster ``c`` when ``r`` does not exceed the largest
-    reachability inside ``c`` (``eps`` for the ``'dbscan'`` method, where the cluster is then
-    exactly what a DBSCAN core point would reach); otherwise, or when the predecessor is noise,
-    it is noise.
+    ``predict`` labels a new point ``x`` by the *nearest already-ordered point* rule, taken only
+    through what the extraction kept:
 
+    1. If ``x`` equals a training point exactly (distance 0), it gets that point's label (the
+       smallest such index when there are duplicates), so ``predict(X_train)`` returns
+       ``labels_`` (up to duplicated rows the extraction labelled differently).
+    2. Otherwise ``x`` is treated as if it were still unprocessed once the whole training set
+       has been ordered: each *clustered* training point ``o`` within ``max_eps`` offers it the
+       reachability ``max(core_distances_[o], d(x, o))``. An offer counts only when it does not
+       exceed the largest reachability found inside ``o``'s cluster (after the point where the
+       ordering enters it; ``eps`` for the ``'dbscan'`` method, where the rule is then exactly a
+       DBSCAN border point's). ``x`` joins the cluster of the smallest counting offer (ties:
+       smaller index), and is noise when nothing counts.
+
+    Noise training points make no offers: they sit where the extraction saw no cluster, and a
+    point reached only through them would join a cluster at a density the cluster does not
+    contain.
     Examples
     --------
     >>> import numpy as np
@@ -200,20 +208,25 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
         return self
 
     def _cluster_reach_limits(self) -> np.ndarray:
-        """Largest reachability a new point may have to join each cluster."""
+        """Largest reachability inside each cluster: the most a new point may have to join it."""
         k = self.n_clusters_
         if self.cluster_method == "dbscan":
             eps = self.max_eps if self.eps is None else self.eps
             return np.full(k, float(eps))
-        limits = np.full(k, -np.inf)
         ordered = self.labels_[self.ordering_]
         reach = self.reachability_[self.ordering_]
-        for c in range(k):
-            positions = np.flatnonzero(ordered == c)
-            # the first point of a cluster is reached from outside it: its value is the entry
-            inner = reach[positions[1:]] if positions.size > 1 else reach[positions]
-            finite = inner[np.isfinite(inner)]
-            limits[c] = finite.max() if finite.size else -np.inf
+        clustered = np.flatnonzero(ordered >= 0)
+        # the first point of a cluster in the ordering is reached from outside it: its value is
+        # the entry, not a density found inside (it counts only for a one-point cluster)
+        first = np.full(k, -1, dtype=np.int64)
+        first[ordered[clustered[::-1]]] = clustered[::-1]
+        inner = clustered[clustered != first[ordered[clustered]]]
+        inner = inner[np.isfinite(reach[inner])]
+        limits = np.full(k, -np.inf)
+        np.maximum.at(limits, ordered[inner], reach[inner])
+        single = np.bincount(ordered[clustered], minlength=k) == 1
+        entry = reach[first[single]]
+        limits[single] = np.where(np.isfinite(entry), entry, -np.inf)
         return limits
 
     def predict(self, X: Any) -> np.ndarray:
@@ -226,22 +239,30 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_queries,), int64
+            Noise is -1.
         """
-        from clusterlab.kernels.optics import reach_predecessor
+        from clusterlab.kernels.optics import reach_from_clusters
 
         check_is_fitted(self, "labels_")
-        X = check_data(self, X, reset=False)
+        X = np.ascontiguousarray(check_data(self, X, reset=False))
+        labels = self.labels_
+        clustered = labels >= 0
+        offer_limit = np.full(labels.size, -np.inf)
+        offer_limit[clustered] = self._cluster_reach_limits()[labels[clustered]]
         with threads(self.n_jobs):
-            reach, pred = reach_predecessor(
-                self._tree, self.core_distances_, X, float(self.max_eps), _METRIC_P[self.metric]
+            _, pred, match = reach_from_clusters(
+                self._tree,
+                self.core_distances_,
+                offer_limit,
+                X,
+                float(self.max_eps),
+                _METRIC_P[self.metric],
             )
         out = np.full(X.shape[0], NOISE, dtype=np.int64)
-        has = pred >= 0
-        cand = np.where(has, self.labels_[np.maximum(pred, 0)], NOISE)
-        ok = has & (cand >= 0)
-        limits = self._cluster_reach_limits()
-        ok[ok] = reach[ok] <= limits[cand[ok]]
-        out[ok] = cand[ok]
+        offered = pred >= 0
+        out[offered] = labels[pred[offered]]
+        exact = match >= 0
+        out[exact] = labels[match[exact]]
         return out
 
 

@@ -24,7 +24,6 @@ from numba import njit, prange
 from clusterlab._config import CACHE
 from clusterlab.kernels.kdtree import (
     STACK_SIZE,
-    dist_to_rdist,
     min_rdist_point_node,
     rdist,
     rdist_to_dist,
@@ -41,6 +40,17 @@ __all__ = [
 ]
 
 _DBL_MAX = np.finfo(np.float64).max
+
+
+@njit(cache=CACHE, inline="always")
+def _lambda_of(mr, half_square):
+    """``1 / distance`` (the largest float at 0) of a mutual reachability distance ``mr``.
+
+    With ``half_square`` the distance is ``mr * mr / 2``: the cosine distance when ``mr`` is a
+    euclidean distance between rows scaled to unit length (the same formula as the fit's).
+    """
+    d = mr * mr / 2.0 if half_square else mr
+    return 1.0 / d if d > 0.0 else _DBL_MAX
 
 
 @njit(cache=CACHE)
@@ -107,7 +117,7 @@ def exemplars(point_cluster, point_lambda, clusters, label_of_cluster, n_labels)
 
 
 @njit(cache=CACHE, parallel=True)
-def attach_points(nbr_idx, nbr_dist, core, min_samples):
+def attach_points(nbr_idx, nbr_dist, core, min_samples, half_square=False):
     """Each new point's nearest training point in mutual reachability distance, and its lambda.
 
     The new point's core distance is ``nbr_dist[:, min_samples - 1]``; the candidates are the
@@ -125,6 +135,8 @@ def attach_points(nbr_idx, nbr_dist, core, min_samples):
     core : float64 (n,)
         Training core distances.
     min_samples : int
+    half_square : bool, default=False
+        Report lambdas of ``mr * mr / 2`` (cosine distances of rows scaled to unit length).
 
     Returns
     -------
@@ -149,7 +161,7 @@ def attach_points(nbr_idx, nbr_dist, core, min_samples):
                 best_mr = mr
                 best = j
         nearest[i] = nbr_idx[i, best]
-        lam[i] = 1.0 / best_mr if best_mr > 0.0 else _DBL_MAX
+        lam[i] = _lambda_of(best_mr, half_square)
         settled[i] = best_mr <= own_core
     return nearest, lam, settled
 
@@ -191,13 +203,189 @@ def _attach_one(core_t, own_k, heap_d, heap_i, p):
     return heap_i[best], best_mr, best_mr <= own_core
 
 
+@njit(cache=CACHE, inline="always")
+def _before(d1, i1, d2, i2):
+    """(distance, position) order: nearer first, ties by smaller tree position."""
+    return d1 < d2 or (d1 == d2 and i1 < i2)
+
+
+@njit(cache=CACHE)
+def _select_smallest(cand_d, cand_i, size, k):
+    """Reorder ``cand_*[:size]`` so that the ``k`` smallest come first and the k-th is at k - 1.
+
+    Quickselect (Hoare partition, median-of-three pivot) by :func:`_before`; the keys are unique
+    because tree positions are. Average O(size), against O(log k) per insertion for a heap.
+    """
+    lo = 0
+    hi = size - 1
+    target = k - 1
+    while lo < hi:
+        a = lo
+        b = (lo + hi) >> 1
+        c = hi
+        if _before(cand_d[b], cand_i[b], cand_d[a], cand_i[a]):
+            a, b = b, a
+        if _before(cand_d[c], cand_i[c], cand_d[b], cand_i[b]):
+            b = c
+            if _before(cand_d[b], cand_i[b], cand_d[a], cand_i[a]):
+                b = a
+        pivot_d = cand_d[b]
+        pivot_i = cand_i[b]
+        i = lo
+        j = hi
+        while i <= j:
+            while _before(cand_d[i], cand_i[i], pivot_d, pivot_i):
+                i += 1
+            while _before(pivot_d, pivot_i, cand_d[j], cand_i[j]):
+                j -= 1
+            if i <= j:
+                cand_d[i], cand_d[j] = cand_d[j], cand_d[i]
+                cand_i[i], cand_i[j] = cand_i[j], cand_i[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            return
+
+
+@njit(cache=CACHE, inline="always")
+def _node_push(node_d, node_id, size, d, node):
+    """Push ``node`` at reduced distance ``d`` on the min-heap ``node_*[:size]``; new size."""
+    pos = size
+    node_d[pos] = d
+    node_id[pos] = node
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        if node_d[parent] <= node_d[pos]:
+            break
+        node_d[parent], node_d[pos] = node_d[pos], node_d[parent]
+        node_id[parent], node_id[pos] = node_id[pos], node_id[parent]
+        pos = parent
+    return size + 1
+
+
+@njit(cache=CACHE, inline="always")
+def _node_pop(node_d, node_id, size):
+    """Drop the root of the min-heap ``node_*[:size]``; new size."""
+    size -= 1
+    node_d[0] = node_d[size]
+    node_id[0] = node_id[size]
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            return size
+        if child + 1 < size and node_d[child + 1] < node_d[child]:
+            child += 1
+        if node_d[pos] <= node_d[child]:
+            return size
+        node_d[child], node_d[pos] = node_d[pos], node_d[child]
+        node_id[child], node_id[pos] = node_id[pos], node_id[child]
+        pos = child
+
+
+@njit(cache=CACHE)
+def _knn_candidates(tree, x, p, k, cand_d, cand_i, node_d, node_id):  # noqa: PLR0917
+    """The ``k`` nearest tree positions to ``x``, best-first, without a neighbour heap.
+
+    Nodes are opened in order of their distance to ``x`` (a min-heap of nodes), which stops
+    the search as soon as no unopened node can hold a nearer point; points within the current
+    bound are appended to a candidate buffer that is cut back to the ``k`` best by
+    :func:`_select_smallest` when it fills (and once early, to get a finite bound).
+
+    Parameters
+    ----------
+    tree : tuple
+        ``kdtree.build_kdtree`` with ``n >= k`` points (read only).
+    x : float (d,)
+    p : float
+    k : int
+    cand_d : float64 (c,), c >= 2 * k
+        Written: reduced distances of the candidates.
+    cand_i : int64 (c,)
+        Written: their tree positions.
+    node_d : float64 (n_nodes,), node_id : int64 (n_nodes,)
+        Scratch space for the node heap.
+
+    Returns
+    -------
+    size : int
+        ``cand_*[:size]`` holds every point nearer than the k-th (and possibly some farther);
+        the k nearest are ``cand_*[:k]`` (unsorted) and the k-th nearest is at ``k - 1``.
+    """
+    data, _, start, end, left, right, _, _ = tree
+    capacity = cand_d.shape[0]
+    bound = np.inf
+    size = 0
+    heap_size = _node_push(node_d, node_id, 0, min_rdist_point_node(tree, 0, x, p), 0)
+    while heap_size > 0 and node_d[0] <= bound:
+        node = node_id[0]
+        heap_size = _node_pop(node_d, node_id, heap_size)
+        if left[node] < 0:
+            for s in range(start[node], end[node]):
+                rd = rdist(data[s], x, p)
+                if rd > bound:
+                    continue
+                if size == capacity:
+                    _select_smallest(cand_d, cand_i, size, k)
+                    size = k
+                    bound = cand_d[k - 1]
+                    if rd > bound:
+                        continue
+                cand_d[size] = rd
+                cand_i[size] = s
+                size += 1
+            if size >= k and bound == np.inf:
+                _select_smallest(cand_d, cand_i, size, k)
+                size = k
+                bound = cand_d[k - 1]
+            continue
+        for child in (left[node], right[node]):
+            d_child = min_rdist_point_node(tree, child, x, p)
+            if d_child <= bound:
+                heap_size = _node_push(node_d, node_id, heap_size, d_child, child)
+    _select_smallest(cand_d, cand_i, size, k)
+    return size
+
+
+@njit(cache=CACHE)
+def _attach_candidates(core_t, k, cand_d, cand_i, size, p):  # noqa: PLR0917
+    """:func:`_attach_one` over an unsorted candidate buffer from :func:`_knn_candidates`.
+
+    Among the k nearest (those not after the k-th in (distance, position) order) the one of
+    least mutual reachability, ties to the nearer: the first in sorted order, as there.
+    """
+    kth_d = cand_d[k - 1]
+    kth_i = cand_i[k - 1]
+    own_core = rdist_to_dist(kth_d, p)
+    best_mr = np.inf
+    best_d = np.inf
+    best = -1
+    for j in range(size):
+        rd = cand_d[j]
+        s = cand_i[j]
+        if _before(kth_d, kth_i, rd, s):
+            continue
+        mr = max(core_t[s], own_core, rdist_to_dist(rd, p))
+        if mr < best_mr or (mr == best_mr and _before(rd, s, best_d, best)):
+            best_mr = mr
+            best_d = rd
+            best = s
+    return best, best_mr, best_mr <= own_core
+
+
 @njit(cache=CACHE, parallel=True)
-def attach_points_tree(tree, Q, core_t, min_samples, p):
+def attach_points_tree(tree, Q, core_t, min_samples, p, half_square=False):  # noqa: PLR0917
     """:func:`attach_points` with the neighbour search fused in, on the training kd-tree.
 
-    Rows are visited leaf by leaf, so each search starts from the bound the previous row gives
-    by the triangle inequality, and only the few rows not settled by ``min_samples`` neighbours
-    search again for ``2 * min_samples``. Nothing of size ``(m, k)`` is stored.
+    Rows are visited leaf by leaf (neighbouring rows read the same tree nodes, which stay in
+    cache), each with a best-first search for ``min_samples`` neighbours
+    (:func:`_knn_candidates`); only the few rows not settled by them search again for
+    ``2 * min_samples``. Nothing of size ``(m, k)`` is stored. Same result as
+    :func:`attach_points` on sorted neighbours.
 
     Parameters
     ----------
@@ -208,6 +396,8 @@ def attach_points_tree(tree, Q, core_t, min_samples, p):
         Training core distances in tree order.
     min_samples : int
     p : float
+    half_square : bool, default=False
+        As in :func:`attach_points`.
 
     Returns
     -------
@@ -217,6 +407,7 @@ def attach_points_tree(tree, Q, core_t, min_samples, p):
     """
     data, idx = tree[0], tree[1]
     n = data.shape[0]
+    n_nodes = tree[2].shape[0]
     m = Q.shape[0]
     k = min(min_samples, n)
     k_full = min(2 * min_samples, n)
@@ -226,29 +417,22 @@ def attach_points_tree(tree, Q, core_t, min_samples, p):
     n_chunks = (m + _CHUNK - 1) // _CHUNK
     for chunk in prange(n_chunks):
         stack = np.empty(STACK_SIZE, dtype=np.int64)
-        heap_d = np.empty(k, dtype=np.float64)
-        heap_i = np.empty(k, dtype=np.int64)
+        cand_d = np.empty(4 * k, dtype=np.float64)
+        cand_i = np.empty(4 * k, dtype=np.int64)
+        node_d = np.empty(n_nodes, dtype=np.float64)
+        node_id = np.empty(n_nodes, dtype=np.int64)
         full_d = np.empty(k_full, dtype=np.float64)
         full_i = np.empty(k_full, dtype=np.int64)
         first = chunk * _CHUNK
-        previous = -1
-        previous_kth = np.inf
         for r in range(first, min(m, first + _CHUNK)):
             i = order[r]
-            bound = np.inf
-            if previous >= 0:
-                reach = previous_kth + rdist_to_dist(rdist(Q[i], Q[previous], p), p)
-                # slack so that rounding never leaves fewer than k points inside
-                bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
-            knn_within(tree, Q[i], p, bound, heap_d, heap_i, stack)
-            pos, mr, settled = _attach_one(core_t, k, heap_d, heap_i, p)
+            size = _knn_candidates(tree, Q[i], p, k, cand_d, cand_i, node_d, node_id)
+            pos, mr, settled = _attach_candidates(core_t, k, cand_d, cand_i, size, p)
             if not settled and k_full > k:
                 knn_within(tree, Q[i], p, np.inf, full_d, full_i, stack)
                 pos, mr, _ = _attach_one(core_t, k, full_d, full_i, p)
             nearest[i] = idx[pos]
-            lam[i] = 1.0 / mr if mr > 0.0 else _DBL_MAX
-            previous = i
-            previous_kth = rdist_to_dist(heap_d[k - 1], p)
+            lam[i] = _lambda_of(mr, half_square)
     return nearest, lam
 
 
@@ -356,6 +540,7 @@ def membership_vectors(  # noqa: PLR0917
     exemplar_order,
     exemplar_offsets,
     metric,
+    half_square=False,
 ):
     """Soft-clustering membership of new points in each selected cluster.
 
@@ -379,6 +564,9 @@ def membership_vectors(  # noqa: PLR0917
         From :func:`exemplars`.
     metric : float
         Minkowski exponent of the distances to exemplars (2, 1 or inf).
+    half_square : bool, default=False
+        Rows are scaled to unit length and distances are cosine distances: half the squared
+        euclidean distance (``metric`` must be 2).
 
     Returns
     -------
@@ -404,6 +592,8 @@ def membership_vectors(  # noqa: PLR0917
         for s in range(n_labels):
             rows = exemplar_order[exemplar_offsets[s] : exemplar_offsets[s + 1]]
             d = _min_distance(X_new[i], X_train, rows, metric)
+            if half_square:
+                d = d * d / 2.0
             dist_part[s] = 1.0 / d if d != 0.0 else _DBL_MAX / n_labels
             total += dist_part[s]
         top = max_lambda[pc]

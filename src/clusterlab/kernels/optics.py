@@ -28,12 +28,11 @@ from clusterlab.kernels.kdtree import (
     STACK_SIZE,
     dist_to_rdist,
     min_rdist_point_node,
-    point_knn,
     rdist,
     rdist_to_dist,
 )
 
-__all__ = ["optics_scan", "optics_tree", "reach_predecessor", "round15"]
+__all__ = ["optics_scan", "optics_tree", "reach_from_clusters", "round15"]
 
 _ROUND_SCALE = 1e15
 
@@ -244,46 +243,59 @@ def _optics_tree(tree, core, max_eps, p):
     return ordering, reach, pred
 
 
-@njit(cache=CACHE, parallel=True)
-def reach_predecessor(tree, core, Q, max_eps, p):
-    """For new points, the least reachability from any training point and that point.
+# relative slack when a distance bound is turned back into a reduced distance: sqrt and square
+# do not round-trip exactly, and a candidate tying the best value must still be looked at
+_BOUND_SLACK = 1.0 + 1e-12
 
-    The reachability of ``x`` from training point ``o`` is ``max(core[o], d(x, o))`` when
-    ``d(x, o) <= max_eps`` (else infinite): what OPTICS would give ``x`` had it been left
-    unprocessed until every training point was ordered.
+
+@njit(cache=CACHE, parallel=True)
+def reach_from_clusters(tree, core, offer_limit, Q, max_eps, p):  # noqa: PLR0917
+    """For new points, the least reachability a clustered training point offers, and an exact match.
+
+    Training point ``o`` offers a new point ``x`` the reachability ``v = max(core[o], d(x, o))``
+    (what OPTICS would give ``x`` had it been left unprocessed until ``o`` was ordered) when
+    ``d(x, o) <= max_eps`` and ``v <= offer_limit[o]``. Noise points carry ``-inf`` and never
+    offer; a clustered point carries the largest reachability found inside its cluster, so ``x``
+    is only accepted at a density the cluster itself contains.
 
     Parameters
     ----------
     tree : tuple
-        :func:`clusterlab.kernels.kdtree.build_kdtree` of the training data.
+        :func:`clusterlab.kernels.kdtree.build_kdtree` of the training data (read only).
     core : float64 array of shape (n,)
-        Core distances in original row order.
+        Core distances in original row order (read only).
+    offer_limit : float64 array of shape (n,)
+        Largest reachability each training point may offer, original row order (read only).
     Q : float array of shape (m, d)
+        New points, same dtype family as the tree (read only).
     max_eps : float
     p : float
+        Minkowski exponent.
 
     Returns
     -------
     reach : float64 array of shape (m,)
-        Infinite when no core training point is within ``max_eps``.
+        The least offer, infinite when no training point offers.
     pred : int64 array of shape (m,)
-        The training point giving it (ties by smaller index), -1 when ``reach`` is infinite.
+        The training point making it (ties by smaller index), -1 when ``reach`` is infinite.
+    match : int64 array of shape (m,)
+        Smallest training index at distance exactly 0 (an exact duplicate), -1 when none.
     """
     data, idx, start, end, left, right, _, _ = tree
     m = Q.shape[0]
     reach = np.full(m, np.inf)
     pred = np.full(m, -1, dtype=np.int64)
+    match = np.full(m, -1, dtype=np.int64)
     r_max = dist_to_rdist(max_eps, p)
+    # nothing offers beyond the largest limit; radius 0 still finds exact duplicates
+    radius = min(max_eps, offer_limit.max()) if offer_limit.size else 0.0
+    r_radius = dist_to_rdist(max(radius, 0.0), p) * _BOUND_SLACK
     for i in prange(m):
         x = Q[i]
-        nn_r = np.empty(1)
-        nn_i = np.empty(1, dtype=np.int64)
-        point_knn(tree, x, p, nn_r, nn_i)
-        # max(core, d) >= d: nothing farther than the nearest point's value can do better
-        bound = max(rdist_to_dist(nn_r[0], p), core[nn_i[0]])
-        bound_r = min(dist_to_rdist(bound, p), r_max)
         best = np.inf
         best_j = -1
+        zero_j = -1
+        bound_r = r_radius
         stack = np.empty(STACK_SIZE, dtype=np.int64)
         stack[0] = 0
         sp = 1
@@ -293,19 +305,30 @@ def reach_predecessor(tree, core, Q, max_eps, p):
             if min_rdist_point_node(tree, node, x, p) > bound_r:
                 continue
             if left[node] >= 0:
-                stack[sp] = left[node]
-                stack[sp + 1] = right[node]
+                near, far = left[node], right[node]
+                if min_rdist_point_node(tree, far, x, p) < min_rdist_point_node(tree, near, x, p):
+                    near, far = far, near
+                # the nearer child is searched first so that the bound shrinks early
+                stack[sp] = far
+                stack[sp + 1] = near
                 sp += 2
                 continue
             for u in range(start[node], end[node]):
                 rd = rdist(data[u], x, p)
-                if rd > r_max:
+                if rd > bound_r:
                     continue
                 j = idx[u]
+                if rd == 0.0 and (zero_j < 0 or j < zero_j):
+                    zero_j = j
+                if rd > r_max:
+                    continue
                 v = max(rdist_to_dist(rd, p), core[j])
-                if v < best or (v == best and j < best_j):
+                if v <= offer_limit[j] and (v < best or (v == best and j < best_j)):
                     best = v
                     best_j = j
+                    # an offer is never below the distance: farther points cannot beat it
+                    bound_r = min(bound_r, dist_to_rdist(best, p) * _BOUND_SLACK)
         reach[i] = best
-        pred[i] = best_j if best < np.inf else -1
-    return reach, pred
+        pred[i] = best_j
+        match[i] = zero_j
+    return reach, pred, match
