@@ -12,7 +12,7 @@ seen:
   AffinityPropagation and our estimators);
 - DBSCAN without ``predict``: the label of the nearest core sample when it lies within ``eps``,
   else noise (-1) -- the definition of DBSCAN membership;
-- everything else (hierarchical, spectral, OPTICS, HDBSCAN without ``predict``): a vote of the
+- everything else (hierarchical, spectral, and any estimator without ``predict``): a vote of the
   ``k = 5`` nearest training points weighted by inverse distance (a training point therefore
   keeps its own label); noise wins when the noise votes outweigh every cluster.
 """
