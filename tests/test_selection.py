@@ -156,9 +156,15 @@ def test_gap_rule_hand_computed():
 
     gap = {2: 0.5, 3: 1.0, 4: 1.05, 5: 1.06}
     se = {2: 0.1, 3: 0.1, 4: 0.1, 5: 0.1}
-    # Rising through the range (5 lies past it): the peak is 4, the band gap >= 0.95.
+    # Falls past the range's end (k = 5 is fitted for this): the peak is 4, the band
+    # gap >= 0.95.
+    gap[5] = 1.0
     assert _gap_band([2, 3, 4], gap, se) == [3, 4]
     assert _gap_vote([2, 3, 4], gap, se) == 3
+    # Rising through the range and past it: no maximum, the gap abstains.
+    gap[5] = 1.06
+    assert _gap_band([2, 3, 4], gap, se) == []
+    assert _gap_vote([2, 3, 4], gap, se) is None
 
 
 def test_gap_rule_is_not_stopped_by_an_early_plateau():
@@ -209,6 +215,17 @@ def test_recommend_leaders_without_the_gap():
     assert _recommend(ks, votes) == (4, "calinski_harabasz")
     assert _recommend(ks, {"elbow": 2, "silhouette": 3}) == (3, "silhouette")
     assert _recommend(ks, {"silhouette": None, "gap": None}) == (2, None)
+
+
+def test_rising_gap_abstains_and_says_so():
+    # Twelve clear blobs but k only up to 5: the gap statistic rises through the range and
+    # past it, has no maximum there, makes no choice and says so; Calinski-Harabasz leads.
+    X, _ = make_blobs(n_samples=600, centers=12, cluster_std=0.3, random_state=0)
+    r = choose_k(X, k_range=range(2, 6), random_state=0, n_refs=3)
+    assert r.votes["gap"] is None
+    assert "rises through the whole range" in r.reason
+    assert r.reason.startswith(f"k = {r.best_k}: led by the Calinski-Harabasz index")
+    assert r.best_k == r.votes["calinski_harabasz"]
 
 
 def test_reason_reports_agreement_and_disagreement():

@@ -444,17 +444,19 @@ def _gap_band(ks: Sequence[int], gap: dict[int, float], se: dict[int, float]) ->
     """The k of ``ks`` within one standard error of the gap's first local maximum.
 
     The first local maximum is the first k with ``gap(k) >= gap(k + 1)`` (``k + 1`` may lie just
-    past the range: choose_k fits it for this), or the last k when the gap keeps rising. An
-    empty list when the gap is undefined.
+    past the range: choose_k fits it for this). An empty list (the gap abstains) when the gap is
+    undefined or keeps rising through the range: data with no cluster structure at these k
+    (skewed or continuous, as customer data often are) make the gap grow with k, and its
+    largest k would be a guess.
     """
     ordered = [k for k in sorted(ks) if np.isfinite(gap.get(k, math.nan))]
-    if not ordered:
-        return []
-    peak = ordered[-1]
+    peak = None
     for k in ordered:
         if k + 1 in gap and np.isfinite(gap[k + 1]) and gap[k] >= gap[k + 1]:
             peak = k
             break
+    if peak is None:
+        return []
     floor = gap[peak] - se[peak]
     return [k for k in ordered if gap[k] >= floor]
 
@@ -570,6 +572,18 @@ def _recommend(
     return best, leader
 
 
+_LEAD_NAMES = {
+    "gap": "the gap statistic",
+    "bic": "BIC",
+    "aic": "AIC",
+    "eigengap": "the eigengap",
+    "calinski_harabasz": "the Calinski-Harabasz index",
+    "silhouette": "the silhouette",
+    "davies_bouldin": "the Davies-Bouldin index",
+    "elbow": "the elbow",
+}
+
+
 def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
@@ -584,7 +598,7 @@ def _reason(
     if leader is None:
         text = f"k = {best_k}: no criterion could choose, so the smallest k of the range"
     else:
-        text = f"k = {best_k}: led by the {CRITERIA[leader]}"
+        text = f"k = {best_k}: led by {_LEAD_NAMES[leader]}"
         if leader == "gap" and len(band) > 1:
             text += f" (within one standard error of its best: k = {', '.join(map(str, band))})"
         agreed = [CRITERIA[c] for c, v in votes.items() if v == best_k and c != leader]
@@ -768,6 +782,8 @@ def choose_k(
             table["gap_se"] = {k: se[k] for k in ks}
             band = _gap_band(ks, gap, se)
             votes["gap"] = band[0] if band else None
+            if not band and any(np.isfinite(gap[k]) for k in ks):
+                notes.append("the gap statistic rises through the whole range (no maximum)")
             if m < n:
                 notes.append(f"gap statistic on a random sample of {m:,} of {n:,} points")
         for name, source in (("bic", path.bic), ("aic", path.aic)):
