@@ -237,6 +237,8 @@ def test_reason_reports_agreement_and_disagreement():
     assert "confirmed by Calinski-Harabasz; elbow and silhouette chose k = 3" in text
     assert "no choice from Davies-Bouldin" in text
     assert text.endswith("Gap statistic on a random sample of 1,000 points.")
+    wide = _reason(7, "gap", [2, 3, 4, 5, 6, 7, 9, 10], {"silhouette": 7, "gap": 2}, [])
+    assert "(within one standard error of its best: k = 2-7, 9, 10)" in wide
     lonely = _reason(5, "gap", [5], {"silhouette": 3, "gap": 5}, [])
     assert "confirmed by no other criterion" in lonely and "the criteria disagree" in lonely
 
