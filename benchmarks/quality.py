@@ -1,6 +1,6 @@
 """Clustering quality on Gagolewski's benchmark batteries, next to the published reference scores.
 
-``python -m benchmarks.quality [--quick] [--markdown] [--estimators kmeans ...]``
+``python -m benchmarks.quality [--quick] [--markdown] [--seeds N] [--estimators kmeans ...]``
 
 Protocol (as /work/shared/data/README.md describes the one behind reference-scores.csv): drop
 zero-variance columns; add normal noise of 1e-6 x each column's sd; centre and divide by one
@@ -10,9 +10,21 @@ partitions is scored against each (clustering once per distinct k) and keeps the
 each index, and the reference scores are reduced the same way. Predicted noise, if an estimator
 makes any, counts as singletons (``noise="singletons"``).
 
-The estimators run are a simple list: ``ESTIMATORS`` maps a name to the class (as "module:Class",
-imported when it exists on this branch), its parameters and the reference method it is compared
-with; names whose class is not there yet are reported and skipped.
+The published ``sklearn_kmeans`` scores come from ``sklearn.cluster.KMeans(n_clusters=k,
+random_state=123)`` with the scikit-learn defaults of the time (greedy k-means++, ``n_init=10``,
+``max_iter=300``, ``tol=1e-4``; gagolews/clustering-results-v1, do_benchmark_sklearn.py). Our
+KMeans runs with the same settings and seed. Seeds do not carry over between implementations (nor
+between scikit-learn versions), so the "live" columns rerun the reference implementation in
+this process, under the same protocol, on the same preprocessed data: a difference to the
+published figure that the live rerun shares is the luck of the seed, not the implementation.
+``W/W live`` is the ratio of our within-cluster sum of squares to the live reference's (both in
+float64 from the labels; below 1 means our restarts found a better k-means optimum).
+``--seeds N`` repeats every fit with seeds 123, 124, ... and reports means over the seeds.
+
+The estimators run are a simple list: ``ESTIMATORS`` maps a name to a :class:`Spec`: our class (as
+"module:Class", imported when it exists on this branch), its parameters, the published method it
+is compared with and the live reference implementation; names whose class is not there yet are
+reported and skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ import logging
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,36 +51,83 @@ if not DATA.exists():  # worktrees live in /work/wt/NAME: the shared data is /wo
 BATTERIES = ("fcps", "graves", "other", "sipu", "wut")
 INDICES = ("ari", "ami", "nca")
 
-#: name -> ("module:Class", parameters, reference method in reference-scores.csv)
-ESTIMATORS: dict[str, tuple[str, dict[str, Any], str]] = {
-    "kmeans": ("clusterlab.cluster.kmeans:KMeans", {"n_init": 10}, "sklearn_kmeans"),
-    "ward": (
+
+@dataclass(frozen=True)
+class Spec:
+    """One estimator of the quality run and what it is compared with."""
+
+    target: str  # "module:Class" of ours
+    params: dict[str, Any]
+    published: str  # method name in reference-scores.csv
+    live: str | None = None  # "module:Class" of the reference implementation, rerun here
+    live_params: dict[str, Any] = field(default_factory=dict)
+    k_param: str = "n_clusters"
+
+
+#: name -> Spec
+ESTIMATORS: dict[str, Spec] = {
+    # As the reference was run: greedy k-means++, 10 restarts, max_iter 300, tol 1e-4 (our
+    # defaults equal scikit-learn's there), best restart by inertia.
+    "kmeans": Spec(
+        "clusterlab.cluster.kmeans:KMeans",
+        {"n_init": 10},
+        "sklearn_kmeans",
+        "sklearn.cluster:KMeans",
+        {"n_init": 10},
+    ),
+    "ward": Spec(
         "clusterlab.cluster.hierarchy:AgglomerativeClustering",
         {"linkage": "ward"},
         "fastcluster_ward",
+        "sklearn.cluster:AgglomerativeClustering",
+        {"linkage": "ward"},
     ),
-    "genie": ("clusterlab.cluster.hierarchy:Genie", {"gini_threshold": 0.3}, "Genie_G0.3"),
-    "gmm": ("clusterlab.cluster.mixture:GaussianMixture", {}, "sklearn_gm"),
-    "birch": ("clusterlab.cluster.birch:Birch", {"threshold": 0.01}, "sklearn_birch_T0.01_BF50"),
-    "spectral": ("clusterlab.cluster.spectral:SpectralClustering", {}, "sklearn_spectral_Arbf_G5"),
+    "genie": Spec("clusterlab.cluster.hierarchy:Genie", {"gini_threshold": 0.3}, "Genie_G0.3"),
+    "gmm": Spec(
+        "clusterlab.cluster.mixture:GaussianMixture",
+        {"n_init": 100},
+        "sklearn_gm",
+        "sklearn.mixture:GaussianMixture",
+        {"n_init": 100},
+        "n_components",
+    ),
+    "birch": Spec(
+        "clusterlab.cluster.birch:Birch",
+        {"threshold": 0.01, "branching_factor": 50},
+        "sklearn_birch_T0.01_BF50",
+        "sklearn.cluster:Birch",
+        {"threshold": 0.01, "branching_factor": 50},
+    ),
+    "spectral": Spec(
+        "clusterlab.cluster.spectral:SpectralClustering",
+        {"affinity": "rbf", "gamma": 5.0},
+        "sklearn_spectral_Arbf_G5",
+        "sklearn.cluster:SpectralClustering",
+        {"affinity": "rbf", "gamma": 5.0},
+    ),
 }
 DEFAULT = ("kmeans",)
 # --quick keeps the data sets up to this size.
 QUICK_MAX_N = 2000
+# The seed of the published reference runs.
 SEED = 123
 
 logger = logging.getLogger(__name__)
 
 
-def load_estimator(name: str) -> tuple[type, dict[str, Any], str] | None:
-    """The estimator class, its parameters and its reference method, or None if not built yet."""
-    target, params, reference = ESTIMATORS[name]
+def _import(target: str) -> type | None:
     module_name, cls_name = target.split(":")
     try:
-        cls = getattr(importlib.import_module(module_name), cls_name)
+        return getattr(importlib.import_module(module_name), cls_name)
     except (ImportError, AttributeError):
         return None
-    return cls, params, reference
+
+
+def load_estimator(name: str) -> tuple[type, dict[str, Any], str] | None:
+    """Our estimator class, its parameters and its published method, or None if not built yet."""
+    spec = ESTIMATORS[name]
+    cls = _import(spec.target)
+    return None if cls is None else (cls, spec.params, spec.published)
 
 
 def datasets(quick: bool) -> list[tuple[str, str]]:
@@ -134,78 +194,137 @@ def reference_scores() -> dict[tuple[str, str, str], dict[str, float]]:
     return best
 
 
-def run_one(cls: type, params: dict[str, Any], X: np.ndarray, partitions: list[np.ndarray]):
-    """Best score of each index over the reference partitions, and the seconds spent fitting."""
-    best = dict.fromkeys(INDICES, -np.inf)
-    seconds = 0.0
-    fitted: dict[int, np.ndarray] = {}
-    for reference in partitions:
-        k = int(reference.max())
-        if k not in fitted:
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = cls(n_clusters=k, random_state=SEED, **params).fit(X)
-            seconds += time.perf_counter() - start
-            fitted[k] = np.asarray(model.labels_)
-        for index, value in score(reference, fitted[k]).items():
-            best[index] = max(best[index], value)
-    return best, seconds
+@dataclass
+class Outcome:
+    """One implementation on one data set: best index values over the reference partitions
+    (mean over seeds), the within-cluster sum of squares summed over the distinct k (mean over
+    seeds) and the seconds spent fitting."""
+
+    scores: dict[str, float]
+    within_ss: float
+    seconds: float
 
 
-def main(quick: bool = False, estimators: Sequence[str] = DEFAULT) -> list[Table]:
-    """Score each estimator on every data set; one table per estimator."""
+def run_one(
+    cls: type,
+    params: dict[str, Any],
+    X: np.ndarray,
+    partitions: list[np.ndarray],
+    *,
+    seeds: Sequence[int] = (SEED,),
+    k_param: str = "n_clusters",
+) -> Outcome:
+    """Fit once per distinct reference k and seed; score against every reference partition."""
+    from clusterlab.metrics import inertia
+
+    per_seed, within, seconds = [], [], 0.0
+    for seed in seeds:
+        best = dict.fromkeys(INDICES, -np.inf)
+        fitted: dict[int, np.ndarray] = {}
+        for reference in partitions:
+            k = int(reference.max())
+            if k not in fitted:
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model = cls(**{k_param: k}, random_state=seed, **params)
+                    labels = model.fit_predict(X)
+                seconds += time.perf_counter() - start
+                fitted[k] = np.asarray(labels, dtype=np.int64)
+            for index, value in score(reference, fitted[k]).items():
+                best[index] = max(best[index], value)
+        per_seed.append(best)
+        X64 = X.astype(np.float64)
+        within.append(sum(inertia(X64, labels) for labels in fitted.values()))
+    mean = {i: float(np.mean([s[i] for s in per_seed])) for i in INDICES}
+    return Outcome(mean, float(np.mean(within)), seconds / len(seeds))
+
+
+def _warm_up(cls: type, params: dict[str, Any], k_param: str) -> None:
+    """One small fit, so that numba compilation is not counted in the first data set's time."""
+    X = np.random.default_rng(0).normal(size=(60, 2)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cls(**{k_param: 2}, random_state=0, **params).fit(X)
+
+
+_COLUMNS = [
+    "data set", "n", "k",
+    "ARI", "live ARI", "ref ARI",
+    "AMI", "live AMI", "ref AMI",
+    "NCA", "live NCA", "ref NCA",
+    "W/W live", "fit s", "live s",
+]  # fmt: skip
+
+
+def _row(label: str, n: Any, k: Any, *, ours: dict, live: dict | None, ref: dict) -> list[Any]:
+    cells: list[Any] = [label, n, k]
+    for index in INDICES:
+        cells += [ours[index], "" if live is None else live[index], ref[index]]
+    return cells
+
+
+def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {i: float(np.mean([r[i] for r in rows])) for i in INDICES}
+
+
+def evaluate(name: str, quick: bool = False, seeds: Sequence[int] = (SEED,)) -> Table | None:
+    """Our estimator ``name``, its live reference and the published scores on every data set."""
+    spec = ESTIMATORS[name]
+    cls = _import(spec.target)
+    if cls is None:
+        print(f"[quality] {name}: {spec.target} is not on this branch yet; skipped")
+        return None
+    live_cls = _import(spec.live) if spec.live else None
     refs = reference_scores()
-    tables = []
-    for name in estimators:
-        loaded = load_estimator(name)
-        if loaded is None:
-            print(f"[quality] {name}: {ESTIMATORS[name][0]} is not on this branch yet; skipped")
+    _warm_up(cls, spec.params, spec.k_param)
+    table = Table(
+        f"{name} ({cls.__name__} {spec.params}) vs live {spec.live} {spec.live_params} and "
+        f"published {spec.published}; seeds {list(seeds)}; "
+        f"{'quick: n <= ' + str(QUICK_MAX_N) if quick else 'all data sets'}",
+        _COLUMNS,
+    )
+    collected: list[tuple[str, dict, dict | None, dict]] = []
+    for battery, dataset in datasets(quick):
+        ref = refs.get((battery, dataset, spec.published))
+        if ref is None:
             continue
-        cls, params, method = loaded
-        table = Table(
-            f"{name} ({cls.__name__} {params}) vs published {method}, "
-            f"{'quick: n <= ' + str(QUICK_MAX_N) if quick else 'all data sets'}",
-            ["data set", "n", "k", "ARI", "ref ARI", "AMI", "ref AMI", "NCA", "ref NCA", "fit s"],
-        )
-        ours_all, refs_all = [], []
-        for battery, dataset in datasets(quick):
-            ref = refs.get((battery, dataset, method))
-            if ref is None:
-                continue
-            X, partitions = load(battery, dataset)
-            ours, seconds = run_one(cls, params, X, partitions)
-            ours_all.append(ours)
-            refs_all.append(ref)
-            ks = "/".join(str(int(p.max())) for p in partitions)
-            table.add(
-                f"{battery}/{dataset}",
-                X.shape[0],
-                ks,
-                ours["ari"],
-                ref["ari"],
-                ours["ami"],
-                ref["ami"],
-                ours["nca"],
-                ref["nca"],
-                seconds,
+        X, partitions = load(battery, dataset)
+        ours = run_one(cls, spec.params, X, partitions, seeds=seeds, k_param=spec.k_param)
+        live = None
+        if live_cls is not None:
+            live = run_one(
+                live_cls, spec.live_params, X, partitions, seeds=seeds, k_param=spec.k_param
             )
-        mean = {i: float(np.mean([o[i] for o in ours_all])) for i in INDICES}
-        ref_mean = {i: float(np.mean([r[i] for r in refs_all])) for i in INDICES}
-        table.add(
-            f"MEAN over {len(ours_all)} data sets",
-            "",
-            "",
-            mean["ari"],
-            ref_mean["ari"],
-            mean["ami"],
-            ref_mean["ami"],
-            mean["nca"],
-            ref_mean["nca"],
-            "",
+        collected.append((battery, ours.scores, None if live is None else live.scores, ref))
+        ks = "/".join(str(int(p.max())) for p in partitions)
+        live_scores = None if live is None else live.scores
+        row = _row(
+            f"{battery}/{dataset}", X.shape[0], ks, ours=ours.scores, live=live_scores, ref=ref
         )
-        tables.append(table)
-    return tables
+        ratio = (
+            "" if live is None or live.within_ss == 0 else f"{ours.within_ss / live.within_ss:.5f}"
+        )
+        table.add(*row, ratio, ours.seconds, "" if live is None else live.seconds)
+    groups = [(b, [c for c in collected if c[0] == b]) for b in BATTERIES]
+    groups.append(("all", collected))
+    for group, members in groups:
+        if not members:
+            continue
+        live_mean = None if live_cls is None else _mean([c[2] for c in members])
+        label = f"MEAN {group} ({len(members)})"
+        ours_mean = _mean([c[1] for c in members])
+        ref_mean = _mean([c[3] for c in members])
+        table.add(*_row(label, "", "", ours=ours_mean, live=live_mean, ref=ref_mean), "", "", "")
+    return table
+
+
+def main(
+    quick: bool = False, estimators: Sequence[str] = DEFAULT, seeds: Sequence[int] = (SEED,)
+) -> list[Table]:
+    """Score each estimator on every data set; one table per estimator."""
+    tables = [evaluate(name, quick, seeds) for name in estimators]
+    return [t for t in tables if t is not None]
 
 
 def _cli() -> None:
@@ -215,11 +334,17 @@ def _cli() -> None:
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument(
+        "--seeds", type=int, default=1, help=f"fit with seeds {SEED}, {SEED + 1}, ...; mean scores"
+    )
+    parser.add_argument(
         "--estimators", nargs="+", default=list(DEFAULT), choices=sorted(ESTIMATORS)
     )
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1; got {args.seeds}")
     print(machine_line())
-    for table in main(args.quick, args.estimators):
+    seeds = tuple(range(SEED, SEED + args.seeds))
+    for table in main(args.quick, args.estimators, seeds):
         print()
         print(table.markdown() if args.markdown else table.text())
 

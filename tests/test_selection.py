@@ -34,11 +34,11 @@ def test_choose_k_finds_four_blobs(kmeans_result, four_blobs):
     )
     assert r.table["votes"].sum() == sum(v is not None for v in r.votes.values())
     # Two of the blobs are close: the silhouette and Davies-Bouldin merge them, the
-    # Calinski-Harabasz index and the gap statistic do not, and the mean rank sides with them.
+    # Calinski-Harabasz index and the gap statistic do not; the gap leads, CH confirms.
     assert r.votes["calinski_harabasz"] == r.votes["gap"] == 4
     assert r.table.loc[4, "votes"] >= 2
-    assert r.reason.startswith("k = 4: chosen by")
-    for name in ("silhouette", "Calinski-Harabasz", "Davies-Bouldin", "gap statistic"):
+    assert r.reason.startswith("k = 4: led by the gap statistic, confirmed by Calinski-Harabasz")
+    for name in ("silhouette", "Davies-Bouldin", "chose k = 3"):
         assert name in r.reason
     from clusterlab.metrics import adjusted_rand_score
 
@@ -152,25 +152,132 @@ def test_kneedle_hand_computed():
 
 
 def test_gap_rule_hand_computed():
-    from clusterlab.selection import _gap_vote
+    from clusterlab.selection import _gap_band, _gap_vote
 
     gap = {2: 0.5, 3: 1.0, 4: 1.05, 5: 1.06}
     se = {2: 0.1, 3: 0.1, 4: 0.1, 5: 0.1}
-    # 2: 0.5 < 1.0 - 0.1; 3: 1.0 >= 1.05 - 0.1 -> 3.
+    # Falls past the range's end (k = 5 is fitted for this): the peak is 4, the band
+    # gap >= 0.95.
+    gap[5] = 1.0
+    assert _gap_band([2, 3, 4], gap, se) == [3, 4]
     assert _gap_vote([2, 3, 4], gap, se) == 3
+    # Rising through the range and past it: no maximum, the gap abstains.
+    gap[5] = 1.06
+    assert _gap_band([2, 3, 4], gap, se) == []
+    assert _gap_vote([2, 3, 4], gap, se) is None
 
 
-def test_recommend_mean_rank_then_votes_then_smaller_k():
+def test_gap_rule_is_not_stopped_by_an_early_plateau():
+    from clusterlab.selection import _gap_band, _gap_vote
+
+    # Tibshirani's original rule stops at the first k with gap(k) >= gap(k+1) - s(k+1): k = 3
+    # here (0.90 >= 0.92 - 0.05), on a plateau far below the real maximum. The first-SE-maximum
+    # rule finds the first local maximum (k = 6) and takes the smallest k within one s of it.
+    gap = {2: 0.5, 3: 0.9, 4: 0.92, 5: 1.3, 6: 1.31, 7: 1.2, 8: 1.1}
+    se = dict.fromkeys(gap, 0.05)
+    ks = [2, 3, 4, 5, 6, 7]
+    assert _gap_band(ks, gap, se) == [5, 6]
+    assert _gap_vote(ks, gap, se) == 5
+    assert _gap_band(ks, dict.fromkeys(gap, float("nan")), se) == []
+
+
+def test_recommend_the_gap_leads_the_others_confirm():
     from clusterlab.selection import _recommend
 
-    ks = [2, 3, 4]
-    ranks = {"a": {2: 3, 3: 1, 4: 2}, "b": {2: 1, 3: 2, 4: 3}, "c": {2: 3, 3: 1, 4: 2}}
-    # Mean ranks 7/3, 4/3, 7/3: k = 3 although "b" voted for 2.
-    assert _recommend(ks, {"a": 3, "b": 2, "c": 3}, ranks) == 3
-    tied = {"a": {2: 1, 3: 2, 4: 3}, "b": {2: 2, 3: 1, 4: 3}}
-    # 2 and 3 tie on mean rank 1.5: the k with more votes wins, then the smaller k.
-    assert _recommend(ks, {"a": 3, "b": 3}, tied) == 3
-    assert _recommend(ks, {"a": 2, "b": 3}, tied) == 2
+    ks = [2, 3, 4, 5, 6]
+    # Three weak criteria agree on 3 and outnumber gap and Calinski-Harabasz: the gap leads
+    # all the same (the weak criteria err together, merging close clusters).
+    votes = {"elbow": 3, "silhouette": 3, "davies_bouldin": 3, "calinski_harabasz": 5, "gap": 5}
+    assert _recommend(ks, votes, [5]) == (5, "gap")
+    # The gap alone against all others still leads.
+    votes = {"elbow": 3, "silhouette": 3, "davies_bouldin": 3, "calinski_harabasz": 3, "gap": 5}
+    assert _recommend(ks, votes, [5]) == (5, "gap")
+    # Within the gap's band the others decide: 4 and 5 are within one s; CH and silhouette
+    # chose 5, so 5 although the gap's own vote (the band's smallest) is 4.
+    votes = {"silhouette": 5, "davies_bouldin": 3, "calinski_harabasz": 5, "gap": 4}
+    assert _recommend(ks, votes, [4, 5]) == (5, "gap")
+    # A tie in the band goes to the elbow's vote, then to the smaller k.
+    votes = {"elbow": 5, "silhouette": 4, "calinski_harabasz": 5, "gap": 4}
+    assert _recommend(ks, votes, [4, 5]) == (5, "gap")
+    votes = {"silhouette": 4, "calinski_harabasz": 5, "gap": 4}
+    assert _recommend(ks, votes, [4, 5]) == (4, "gap")
+
+
+def test_recommend_leaders_without_the_gap():
+    from clusterlab.selection import _recommend
+
+    ks = [2, 3, 4, 5]
+    # Mixtures: BIC leads; spectral: the eigengap; otherwise Calinski-Harabasz, then the
+    # silhouette; nothing voted: the smallest k.
+    assert _recommend(ks, {"silhouette": 3, "calinski_harabasz": 3, "bic": 4}) == (4, "bic")
+    assert _recommend(ks, {"calinski_harabasz": 2, "eigengap": 4}) == (4, "eigengap")
+    votes = {"elbow": 2, "silhouette": 2, "calinski_harabasz": 4}
+    assert _recommend(ks, votes) == (4, "calinski_harabasz")
+    assert _recommend(ks, {"elbow": 2, "silhouette": 3}) == (3, "silhouette")
+    assert _recommend(ks, {"silhouette": None, "gap": None}) == (2, None)
+
+
+def test_rising_gap_abstains_and_says_so():
+    # Twelve clear blobs but k only up to 5: the gap statistic rises through the range and
+    # past it, has no maximum there, makes no choice and says so; Calinski-Harabasz leads.
+    X, _ = make_blobs(n_samples=600, centers=12, cluster_std=0.3, random_state=0)
+    r = choose_k(X, k_range=range(2, 6), random_state=0, n_refs=3)
+    assert r.votes["gap"] is None
+    assert "rises through the whole range" in r.reason
+    assert r.reason.startswith(f"k = {r.best_k}: led by the Calinski-Harabasz index")
+    assert r.best_k == r.votes["calinski_harabasz"]
+
+
+def test_reason_reports_agreement_and_disagreement():
+    from clusterlab.selection import _reason
+
+    votes = {"elbow": 3, "silhouette": 3, "calinski_harabasz": 5, "gap": 5, "davies_bouldin": None}
+    text = _reason(5, "gap", [5, 6], votes, ["gap statistic on a random sample of 1,000 points"])
+    assert text.startswith("k = 5: led by the gap statistic (within one standard error")
+    assert "confirmed by Calinski-Harabasz; elbow and silhouette chose k = 3" in text
+    assert "no choice from Davies-Bouldin" in text
+    assert text.endswith("Gap statistic on a random sample of 1,000 points.")
+    wide = _reason(7, "gap", [2, 3, 4, 5, 6, 7, 9, 10], {"silhouette": 7, "gap": 2}, [])
+    assert "(within one standard error of its best: k = 2-7, 9, 10)" in wide
+    lonely = _reason(5, "gap", [5], {"silhouette": 3, "gap": 5}, [])
+    assert "confirmed by no other criterion" in lonely and "the criteria disagree" in lonely
+
+
+def test_drop_center_removes_half_of_a_split_cluster():
+    from types import SimpleNamespace
+
+    from clusterlab.selection import _drop_center
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (200, 2)), rng.normal(20, 1, (200, 2))])
+    # A 3-center fit that split the left blob: dropping one of its halves costs little,
+    # dropping the right blob's only center costs ~200 * 400.
+    centers = np.array([[-0.8, 0.0], [0.8, 0.0], [20.0, 20.0]])
+    kept = _drop_center(X, SimpleNamespace(cluster_centers_=centers))
+    assert kept.shape == (2, 2)
+    assert any(np.allclose(kept, centers[[i, 2]]) for i in (0, 1))
+
+
+def test_kmeans_path_backward_pass_repairs_a_poor_k():
+    from clusterlab.cluster.kmeans import KMeans
+    from clusterlab.selection import _kmeans_path, _seeds
+
+    # benchmarks/bench_selection.py's make_blobs case k = 6, seed 12: six 5-D blobs, centres
+    # >= 3.5 sd apart. Forward fits alone leave k = 6 in a poor optimum (inertia 22,515, barely
+    # under k = 5's 23,017, so every criterion missed k = 6); the k = 7 fit less its cheapest
+    # center repairs it to the 10-start optimum (18,079).
+    rng = np.random.default_rng(12)
+    while True:
+        centers = rng.uniform(-10, 10, size=(6, 5))
+        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=-1)
+        gaps[np.diag_indices(6)] = np.inf
+        if gaps.min() >= 3.5 * 2.5:
+            break
+    X, _ = make_blobs(n_samples=600, centers=centers, cluster_std=2.5, random_state=12)
+    path = _kmeans_path(X, range(2, 17), _seeds(12, 3)[0], None, None)
+    reference = KMeans(n_clusters=6, n_init=10, random_state=0).fit(X).inertia_
+    assert path.inertia[6] <= reference * (1 + 1e-4)  # Lloyd stops at tol, not exactly
+    assert path.inertia[6] < 0.9 * path.inertia[5]
 
 
 @pytest.fixture(scope="module")
