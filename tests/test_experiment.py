@@ -198,7 +198,7 @@ def test_compare_models_chooses_k_with_choose_k(exp):
     assert kmeans.n_clusters == expected.best_k
     assert board.loc["kmeans", "Parameters"] == f"n_clusters={expected.best_k}"
     assert board.loc["kmeans", "k chosen by"] == expected.reason
-    assert expected.reason.startswith(f"k = {expected.best_k}: chosen by")
+    assert expected.reason.startswith(f"k = {expected.best_k}: led by")
     assert board.loc["dbscan", "k chosen by"] == ""  # DBSCAN takes no k
     stored = exp.get_config("k_selection")["kmeans"]
     pd.testing.assert_frame_equal(stored.table, expected.table)

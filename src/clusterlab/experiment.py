@@ -19,9 +19,9 @@ homogeneity, completeness) are the criteria instead. One index alone is never th
 ``sort='<metric>'`` orders by that metric when the user asks for it.
 
 Choosing k (``compare_models``): for every registry model that takes k, k in 2..10 is chosen by
-:func:`clusterlab.selection.choose_k` (a Borda count over the elbow, Silhouette,
-Calinski-Harabasz, Davies-Bouldin and gap statistic; BIC for the Gaussian mixture, the eigengap
-for spectral clustering), seeded with ``session_id``. k-means is given up to ``KMEANS_SEARCH_SIZE``
+:func:`clusterlab.selection.choose_k` (the gap statistic leads, and the elbow, Silhouette,
+Calinski-Harabasz and Davies-Bouldin confirm or decide within its one-standard-error band; BIC
+leads for the Gaussian mixture, the eigengap for spectral clustering), seeded with ``session_id``. k-means is given up to ``KMEANS_SEARCH_SIZE``
 rows, which choose_k samples itself (k-means fits on 20,000 rows, Silhouette on 4,000, gap
 statistic on 1,000); every other model is fitted for each k by choose_k on all the rows it is
 given, so it gets a random sample of ``search_size`` rows. The gap statistic's references are
