@@ -58,6 +58,61 @@ def test_yinyang_groups_equal_lloyd_exactly(blobs8):
         assert np.array_equal(got[0], ref[0])
 
 
+def _same_run(got, ref):
+    assert got[3] == ref[3]
+    assert np.array_equal(got[1], ref[1])
+    assert np.array_equal(got[0], ref[0])
+    assert got[2] == ref[2]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_screening_keeps_exact_ties(dtype, offset):
+    """Lattice points are often exactly equidistant from two lattice centers: the BLAS
+    screening must leave those ties to the exact distances (lowest center index wins), also
+    far from the origin, where the screening works on centred coordinates."""
+    from clusterlab.kernels.bounds import yinyang
+    from clusterlab.kernels.lloyd import lloyd
+
+    grid = np.stack(np.meshgrid(*[np.arange(6.0)] * 3), axis=-1).reshape(-1, 3)
+    X = np.ascontiguousarray(np.repeat(grid, 3, axis=0) + offset, dtype=dtype)
+    w = np.ones(len(X), dtype=dtype)
+    init = X[np.random.default_rng(1).choice(len(X), 20, replace=False)]
+    ref = lloyd(X, w, init, 300, 0.0)
+    for n_groups in (1, 4):
+        _same_run(yinyang(X, w, init, 300, 0.0, n_groups), ref)
+
+
+def test_screening_fallback_is_exact(blobs8, monkeypatch):
+    """With a screening bound so loose that every center is a candidate, every distance is
+    recomputed exactly: still Lloyd's result."""
+    from clusterlab.kernels import bounds
+    from clusterlab.kernels.lloyd import lloyd
+
+    monkeypatch.setattr(bounds, "screen_coef", lambda dtype, d: 1e3)
+    w = np.ones(len(blobs8))
+    init = blobs8[:12].copy()
+    _same_run(bounds.yinyang(blobs8, w, init, 300, 0.0, 3), lloyd(blobs8, w, init, 300, 0.0))
+
+
+def test_screening_bound_holds():
+    """The screened distance of every row-center pair is within the bound of the exact one."""
+    from clusterlab.kernels.distances import centered_centers, screen_coef
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.float64, np.float32):
+        X = (rng.normal(size=(500, 7)) * rng.uniform(0.1, 1e3, 7) + 50).astype(dtype)
+        C = X[:9].copy() + dtype(0.5)
+        mean = X.mean(axis=0, dtype=np.float64).astype(dtype)
+        CcT, norms, max_norm = centered_centers(np.ascontiguousarray(C.T), mean)
+        xc = X - mean
+        nx = (xc.astype(np.float64) ** 2).sum(axis=1)
+        A = nx[:, None] + norms[None, :] - 2.0 * (xc @ CcT).astype(np.float64)
+        E = ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2, dtype=dtype).astype(np.float64)
+        err = screen_coef(np.dtype(dtype), X.shape[1]) * (np.sqrt(nx) + max_norm) ** 2
+        assert np.all(np.abs(np.maximum(A, 0.0) - E) <= err[:, None])
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matches_scikit_learn_from_same_init(blobs8, init8, algorithm, dtype):
