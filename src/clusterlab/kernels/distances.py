@@ -127,7 +127,8 @@ def pairwise_sq_distances(X, centers):
 def screen_coef(dtype: np.dtype, n_features: int) -> float:
     """Factor ``c`` of the screening bound ``e = c * (||x - m|| + max_j ||c_j - m||) ** 2``.
 
-    With ``S = ||x - m|| + ||c - m||`` and ``u`` the unit roundoff of the data's dtype: centring
+    ``dtype`` is the screening product's, no finer than the data's. With
+    ``S = ||x - m|| + ||c - m||`` and ``u`` its unit roundoff: centring (and rounding to it)
     moves a distance's square root by at most ``u S`` (squared distance by ``~2 u S^2``); the
     product and the norms err by at most ``gamma_d S^2`` whatever the BLAS summation order or
     FMA use; the float64 combination adds ``~3 u_64 S^2``; the exact kernel's own rounding is at
@@ -138,32 +139,32 @@ def screen_coef(dtype: np.dtype, n_features: int) -> float:
 
 
 @njit(cache=CACHE)
-def centered_centers(CT, mean):
+def centered_centers(CT, mean, CcT):
     """Centers minus the data mean, for the screening product.
 
     Parameters
     ----------
     CT : ndarray (n_features, n_centers), dtype of X — centers transposed; read.
     mean : ndarray (n_features,), dtype of X — read.
+    CcT : ndarray (n_features, n_centers), the screening dtype — written: ``CT - mean[:, None]``
+        rounded to that dtype.
 
     Returns
     -------
-    CcT : ndarray (n_features, n_centers), dtype of X — ``CT - mean[:, None]``.
-    norms : ndarray (n_centers,), float64 — squared norms of its columns.
+    norms : ndarray (n_centers,), float64 — squared norms of the columns of ``CcT``.
     max_norm : float — an upper bound on the largest column norm.
     """
     d, k = CT.shape
-    CcT = np.empty_like(CT)
     norms = np.zeros(k)
     for f in range(d):
         for j in range(k):
-            v = CT[f, j] - mean[f]
-            CcT[f, j] = v
-            norms[j] += np.float64(v) * np.float64(v)
+            CcT[f, j] = CT[f, j] - mean[f]
+            v = np.float64(CcT[f, j])
+            norms[j] += v * v
     max_norm = 0.0
     for j in range(k):
         max_norm = max(max_norm, np.sqrt(norms[j]))
-    return CcT, norms, max_norm * (1.0 + 1e-12)
+    return norms, max_norm * (1.0 + 1e-12)
 
 
 @njit(cache=CACHE, inline="always")
@@ -174,86 +175,54 @@ def screen_product(X, rows, m, mean, CcT, xb, nx, G):  # noqa: PLR0917
     ----------
     X : ndarray (n, d) — read. rows : ndarray (>= m,), int64 — read.
     mean : ndarray (d,); CcT : ndarray (d, k) from :func:`centered_centers` — read.
-    xb : ndarray (B * d,), dtype of X — scratch (``B >= m``).
+    xb : ndarray (B * d,), dtype of ``CcT`` — scratch (``B >= m``).
     nx : ndarray (>= m,), float64 — written: squared norms of the centred rows.
-    G : ndarray (B * k,), dtype of X — written: ``G[r * k + j] = (x_r - m) . (c_j - m)``.
+    G : ndarray (B * k,), dtype of ``CcT`` — written: ``G[r * k + j] = (x_r - m) . (c_j - m)``.
     """
     d = X.shape[1]
     k = CcT.shape[1]
     for r in range(m):
-        i = rows[r]
+        x = X[rows[r]]
+        xr = xb[r * d : (r + 1) * d]
         s = 0.0
         for f in range(d):
-            v = X[i, f] - mean[f]
-            xb[r * d + f] = v
-            s += np.float64(v) * np.float64(v)
+            xr[f] = x[f] - mean[f]
+            v = np.float64(xr[f])
+            s += v * v
         nx[r] = s
     np.dot(xb[: m * d].reshape((m, d)), CcT, G[: m * k].reshape((m, k)))
 
 
-@njit(cache=CACHE, inline="always")
-def smallest(buf, s0, s1):
-    """Smallest of ``buf[s0:s1]`` (``inf`` if empty), for float64 ``buf`` >= 0 and not NaN.
-
-    Non-negative doubles order like their bit patterns as int64, and the integer minimum
-    vectorises where numba's float ``min`` does not (about 3x faster, measured). The last
-    element of ``buf`` (beyond the values) is scratch for turning the bits back into a float.
-    """
-    bits = buf.view(np.int64)
-    m = np.int64(0x7FF0000000000000)  # the bits of +inf
-    for s in range(s0, s1):
-        m = min(m, bits[s])
-    bits[-1] = m
-    return buf[-1]
-
-
-@njit(cache=CACHE, inline="always")
-def screen_row(X, i, CT, perm, G, r, nxr, norms, max_norm, coef, prev, buf):  # noqa: PLR0917
-    """Exact nearest center of row ``i`` from its screened distances.
+@njit(cache=CACHE)
+def nearest_of_candidates(X, i, CT, perm, approx, err):  # noqa: PLR0917
+    """Exact nearest center of row ``i`` among those the screening cannot exclude.
 
     Parameters
     ----------
     X : ndarray (n, d) — read. i : int — the row.
-    CT : ndarray (d, k) — centers (transposed, in the order of ``perm``) for exact distances.
-    perm : ndarray (k,), int64 — original index of each column of ``CT`` (ties go to the
-        smallest original index, as in Lloyd's loop).
-    G : ndarray — written by :func:`screen_product`; ``r`` the row's position in it.
-    nxr : float — the row's centred squared norm; norms, max_norm — from
-        :func:`centered_centers`; coef — :func:`screen_coef`.
-    prev : int — column of ``CT`` holding the row's previous center, or -1.
-    buf : ndarray (k + 1,), float64 — written: ``buf[:k]`` the approximate distances ``A``
-        (clipped at 0); ``buf[k]`` is scratch.
+    CT : ndarray (d, k) — centers transposed, in the order of ``perm`` — read.
+    perm : ndarray (k,), int64 — original index of each column of ``CT`` — read.
+    approx : ndarray (>= k,), float64 — screened distances ``A`` of the row — read.
+    err : float — bound on ``|A - E|`` for the row.
 
     Returns
     -------
-    best : int — column of ``CT`` of the nearest center.
-    best_d : scalar, dtype of X — its exact squared distance (as :func:`sq_dist_one`).
-    err : float — the bound ``e`` on ``|A - E|`` for this row.
+    int — column of ``CT`` whose exact distance (:func:`sq_dist_one`) is smallest, ties going to
+    the smallest original index as in Lloyd's loop. Every column with ``A <= min(A) + 2 err`` is
+    recomputed; any other is provably farther.
     """
     k = CT.shape[1]
-    base = r * k
+    a = approx[:k]
+    amin = np.inf
     for s in range(k):
-        # Clipping at 0 only moves A towards E >= 0, so |A - E| <= e still holds.
-        buf[s] = max(nxr + norms[s] - 2.0 * np.float64(G[base + s]), 0.0)
-    t = np.sqrt(nxr) + max_norm
-    err = coef * t * t
-    if prev >= 0:
-        # Most rows keep their center: if no other center comes within 2 e of it, it is the
-        # nearest (a vectorised count, no search).
-        thr = buf[prev] + 2.0 * err
-        count = 0
-        for s in range(k):
-            count += buf[s] <= thr
-        if count == 1:
-            return prev, sq_dist_one(X, i, CT, prev), err
-    amin = smallest(buf, 0, k)
+        amin = min(amin, a[s])
     thr = amin + 2.0 * err
     best = -1
     best_d = np.inf
     for s in range(k):
-        if buf[s] <= thr:
-            d = sq_dist_one(X, i, CT, s)
+        if a[s] <= thr:
+            d = np.float64(sq_dist_one(X, i, CT, s))
             if best < 0 or d < best_d or (d == best_d and perm[s] < perm[best]):
                 best = s
                 best_d = d
-    return best, sq_dist_one(X, i, CT, best), err
+    return best
