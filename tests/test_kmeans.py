@@ -413,7 +413,8 @@ def test_auto_rule():
 
     assert _auto_algorithm(10_000, 2, 4) == "lloyd"
     assert _auto_algorithm(10_000, 2, 16) == "lloyd"
-    assert _auto_algorithm(10_000, 2, 64) == "hamerly"
+    assert _auto_algorithm(10_000, 2, 64) == "yinyang"
+    assert _auto_algorithm(10_000, 8, 16) == "hamerly"
     assert _auto_algorithm(200_000, 16, 16) == "hamerly"
     assert _auto_algorithm(1_000_000, 16, 64) == "yinyang"
     assert _auto_algorithm(100_000, 32, 256) == "yinyang"
