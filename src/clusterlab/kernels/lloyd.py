@@ -314,6 +314,40 @@ def inertia(X, sample_weight, centers, labels):
     return total
 
 
+@njit(cache=CACHE, parallel=True)
+def cluster_inertia(X, sample_weight, centers, labels):
+    """Per-cluster ``sum_i w_i * ||x_i - centers[labels_i]||^2``, ``(n_clusters,)`` float64.
+
+    The same exact distances and fixed-block summation as :func:`inertia` (one value per
+    cluster instead of one in total), so the result does not depend on the thread count.
+    """
+    n = X.shape[0]
+    k = centers.shape[0]
+    CT = np.ascontiguousarray(centers.T)
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    partial = np.zeros((n_chunks, k))
+    for c in prange(n_chunks):
+        acc = partial[c]
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            j = labels[i]
+            acc[j] += np.float64(sample_weight[i]) * np.float64(sq_dist_one(X, i, CT, j))
+    total = np.zeros(k)
+    for c in range(n_chunks):  # in order: a parallel reduction would round by thread count
+        for j in range(k):
+            total[j] += partial[c, j]
+    return total
+
+
+@njit(cache=CACHE)
+def rows_differ(X):
+    """Whether any row of ``X`` differs from the first (stops at the first that does)."""
+    for i in range(1, X.shape[0]):
+        for f in range(X.shape[1]):
+            if X[i, f] != X[0, f]:
+                return True
+    return False
+
+
 @njit(cache=CACHE)
 def mean_feature_variance(X):
     """Mean over features of the (unweighted, population) variance of each column, float64.
