@@ -8,6 +8,10 @@ The arithmetic: ``sum_f (x_f - c_f) ** 2``, accumulated over features in index o
 dtype of the data, without fastmath (no reassociation, so no change of rounding). Centers are
 passed transposed (``CT`` of shape ``(n_features, n_centers)``) so that the inner loop runs over
 contiguous centers and vectorises across centers without reordering any single sum.
+
+The bound-based algorithms also *screen* blocks of rows with one BLAS product (the second half
+of this module): approximate distances with a rigorous error bound decide which centers can be
+the nearest, and only those are computed exactly, by the functions above.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 
-__all__ = ["pairwise_sq_distances", "sq_dist_block", "sq_dist_block2", "sq_dist_one"]
+__all__ = [
+    "centered_centers",
+    "nearest_of_candidates",
+    "pairwise_sq_distances",
+    "screen_coef",
+    "screen_product",
+    "sq_dist_block",
+    "sq_dist_block2",
+    "sq_dist_one",
+]
 
 #: Rows per parallel work item; fixed so that results never depend on the thread count.
 CHUNK = 256

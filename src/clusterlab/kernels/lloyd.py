@@ -15,11 +15,13 @@ from clusterlab.kernels.distances import CHUNK, sq_dist_block, sq_dist_block2, s
 __all__ = [
     "assign_labels",
     "center_shift",
+    "cluster_inertia",
     "finish_centers",
     "inertia",
     "lloyd_step",
     "n_parts",
     "relocate_empty_clusters",
+    "rows_differ",
     "update_centers",
 ]
 
