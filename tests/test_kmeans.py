@@ -83,6 +83,20 @@ def test_screening_keeps_exact_ties(dtype, offset):
         _same_run(yinyang(X, w, init, 300, 0.0, n_groups), ref)
 
 
+@pytest.mark.parametrize("n_clusters", [1, 2, 30])
+def test_weighted_bounds_equal_lloyd_exactly(blobs8, n_clusters):
+    """Weights (some zero) and the extreme cluster counts through the screened bound steps."""
+    from clusterlab.kernels.bounds import yinyang
+    from clusterlab.kernels.lloyd import lloyd
+
+    rng = np.random.default_rng(5)
+    w = rng.uniform(0.0, 3.0, len(blobs8)) * (rng.random(len(blobs8)) > 0.1)
+    init = blobs8[rng.choice(len(blobs8), n_clusters, replace=False)]
+    ref = lloyd(blobs8, w, init, 300, 0.0)
+    for n_groups in (1, 3):
+        _same_run(yinyang(blobs8, w, init, 300, 0.0, n_groups), ref)
+
+
 def test_screening_fallback_is_exact(blobs8, monkeypatch):
     """With a screening bound so loose that every center is a candidate, every distance is
     recomputed exactly: still Lloyd's result."""
