@@ -181,9 +181,9 @@ def _unsettled_rows(X, b0, b1, centers, moved, bounds, rows):  # noqa: PLR0917
 def _screened_rows(X, rows, m, centers, screen, bounds, nx, G, approx):  # noqa: PLR0917
     """Label rows ``rows[:m]`` exactly from their screened distances; reset all their bounds.
 
-    The upper bound comes from the exact distance to the new center; each group's lower bound
-    from the smallest screened distance to another center of the group minus the screening
-    error (a valid lower bound on both the exact and the computed distance). ``approx``
+    The upper bound is the screened distance to the new center plus the screening error, each
+    group's lower bound the smallest screened distance to another center of the group minus
+    it: valid bounds on both the exact and the computed distances. ``approx``
     (k + 1 float64) is scratch. Returns the number of label changes.
     """
     CT, perm, pos_of, group_start = centers
@@ -223,7 +223,9 @@ def _screened_rows(X, rows, m, centers, screen, bounds, nx, G, approx):  # noqa:
         # The one center within 2 e of the minimum is the exact nearest; otherwise the
         # near-ties are recomputed exactly.
         best = pick if count == 1 else nearest_of_candidates(X, i, CT, perm, approx, err)
-        upper[i] = np.sqrt(np.float64(sq_dist_one(X, i, CT, best))) * (1.0 + rho)
+        # A + e bounds both the exact and the computed distance from above: no exact distance
+        # needed (a 16-term serial sum was ~15% of a fully screened pass, measured).
+        upper[i] = np.sqrt(a[best] + err) * (1.0 + rho)
         bits[best] = inf_bits
         for gr in range(n_groups):
             part = bits[group_start[gr] : group_start[gr + 1]]
