@@ -97,6 +97,16 @@ def test_weighted_bounds_equal_lloyd_exactly(blobs8, n_clusters):
         _same_run(yinyang(blobs8, w, init, 300, 0.0, n_groups), ref)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_mean_and_span(dtype):
+    from clusterlab.kernels.bounds import column_mean_and_span
+
+    X = np.random.default_rng(2).normal(5.0, 3.0, size=(300, 4)).astype(dtype)
+    mean, span = column_mean_and_span(X)
+    np.testing.assert_allclose(mean, X.astype(np.float64).mean(axis=0), rtol=1e-12)
+    assert np.array_equal(span, X.max(axis=0).astype(np.float64) - X.min(axis=0))
+
+
 def test_screening_fallback_is_exact(blobs8, monkeypatch):
     """With a screening bound so loose that every center is a candidate, every distance is
     recomputed exactly: still Lloyd's result."""

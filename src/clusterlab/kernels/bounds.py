@@ -46,6 +46,7 @@ from clusterlab.kernels.lloyd import add_row, center_shift, finish_centers, iner
 __all__ = [
     "bound_margins",
     "center_groups",
+    "column_mean_and_span",
     "half_separation",
     "yinyang",
     "yinyang_step",
@@ -281,16 +282,41 @@ def half_separation(centers, rho, slack):
     return out
 
 
-def bound_margins(X: np.ndarray) -> tuple[float, float]:
+@njit(cache=CACHE)
+def column_mean_and_span(X):
+    """Column means and ``max - min`` of ``X`` in one serial pass: two ``(d,)`` float64 arrays.
+
+    One pass instead of numpy's three (mean, max, min: ~3% of a K1 fit, measured). The mean
+    only centres the screening product, so a plain running sum is accurate enough.
+    """
+    n, d = X.shape
+    total = np.zeros(d)
+    high = np.empty(d)
+    low = np.empty(d)
+    for f in range(d):
+        high[f] = X[0, f]
+        low[f] = X[0, f]
+    for i in range(n):
+        for f in range(d):
+            v = np.float64(X[i, f])
+            total[f] += v
+            high[f] = max(high[f], v)
+            low[f] = min(low[f], v)
+    return total / n, high - low
+
+
+def bound_margins(X: np.ndarray, span: np.ndarray | None = None) -> tuple[float, float]:
     """Relative margin ``rho`` and absolute ``slack`` that keep the bounds conservative.
 
     ``rho`` covers the rounding of one computed squared distance in the dtype of ``X`` (a sum
     of ``d`` positive terms: relative error below ``(d + 2) * eps``); ``slack`` covers one
-    float64 bound update, for distances no larger than the diameter of the data's bounding box.
+    float64 bound update, for distances no larger than the diameter of the data's bounding box
+    (``span``, the per-column ``max - min``, computed here if not given).
     """
     eps = float(np.finfo(X.dtype).eps)
     rho = (X.shape[1] + 8) * eps
-    span = np.max(X, axis=0).astype(np.float64) - np.min(X, axis=0)
+    if span is None:
+        span = np.max(X, axis=0).astype(np.float64) - np.min(X, axis=0)
     diameter = float(np.sqrt(np.dot(span, span)))
     slack = 8.0 * np.finfo(np.float64).eps * max(diameter, np.finfo(np.float64).tiny)
     return rho, slack
@@ -350,10 +376,11 @@ def yinyang(X, sample_weight, centers_init, max_iter, tol, n_groups):  # noqa: P
     centers_new = np.empty_like(centers)
     group = center_groups(centers, n_groups)
     perm, pos_of, group_start = _sorted_layout(centers, group)
-    rho, slack = bound_margins(X)
+    mean, span = column_mean_and_span(X)
+    mean = mean.astype(X.dtype)
+    rho, slack = bound_margins(X, span)
     labels = np.full(n, -1, dtype=np.int64)
     bounds = (labels, np.empty(n), np.empty((n, group_start.size - 1)), rho, slack)
-    mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
     # The screening product runs in the data's dtype. A float32 product for float64 data was
     # measured no faster on K1 overall, and its 2^29 times looser bound would send the near-ties
     # of badly scaled data (features of very different magnitudes) to exact recomputation.
