@@ -58,6 +58,91 @@ def test_yinyang_groups_equal_lloyd_exactly(blobs8):
         assert np.array_equal(got[0], ref[0])
 
 
+def _same_run(got, ref):
+    assert got[3] == ref[3]
+    assert np.array_equal(got[1], ref[1])
+    assert np.array_equal(got[0], ref[0])
+    assert got[2] == ref[2]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_screening_keeps_exact_ties(dtype, offset):
+    """Lattice points are often exactly equidistant from two lattice centers: the BLAS
+    screening must leave those ties to the exact distances (lowest center index wins), also
+    far from the origin, where the screening works on centred coordinates."""
+    from clusterlab.kernels.bounds import yinyang
+    from clusterlab.kernels.lloyd import lloyd
+
+    grid = np.stack(np.meshgrid(*[np.arange(6.0)] * 3), axis=-1).reshape(-1, 3)
+    X = np.ascontiguousarray(np.repeat(grid, 3, axis=0) + offset, dtype=dtype)
+    w = np.ones(len(X), dtype=dtype)
+    init = X[np.random.default_rng(1).choice(len(X), 20, replace=False)]
+    ref = lloyd(X, w, init, 300, 0.0)
+    for n_groups in (1, 4):
+        _same_run(yinyang(X, w, init, 300, 0.0, n_groups), ref)
+
+
+@pytest.mark.parametrize("n_clusters", [1, 2, 30])
+def test_weighted_bounds_equal_lloyd_exactly(blobs8, n_clusters):
+    """Weights (some zero) and the extreme cluster counts through the screened bound steps."""
+    from clusterlab.kernels.bounds import yinyang
+    from clusterlab.kernels.lloyd import lloyd
+
+    rng = np.random.default_rng(5)
+    w = rng.uniform(0.0, 3.0, len(blobs8)) * (rng.random(len(blobs8)) > 0.1)
+    init = blobs8[rng.choice(len(blobs8), n_clusters, replace=False)]
+    ref = lloyd(blobs8, w, init, 300, 0.0)
+    for n_groups in (1, 3):
+        _same_run(yinyang(blobs8, w, init, 300, 0.0, n_groups), ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_mean_and_span(dtype):
+    from clusterlab.kernels.bounds import column_mean_and_span
+
+    X = np.random.default_rng(2).normal(5.0, 3.0, size=(300, 4)).astype(dtype)
+    mean, span = column_mean_and_span(X)
+    np.testing.assert_allclose(mean, X.astype(np.float64).mean(axis=0), rtol=1e-12)
+    assert np.array_equal(span, X.max(axis=0).astype(np.float64) - X.min(axis=0))
+
+
+def test_screening_fallback_is_exact(blobs8, monkeypatch):
+    """With a screening bound so loose that every center is a candidate, every distance is
+    recomputed exactly: still Lloyd's result."""
+    from clusterlab.kernels import bounds
+    from clusterlab.kernels.lloyd import lloyd
+
+    monkeypatch.setattr(bounds, "screen_coef", lambda dtype, d: 1e3)
+    w = np.ones(len(blobs8))
+    init = blobs8[:12].copy()
+    _same_run(bounds.yinyang(blobs8, w, init, 300, 0.0, 3), lloyd(blobs8, w, init, 300, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "screen_dtype"),
+    [(np.float64, np.float64), (np.float64, np.float32), (np.float32, np.float32)],
+)
+def test_screening_bound_holds(dtype, screen_dtype):
+    """The screened distance of every row-center pair is within the bound of the exact one."""
+    from clusterlab.kernels.distances import centered_centers, screen_coef
+
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(500, 7)) * rng.uniform(0.1, 1e3, 7) + 50).astype(dtype)
+    C = X[:9].copy() + dtype(0.5)
+    mean = X.mean(axis=0, dtype=np.float64).astype(dtype)
+    CcT = np.empty((7, 9), dtype=screen_dtype)
+    norms, max_norm = centered_centers(np.ascontiguousarray(C.T), mean, CcT)
+    xc = (X - mean).astype(screen_dtype)
+    nx = (xc.astype(np.float64) ** 2).sum(axis=1)
+    A = nx[:, None] + norms[None, :] - 2.0 * (xc @ CcT).astype(np.float64)
+    E = ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2, dtype=dtype).astype(np.float64)
+    err = screen_coef(np.dtype(screen_dtype), X.shape[1]) * (np.sqrt(nx) + max_norm) ** 2
+    assert np.all(np.abs(np.maximum(A, 0.0) - E) <= err[:, None])
+    # and the bound is not vacuous: far below the typical distance
+    assert np.median(err[:, None] / E) < 1e-3
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matches_scikit_learn_from_same_init(blobs8, init8, algorithm, dtype):
@@ -352,7 +437,8 @@ def test_auto_rule():
 
     assert _auto_algorithm(10_000, 2, 4) == "lloyd"
     assert _auto_algorithm(10_000, 2, 16) == "lloyd"
-    assert _auto_algorithm(10_000, 2, 64) == "hamerly"
+    assert _auto_algorithm(10_000, 2, 64) == "yinyang"
+    assert _auto_algorithm(10_000, 8, 16) == "hamerly"
     assert _auto_algorithm(200_000, 16, 16) == "hamerly"
     assert _auto_algorithm(1_000_000, 16, 64) == "yinyang"
     assert _auto_algorithm(100_000, 32, 256) == "yinyang"

@@ -48,3 +48,37 @@ def test_any_small_input_gives_a_consistent_fit(case):
     own = d2[np.arange(len(X)), km.labels_]
     assert np.all(own <= d2.min(axis=1) * (1 + 1e-4) + 1e-3)
     assert np.array_equal(km.predict(X), km.labels_)
+
+
+@st.composite
+def exact_case(draw):
+    n = draw(st.integers(2, 60))
+    d = draw(st.integers(1, 5))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    # small integers give many exact ties between centers; a large offset tests the centring
+    values = st.integers(-4, 4).map(float) | finite
+    X = draw(arrays(np.float64, (n, d), elements=values)) + draw(st.sampled_from([0.0, 1e5]))
+    k = draw(st.integers(1, n))
+    rows = draw(st.permutations(range(n)))[:k]
+    weights = draw(arrays(np.float64, n, elements=st.sampled_from([0.0, 0.5, 1.0, 3.0])))
+    if not weights.sum() > 0:
+        weights[0] = 1.0
+    return X.astype(dtype), weights.astype(dtype), np.asarray(rows), draw(st.integers(1, 4))
+
+
+@settings(max_examples=60, deadline=None)
+@given(exact_case())
+def test_bounds_with_screening_equal_lloyd_bit_for_bit(case):
+    """Whatever the data (ties, duplicates, offsets, zero weights), the bound-based run with
+    BLAS screening returns Lloyd's centers, labels, inertia and iteration count exactly."""
+    from clusterlab.kernels.bounds import yinyang
+    from clusterlab.kernels.lloyd import lloyd
+
+    X, w, rows, n_groups = case
+    init = X[rows].copy()
+    ref = lloyd(X, w, init, 100, 0.0)
+    got = yinyang(X, w, init, 100, 0.0, n_groups)
+    assert got[3] == ref[3]
+    assert np.array_equal(got[1], ref[1])
+    assert np.array_equal(got[0], ref[0])
+    assert got[2] == ref[2]

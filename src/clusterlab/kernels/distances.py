@@ -8,6 +8,10 @@ The arithmetic: ``sum_f (x_f - c_f) ** 2``, accumulated over features in index o
 dtype of the data, without fastmath (no reassociation, so no change of rounding). Centers are
 passed transposed (``CT`` of shape ``(n_features, n_centers)``) so that the inner loop runs over
 contiguous centers and vectorises across centers without reordering any single sum.
+
+The bound-based algorithms also *screen* blocks of rows with one BLAS product (the second half
+of this module): approximate distances with a rigorous error bound decide which centers can be
+the nearest, and only those are computed exactly, by the functions above.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 
-__all__ = ["pairwise_sq_distances", "sq_dist_block", "sq_dist_block2", "sq_dist_one"]
+__all__ = [
+    "centered_centers",
+    "nearest_of_candidates",
+    "pairwise_sq_distances",
+    "screen_coef",
+    "screen_product",
+    "sq_dist_block",
+    "sq_dist_block2",
+    "sq_dist_one",
+]
 
 #: Rows per parallel work item; fixed so that results never depend on the thread count.
 CHUNK = 256
@@ -112,3 +125,117 @@ def pairwise_sq_distances(X, centers):
             sq_dist_block(X, i, CT, 0, k, buf)
             out[i, :] = buf
     return out
+
+
+# -- BLAS screening ---------------------------------------------------------------------------
+#
+# A block of rows gets approximate squared distances to every center from one matrix product,
+# ``A = ||x - m||^2 + ||c - m||^2 - 2 (x - m).(c - m)`` (``m`` the data mean, so that the norms
+# stay small next to the distances), and a rigorous bound ``e`` with ``|A - E| <= e`` for every
+# center, ``E`` being the distance the exact kernels above compute. Only the centers whose ``A``
+# is within ``2 e`` of the row's smallest can be the exact nearest one, so those few are
+# recomputed exactly and the label is the one Lloyd's exact loop gives, ties included.
+
+
+def screen_coef(dtype: np.dtype, n_features: int) -> float:
+    """Factor ``c`` of the screening bound ``e = c * (||x - m|| + max_j ||c_j - m||) ** 2``.
+
+    ``dtype`` is the screening product's, no finer than the data's. With
+    ``S = ||x - m|| + ||c - m||`` and ``u`` its unit roundoff: centring (and rounding to it)
+    moves a distance's square root by at most ``u S`` (squared distance by ``~2 u S^2``); the
+    product and the norms err by at most ``gamma_d S^2`` whatever the BLAS summation order or
+    FMA use; the float64 combination adds ``~3 u_64 S^2``; the exact kernel's own rounding is at
+    most ``gamma_(d+2) S^2``. The sum is below ``(2 d + 8) u S^2``; ``c`` doubles it again.
+    """
+    u = float(np.finfo(dtype).eps) / 2.0
+    return 2.0 * (2.0 * n_features + 16.0) * u
+
+
+@njit(cache=CACHE)
+def centered_centers(CT, mean, CcT):
+    """Centers minus the data mean, for the screening product.
+
+    Parameters
+    ----------
+    CT : ndarray (n_features, n_centers), dtype of X — centers transposed; read.
+    mean : ndarray (n_features,), dtype of X — read.
+    CcT : ndarray (n_features, n_centers), the screening dtype — written: ``CT - mean[:, None]``
+        rounded to that dtype.
+
+    Returns
+    -------
+    norms : ndarray (n_centers,), float64 — squared norms of the columns of ``CcT``.
+    max_norm : float — an upper bound on the largest column norm.
+    """
+    d, k = CT.shape
+    norms = np.zeros(k)
+    for f in range(d):
+        for j in range(k):
+            CcT[f, j] = CT[f, j] - mean[f]
+            v = np.float64(CcT[f, j])
+            norms[j] += v * v
+    max_norm = 0.0
+    for j in range(k):
+        max_norm = max(max_norm, np.sqrt(norms[j]))
+    return norms, max_norm * (1.0 + 1e-12)
+
+
+@njit(cache=CACHE, inline="always")
+def screen_product(X, rows, m, mean, CcT, xb, nx, G):  # noqa: PLR0917
+    """Centred rows ``rows[:m]`` of ``X`` times the centred centers, by one BLAS product.
+
+    Parameters
+    ----------
+    X : ndarray (n, d) — read. rows : ndarray (>= m,), int64 — read.
+    mean : ndarray (d,); CcT : ndarray (d, k) from :func:`centered_centers` — read.
+    xb : ndarray (B * d,), dtype of ``CcT`` — scratch (``B >= m``).
+    nx : ndarray (>= m,), float64 — written: squared norms of the centred rows.
+    G : ndarray (B * k,), dtype of ``CcT`` — written: ``G[r * k + j] = (x_r - m) . (c_j - m)``.
+    """
+    d = X.shape[1]
+    k = CcT.shape[1]
+    for r in range(m):
+        x = X[rows[r]]
+        xr = xb[r * d : (r + 1) * d]
+        s = 0.0
+        for f in range(d):
+            xr[f] = x[f] - mean[f]
+            v = np.float64(xr[f])
+            s += v * v
+        nx[r] = s
+    np.dot(xb[: m * d].reshape((m, d)), CcT, G[: m * k].reshape((m, k)))
+
+
+@njit(cache=CACHE)
+def nearest_of_candidates(X, i, CT, perm, approx, err):  # noqa: PLR0917
+    """Exact nearest center of row ``i`` among those the screening cannot exclude.
+
+    Parameters
+    ----------
+    X : ndarray (n, d) — read. i : int — the row.
+    CT : ndarray (d, k) — centers transposed, in the order of ``perm`` — read.
+    perm : ndarray (k,), int64 — original index of each column of ``CT`` — read.
+    approx : ndarray (>= k,), float64 — screened distances ``A`` of the row — read.
+    err : float — bound on ``|A - E|`` for the row.
+
+    Returns
+    -------
+    int — column of ``CT`` whose exact distance (:func:`sq_dist_one`) is smallest, ties going to
+    the smallest original index as in Lloyd's loop. Every column with ``A <= min(A) + 2 err`` is
+    recomputed; any other is provably farther.
+    """
+    k = CT.shape[1]
+    a = approx[:k]
+    amin = np.inf
+    for s in range(k):
+        amin = min(amin, a[s])
+    thr = amin + 2.0 * err
+    best = -1
+    best_d = np.inf
+    for s in range(k):
+        if a[s] <= thr:
+            d = np.float64(sq_dist_one(X, i, CT, s))
+            if best < 0 or d < best_d or (d == best_d and perm[s] < perm[best]):
+                best = s
+                best_d = d
+    return best
