@@ -200,6 +200,8 @@ def test_compare_models_chooses_k_with_choose_k(exp):
     assert board.loc["kmeans", "k chosen by"] == expected.reason
     assert expected.reason.startswith(f"k = {expected.best_k}: led by")
     assert board.loc["dbscan", "k chosen by"] == ""  # DBSCAN takes no k
+    # the final fit starts from choose_k's solution, so it is never a worse optimum
+    assert kmeans.inertia_ <= expected.table.loc[expected.best_k, "inertia"] * (1 + 1e-9)
     stored = exp.get_config("k_selection")["kmeans"]
     pd.testing.assert_frame_equal(stored.table, expected.table)
     assert expected.reason in exp.evaluate_model(kmeans)
@@ -364,3 +366,18 @@ def test_degenerate_labellings_rank_last():
     assert out.loc["fair", "Note"] == "x"
     plain = _order(frame, [("Silhouette", True)], demote=False)
     assert list(plain.index) == ["mostly_noise", "one_giant", "good", "fair"]
+
+
+def test_compare_models_keeps_the_optimum_choose_k_found():
+    # wholesale customers, normalised: a single k-means++ seeding (session_id 0) lands in a
+    # local optimum at k = 2 with 1.2x the inertia choose_k's forward/backward passes reach
+    from clusterlab.datasets import load_wholesale_customers
+
+    e = Experiment(load_wholesale_customers(), normalize=True, session_id=0, verbose=False)
+    kmeans = e.compare_models(include=["kmeans"], verbose=False)
+    selection = e.get_config("k_selection")["kmeans"]
+    assert kmeans.inertia_ <= selection.table.loc[selection.best_k, "inertia"] * (1 + 1e-9)
+    X = e.get_config("X_transformed").to_numpy()
+    fresh = type(kmeans)(n_clusters=selection.best_k, random_state=0).fit(X)
+    assert kmeans.inertia_ < fresh.inertia_  # the case this guards: the fresh fit is worse
+

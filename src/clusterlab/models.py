@@ -80,6 +80,9 @@ class ModelEntry:
     search_space: dict[str, list] = field(default_factory=dict)
     random_state_param: str | None = "random_state"
     uses_noise: bool = False
+    #: The estimator accepts initial centers as ``init``: compare_models starts its final fit
+    #: from the solution choose_k found at the chosen k.
+    warm_init: bool = False
 
 
 def _sk(module: str, cls: str, **defaults: Any) -> Callable[..., Any]:
@@ -110,6 +113,7 @@ _ENTRIES = [
         True,
         "O(n·k)",
         search_space={"n_clusters": _K_SPACE, "init": ["k-means++", "random"]},
+        warm_init=True,
     ),
     ModelEntry(
         "minibatch",
@@ -121,6 +125,7 @@ _ENTRIES = [
         True,
         "O(n·k)",
         search_space={"n_clusters": _K_SPACE, "batch_size": [256, 1024, 4096]},
+        warm_init=True,
     ),
     ModelEntry(
         "bisecting",
