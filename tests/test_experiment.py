@@ -380,4 +380,3 @@ def test_compare_models_keeps_the_optimum_choose_k_found():
     X = e.get_config("X_transformed").to_numpy()
     fresh = type(kmeans)(n_clusters=selection.best_k, random_state=0).fit(X)
     assert kmeans.inertia_ < fresh.inertia_  # the case this guards: the fresh fit is worse
-
