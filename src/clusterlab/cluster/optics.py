@@ -86,6 +86,7 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
     Noise training points make no offers: they sit where the extraction saw no cluster, and a
     point reached only through them would join a cluster at a density the cluster does not
     contain.
+
     Examples
     --------
     >>> import numpy as np
