@@ -394,6 +394,10 @@ def cmd_demo(args: argparse.Namespace, ui: UI) -> int:
         "features: log transform and z-scores of the six spending columns; Channel "
         "(Horeca / Retail) and Region are left out, Channel is kept as a check"
     )
+    ui.print(
+        "[dim]the first run on a machine compiles clusterlab's numba kernels (about a minute and "
+        "a half on 2 cores) and caches them; later runs take seconds[/dim]"
+    )
     run = argparse.Namespace(
         model="auto", k=None, normalize="zscore", log=True, ignore=["Channel", "Region"],
         ground_truth=None, seed=args.seed, sample=None, label_name="segment", force=True,
