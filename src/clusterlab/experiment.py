@@ -985,8 +985,10 @@ class Experiment:
         a single seeding: on the wholesale data a fresh k = 2 fit lands at 1.2x the inertia)."""
         X = self._k_sample(entry)
         labels = np.asarray(selection.labels_)
-        counts = np.bincount(labels[labels >= 0], minlength=selection.best_k)
-        if labels.shape[0] != X.shape[0] or counts.size != selection.best_k or not counts.all():
+        if labels.shape[0] != X.shape[0] or labels.min() < 0:
+            return {}
+        counts = np.bincount(labels, minlength=selection.best_k)
+        if counts.size != selection.best_k or not counts.all():
             return {}
         sums = np.zeros((selection.best_k, X.shape[1]))
         np.add.at(sums, labels, X)
