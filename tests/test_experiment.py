@@ -380,3 +380,15 @@ def test_compare_models_keeps_the_optimum_choose_k_found():
     X = e.get_config("X_transformed").to_numpy()
     fresh = type(kmeans)(n_clusters=selection.best_k, random_state=0).fit(X)
     assert kmeans.inertia_ < fresh.inertia_  # the case this guards: the fresh fit is worse
+
+
+def test_warm_init_centers_and_empty_cluster_fallback():
+    from types import SimpleNamespace
+
+    from clusterlab.experiment import _warm_init
+
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [12.0, 10.0]])
+    full = SimpleNamespace(best_k=2, labels_=np.array([0, 0, 1, 1]))
+    np.testing.assert_array_equal(_warm_init(X, full)["init"], [[1.0, 0.0], [11.0, 10.0]])
+    # a labelling that leaves cluster 1 (of 3) empty gives no init: the fit seeds itself
+    assert _warm_init(X, SimpleNamespace(best_k=3, labels_=np.array([0, 0, 2, 2]))) == {}

@@ -872,8 +872,6 @@ class Experiment:
     def _compare_one(self, model: Any, label: str, fitted: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         params, selection = self._choose_key(model)
-        if selection is not None and REGISTRY[model].warm_init:
-            params.update(self._warm_init(REGISTRY[model], selection))
         model_id, entry, est, used = self._resolve(model, None, params)
         record = self._fit(model_id, entry, est, used)
         record.selection = selection
@@ -941,13 +939,17 @@ class Experiment:
             return {}, None
         entry = REGISTRY[model]
         if entry.needs_k:
-            selection = self._choose_k(entry)
-            return {entry.key_param: selection.best_k}, selection
+            X = self._search_sample(KMEANS_SEARCH_SIZE if entry.id == "kmeans" else None)
+            selection = self._choose_k(entry, X)
+            params = {entry.key_param: selection.best_k}
+            if entry.warm_init:
+                params.update(_warm_init(X, selection))
+            return params, selection
         if entry.id == "hdbscan":
             return self._choose_min_cluster_size(entry, self.X_.to_numpy()), None
         return {}, None  # eps, bandwidth: data-dependent defaults (see _default_params)
 
-    def _choose_k(self, entry: ModelEntry) -> Any:
+    def _choose_k(self, entry: ModelEntry, X: np.ndarray) -> Any:
         """choose_k for a registry model that takes k (rows and references: module docstring)."""
         import warnings
 
@@ -956,7 +958,6 @@ class Experiment:
         from clusterlab.selection import choose_k
 
         kmeans = entry.id == "kmeans"
-        X = self._k_sample(entry)
         ks = [k for k in _K_RANGE if k <= len(X) - 1]
         if len(ks) < 2:
             raise ValueError(
@@ -974,25 +975,6 @@ class Experiment:
                 random_state=self._seed(),
                 n_refs=10 if kmeans else COMPARE_N_REFS,
             )
-
-    def _k_sample(self, entry: ModelEntry) -> np.ndarray:
-        """The rows choose_k sees for ``entry`` (the same rows on every call)."""
-        return self._search_sample(KMEANS_SEARCH_SIZE if entry.id == "kmeans" else None)
-
-    def _warm_init(self, entry: ModelEntry, selection: Any) -> dict[str, Any]:
-        """``init`` at the centers of choose_k's labelling, so that the final fit keeps the
-        optimum choose_k reached (its forward and backward passes can find a better one than
-        a single seeding: on the wholesale data a fresh k = 2 fit lands at 1.2x the inertia)."""
-        X = self._k_sample(entry)
-        labels = np.asarray(selection.labels_)
-        if labels.shape[0] != X.shape[0] or labels.min() < 0:
-            return {}
-        counts = np.bincount(labels, minlength=selection.best_k)
-        if counts.size != selection.best_k or not counts.all():
-            return {}
-        sums = np.zeros((selection.best_k, X.shape[1]))
-        np.add.at(sums, labels, X)
-        return {"init": sums / counts[:, None]}
 
     def _choose_min_cluster_size(self, entry: ModelEntry, X: np.ndarray) -> dict[str, Any]:
         sample = self._search_sample()
@@ -1308,6 +1290,20 @@ def _check_k(k: Any, n: int) -> None:
             f"num_clusters must be an int in [1, n_samples={n}]; got {k} "
             f"(the prepared data has only {n} rows)"
         )
+
+
+def _warm_init(X: np.ndarray, selection: Any) -> dict[str, Any]:
+    """``init`` at the centers of choose_k's labelling of ``X``, so that the final fit keeps the
+    optimum choose_k reached (its forward and backward passes can find a better one than a
+    single seeding: on the wholesale data a fresh k = 2 fit lands at 1.2x the inertia). Nothing
+    when a cluster of that labelling is empty."""
+    labels = np.asarray(selection.labels_)
+    counts = np.bincount(labels, minlength=selection.best_k)
+    if counts.size != selection.best_k or not counts.all():
+        return {}
+    sums = np.zeros((selection.best_k, X.shape[1]))
+    np.add.at(sums, labels, X)
+    return {"init": sums / counts[:, None]}
 
 
 def knee_eps(X: np.ndarray, min_samples: int, sample_size: int, seed: int | None) -> float:
