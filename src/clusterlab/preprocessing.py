@@ -57,6 +57,7 @@ from __future__ import annotations
 import difflib
 import logging
 import numbers
+import os
 import re
 from typing import Any
 
@@ -503,10 +504,16 @@ def _categories_as_text() -> Any:
     )
 
 
+def _default(value: Any, default: str) -> Any:
+    """PyCaret's None for an option whose default is ``default``."""
+    return default if value is None else value
+
+
 def _chain(*steps: Any) -> Any:
     from sklearn.pipeline import make_pipeline
 
-    return make_pipeline(*[s for s in steps if s is not None])
+    present = [s for s in steps if s is not None]
+    return make_pipeline(*present) if present else "passthrough"
 
 
 def _columns_of(schema: pd.DataFrame, kind: str, features: list[str]) -> list[str]:
@@ -631,7 +638,8 @@ def _other_branches(
         out.append(("date", _chain(parts, SimpleImputer(strategy="median")), dates))
     text = _columns_of(schema, "text", features)
     if text:
-        out.append(("text", TextEmbedding(options.encoding.text_features_method), text))
+        method = _default(options.encoding.text_features_method, "tf-idf")
+        out.append(("text", TextEmbedding(method), text))
     return out
 
 
@@ -694,20 +702,29 @@ def _feature_steps(schema: pd.DataFrame, options: SetupOptions, features: list[s
     return steps
 
 
-def _iterative_step(schema: pd.DataFrame, options: SetupOptions, features: list[str]) -> Any:
+def _iterative_step(
+    schema: pd.DataFrame, options: SetupOptions, data: pd.DataFrame, features: list[str]
+) -> Any:
     from clusterlab.transformers import IterativeImputation, imputation_estimator
 
-    imp, seed, n_jobs = options.imputation, options.session_id, options.runtime.threads
+    imp, seed = options.imputation, options.session_id
+    n_jobs = _jobs(len(data) * len(features), options)
     numeric = _columns_of(schema, "numeric", features)
     categorical = [c for c in features if schema.loc[c, "kind"] in ("categorical", "ordinal")]
     return IterativeImputation(
         numeric=tuple(numeric),
         categorical=tuple(categorical),
         numeric_estimator=imputation_estimator(
-            imp.numeric_iterative_imputer, categorical=False, seed=seed, n_jobs=n_jobs
+            _default(imp.numeric_iterative_imputer, "lightgbm"),
+            categorical=False,
+            seed=seed,
+            n_jobs=n_jobs,
         ),
         categorical_estimator=imputation_estimator(
-            imp.categorical_iterative_imputer, categorical=True, seed=seed, n_jobs=n_jobs
+            _default(imp.categorical_iterative_imputer, "lightgbm"),
+            categorical=True,
+            seed=seed,
+            n_jobs=n_jobs,
         ),
         max_iter=imp.iterative_imputation_iters,
     )
@@ -755,7 +772,7 @@ def build_pipeline(
     steps: list[tuple[str, Any]] = []
     iterative = options.imputation.imputation_type == "iterative"
     if options.pipeline.preprocess and iterative:
-        steps.append(("iterative_imputer", _iterative_step(schema, options, features)))
+        steps.append(("iterative_imputer", _iterative_step(schema, options, data, features)))
     steps.append(("columns", _column_step(schema, options, data, features)))
     if options.pipeline.preprocess:
         steps += _feature_steps(schema, options, features)
@@ -924,6 +941,26 @@ def _apply_index(frame: pd.DataFrame, index: Any) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
+#: Below this many input values (rows x features) the pipeline fits with one BLAS/OpenMP thread:
+#: on small data starting threads costs more than it saves (BayesianRidge in iterative imputation
+#: ran 80x slower with every core on a loaded 2-core machine). The workflow uses the same rule.
+SMALL_DATA = 2_000_000
+
+
+def _jobs(n_values: int, options: SetupOptions) -> int:
+    """Threads for fitting on ``n_values`` values: one for small data, else setup's ``n_jobs``."""
+    return 1 if n_values < SMALL_DATA else options.runtime.threads
+
+
+def _fit_threads(n_values: int, options: SetupOptions) -> Any:
+    """Thread limit (BLAS and OpenMP) while fitting (see :func:`_jobs`)."""
+    from threadpoolctl import threadpool_limits
+
+    from clusterlab._config import effective_n_jobs
+
+    return threadpool_limits(limits=effective_n_jobs(_jobs(n_values, options)))
+
+
 def _log_notes(options: SetupOptions) -> None:
     """One line for the PyCaret options a user may expect to do something here."""
     if options.compat.logs_experiment:
@@ -1045,21 +1082,24 @@ class Preprocessor:
         _log_notes(options)
         pipeline = build_pipeline(schema, options, data.loc[keep], features)
         _pandas_output(pipeline)
-        pipeline.fit(data.loc[keep, features])
+        with _fit_threads(len(data) * len(features), options):
+            pipeline.fit(data.loc[keep, features])
         if not isinstance(pipeline.memory, str | type(None)):
             # keep the cache's place, not the joblib.Memory object, so the pipeline saves safely
-            pipeline.memory = getattr(pipeline.memory, "location", None)
+            location = getattr(pipeline.memory, "location", None)
+            pipeline.memory = None if location is None else os.fspath(location)
         self.pipeline_ = pipeline
         if options.outliers.remove_outliers:
             X = self.transform(data).to_numpy(dtype=float)
             inlier = np.zeros(len(data), dtype=bool)
-            inlier[keep] = _outlier_mask(
-                X[keep],
-                options.outliers,
-                options.sample_size,
-                options.session_id,
-                options.runtime.threads,
-            )
+            with _fit_threads(X.size, options):
+                inlier[keep] = _outlier_mask(
+                    X[keep],
+                    options.outliers,
+                    options.sample_size,
+                    options.session_id,
+                    _jobs(X.size, options),
+                )
             outlier = keep & ~inlier
             reasons[outlier] = "outlier"
             keep &= inlier

@@ -263,7 +263,8 @@ class ImputationOptions:
     iterative_imputation_iters : int, default 5
         Rounds of iterative imputation.
     numeric_iterative_imputer : str or regressor, default 'lightgbm'
-        One of ``NUMERIC_IMPUTERS`` or a scikit-learn regressor (cloned per column).
+        One of ``NUMERIC_IMPUTERS`` or a scikit-learn regressor (cloned per column); None is
+        the default.
         ``'lightgbm'`` is scikit-learn's ``HistGradientBoostingRegressor`` (the same histogram
         gradient-boosting algorithm, without a LightGBM dependency).
     categorical_iterative_imputer : str or classifier, default 'lightgbm'
@@ -297,9 +298,7 @@ class ImputationOptions:
             ("categorical_iterative_imputer", CATEGORICAL_IMPUTERS),
         ):
             value = getattr(self, name)
-            if value is None:
-                setattr(self, name, "lightgbm")  # PyCaret: None means its default, LightGBM
-            elif not _is_predictor(value):
+            if value is not None and not _is_predictor(value):  # None: the default, lightgbm
                 _check_choice(name, value, ids)
 
     @property
@@ -336,7 +335,8 @@ class EncodingOptions:
     create_date_columns : sequence of str, default ('year', 'month', 'day', 'weekday')
         Parts of each date column that become numeric features (any of ``DATE_PARTS``).
     text_features_method : {'tf-idf', 'bow'} or vectorizer, default 'tf-idf'
-        How ``text_features`` become numbers: scikit-learn's ``TfidfVectorizer`` or
+        How ``text_features`` become numbers (None: the default): scikit-learn's
+        ``TfidfVectorizer`` or
         ``CountVectorizer`` (bag of words), one per column, or a vectorizer object (cloned per
         column; e.g. ``TfidfVectorizer(max_features=200)`` to cap the vocabulary). The result is a
         dense column per term, named ``<column>_<term>``.
@@ -370,9 +370,7 @@ class EncodingOptions:
         self.create_date_columns = tuple(self.create_date_columns)
         for part in self.create_date_columns:
             _check_choice("create_date_columns item", part, DATE_PARTS)
-        if self.text_features_method is None:
-            self.text_features_method = "tf-idf"
-        elif not _is_transformer(self.text_features_method):
+        if self.text_features_method is not None and not _is_transformer(self.text_features_method):
             _check_choice("text_features_method", self.text_features_method, ("tf-idf", "bow"))
 
     @property
@@ -814,9 +812,9 @@ class SetupOptions:
 
         Objects are not plain data: a function (``data_func``), transformers and estimators
         (``custom_pipeline``, an ``encoding_method`` or ``text_features_method`` object, an
-        iterative imputer's estimator) and loggers are recorded as None (or their PyCaret
-        default), a ``joblib.Memory`` as its directory, a sequence ``index`` as True (the
-        prepared data already carries it). The fitted pipeline holds the fitted objects.
+        iterative imputer's estimator) are recorded as None (the default), loggers as True, a
+        ``joblib.Memory`` as its directory, a sequence ``index`` as True (the prepared data
+        already carries it). The fitted pipeline holds the fitted objects.
 
         Examples
         --------

@@ -119,6 +119,19 @@ class VarianceFilter(VarianceThreshold):
         super().__init__(threshold=threshold)
         self.keep = keep
 
+    def fit(self, X: Any, y: Any = None) -> VarianceFilter:
+        try:
+            return super().fit(X, y)
+        except ValueError as exc:
+            # every column is under the threshold: the kept ones alone stay (the parent sets
+            # variances_ and the input names before it raises)
+            names = getattr(self, "feature_names_in_", None)
+            if "meets the variance threshold" not in str(exc):
+                raise
+            if names is None or not kept_columns(names, self.keep).any():
+                raise ValueError(f"low_variance_threshold: {exc}, and none is kept") from None
+            return self
+
     def _get_support_mask(self) -> np.ndarray:
         mask = super()._get_support_mask()
         names = getattr(self, "feature_names_in_", None)
