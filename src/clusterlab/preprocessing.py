@@ -598,7 +598,7 @@ def _categorical_branches(
 
     onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
     out = []
-    if few and method == "ordinal":
+    if few and isinstance(method, str) and method == "ordinal":
         enc = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
         out.append(("ordinal_encoded", branch(enc), few))
     elif few:  # 'onehot', or an encoder object for the many-category columns
@@ -862,8 +862,6 @@ def as_frame(data: Any) -> pd.DataFrame:
 
 
 def _read_path(path: str) -> pd.DataFrame:
-    import os
-
     if not os.path.exists(path):
         raise FileNotFoundError(f"data file {path!r} does not exist")
     try:  # the io module, when present, knows every format
@@ -1143,7 +1141,7 @@ class Preprocessor:
             out = pd.DataFrame(out, columns=_output_names(self.pipeline_, np.shape(out)[1]))
         out.index = data.index
         out.columns = [str(c) for c in out.columns]
-        return _checked_numbers(out)
+        return _checked_numbers(out, missing_input=bool(data[self.features_].isna().any().any()))
 
 
 def _output_names(pipeline: Any, n: int) -> list[str]:
@@ -1155,8 +1153,12 @@ def _output_names(pipeline: Any, n: int) -> list[str]:
     return names if len(names) == n else [f"x{i}" for i in range(n)]
 
 
-def _checked_numbers(out: pd.DataFrame) -> pd.DataFrame:
-    """``out`` as float64, refusing text, missing and infinite values with the columns named."""
+def _checked_numbers(out: pd.DataFrame, *, missing_input: bool) -> pd.DataFrame:
+    """``out`` as float64, refusing text and non-finite values with the columns named.
+
+    Non-finite values come from missing input values that nothing imputed, or from finite values
+    too large for a transformation (``missing_input`` tells which to name).
+    """
     text = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
     if text:
         raise ValueError(
@@ -1165,18 +1167,18 @@ def _checked_numbers(out: pd.DataFrame) -> pd.DataFrame:
         )
     out = out.astype("float64")
     values = out.to_numpy()
-    if np.isnan(values).any():
-        columns = list(out.columns[np.isnan(values).any(axis=0)])
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return out
+    columns = list(out.columns[bad.any(axis=0)])
+    if missing_input and np.isnan(values).any():
         raise ValueError(
             f"prepared columns {columns[:10]} hold missing values, which models cannot take: "
             "impute them (imputation_type='simple' or 'iterative', or a custom_pipeline step)"
         )
-    if np.isinf(values).any():
-        # finite input can still overflow a transformation (z-scores of values near 1e308)
-        columns = list(out.columns[np.isinf(values).any(axis=0)])
-        raise ValueError(
-            f"preparing the features gave non-finite values in {columns}: a column's values "
-            "are too large for the chosen transformation (its variance overflows); rescale "
-            "those columns (e.g. divide by a power of ten) or name them in ignore_features"
-        )
-    return out
+    # finite input can still overflow a transformation (z-scores of values near 1e308)
+    raise ValueError(
+        f"preparing the features gave non-finite values in {columns}: a column's values "
+        "are too large for the chosen transformation (its variance overflows); rescale "
+        "those columns (e.g. divide by a power of ten) or name them in ignore_features"
+    )
