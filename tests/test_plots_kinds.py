@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 from sklearn import cluster, mixture
@@ -460,3 +462,41 @@ def test_condensed_tree_of_a_tree_alone_and_by_size(families):
     assert plain.get_legend() is None
     small = plots.plot_condensed_tree(_tiny_tree()).axes[0]
     assert small.get_title() == "Condensed tree (2 selected clusters)"
+
+
+def test_icicle_steps_follow_the_tree(families):
+    """Each cluster's column starts at its birth with all its points, narrows without gaps
+    and never widens; children sit side by side inside their parent's span."""
+    raw = families["hdbscan"].condensed_tree_
+    tree = _condensed.tree_arrays(raw)
+    steps = _condensed.icicle(tree)
+    sizes = {tree.root: raw.n_points} | {
+        int(c): int(s) for c, s in zip(tree.child, tree.size, strict=True) if s > 1
+    }
+    is_cluster = tree.size > 1
+    births = {tree.root: 0.0} | dict(
+        zip(tree.child[is_cluster].tolist(), tree.lam[is_cluster].tolist(), strict=True)
+    )
+    assert set(np.unique(steps.node).tolist()) == set(sizes)
+    for node, size in sizes.items():
+        mine = np.flatnonzero(steps.node == node)
+        mine = mine[np.argsort(steps.bottom[mine])]
+        assert steps.bottom[mine[0]] == births[node]
+        assert steps.width[mine[0]] == size
+        np.testing.assert_array_equal(steps.top[mine[:-1]], steps.bottom[mine[1:]])
+        assert np.all(np.diff(steps.width[mine]) < 0)
+    for child, parent in _condensed.cluster_parents(tree).items():
+        half = (sizes[parent] - sizes[child]) / 2
+        assert abs(steps.node_centre[child] - steps.node_centre[parent]) <= half + 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(min_value=-1, max_value=12), min_size=1, max_size=60))
+def test_distribution_counts_any_labelling(labels):
+    labels = np.array(labels)
+    ax = plots.plot_distribution(labels).axes[0]
+    order = [*np.unique(labels[labels >= 0]).tolist(), *([-1] if (labels == -1).any() else [])]
+    assert [p.get_height() for p in ax.patches] == [np.sum(labels == s) for s in order]
+    colours = plots.segment_colours(labels)
+    assert colours[-1] == plots.NOISE_COLOUR
+    assert len({tuple(colours[s]) for s in order if s >= 0}) == len(order) - (-1 in order)
