@@ -1,4 +1,4 @@
-"""Files written by an earlier clusterlab (tests/data/legacy, see make_legacy_files.py) still load."""
+"""Files written by an earlier clusterlab (tests/data/legacy) still load and predict the same."""
 
 from __future__ import annotations
 

@@ -52,7 +52,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clusterlab.models import REGISTRY, ModelEntry, get_entry, out_of_sample_rule, registry_frame
+from clusterlab.models import (
+    REGISTRY,
+    DataContext,
+    ModelEntry,
+    get_entry,
+    out_of_sample_rule,
+    registry_frame,
+)
+from clusterlab.models.estimates import knee_eps  # noqa: F401 - moved; step 2 drops this
 from clusterlab.preprocessing import Preprocessor, SetupOptions, as_frame
 
 __all__ = ["Experiment", "rank_models"]
@@ -593,28 +601,7 @@ class Experiment:
         self, entry: ModelEntry, X: np.ndarray, given: dict[str, Any]
     ) -> dict[str, Any]:
         """Data-dependent defaults: k = 4, eps from the k-distance knee, seeds from session_id."""
-        out: dict[str, Any] = {}
-        seed = self._seed()
-        if entry.random_state_param and seed is not None:
-            out[entry.random_state_param] = seed
-        if entry.needs_k and entry.key_param not in given:
-            out[entry.key_param] = min(DEFAULT_K, len(X))
-        if entry.id == "dbscan" and "eps" not in given:
-            out["eps"] = knee_eps(X, given.get("min_samples", 5), self.search_size, seed)
-        if entry.id == "hdbscan" and "min_cluster_size" not in given:
-            out["min_cluster_size"] = max(5, len(X) // 100)
-        if entry.id == "meanshift" and "bandwidth" not in given:
-            from sklearn.cluster import estimate_bandwidth
-
-            out["bandwidth"] = (
-                float(
-                    estimate_bandwidth(
-                        X, n_samples=min(len(X), self.search_size), random_state=seed
-                    )
-                )
-                or 1.0
-            )
-        return out
+        return entry.default_params(DataContext(X, self._seed(), self.search_size), given)
 
     def _fit(
         self, model_id: str, entry: ModelEntry | None, est: Any, params: dict[str, Any]
@@ -939,13 +926,13 @@ class Experiment:
             return {}, None
         entry = REGISTRY[model]
         if entry.needs_k:
-            X = self._search_sample(KMEANS_SEARCH_SIZE if entry.id == "kmeans" else None)
+            X = self._search_sample(entry.key_search.rows)
             selection = self._choose_k(entry, X)
             params = {entry.key_param: selection.best_k}
             if entry.warm_init:
                 params.update(_warm_init(X, selection))
             return params, selection
-        if entry.id == "hdbscan":
+        if entry.key_search is not None:
             return self._choose_min_cluster_size(entry, self.X_.to_numpy()), None
         return {}, None  # eps, bandwidth: data-dependent defaults (see _default_params)
 
@@ -957,8 +944,7 @@ class Experiment:
 
         from clusterlab.selection import choose_k
 
-        kmeans = entry.id == "kmeans"
-        ks = [k for k in _K_RANGE if k <= len(X) - 1]
+        ks = [k for k in entry.key_search.k_range if k <= len(X) - 1]
         if len(ks) < 2:
             raise ValueError(
                 f"too few rows ({len(X)}) to choose k: choosing among at least two values of k "
@@ -973,23 +959,23 @@ class Experiment:
                 model=base,
                 k_range=ks,
                 random_state=self._seed(),
-                n_refs=10 if kmeans else COMPARE_N_REFS,
+                n_refs=entry.key_search.n_refs,
             )
 
     def _choose_min_cluster_size(self, entry: ModelEntry, X: np.ndarray) -> dict[str, Any]:
         sample = self._search_sample()
         scale = len(X) / len(sample)
         rows = {}
-        for size in (5, 10, 20, 50):
+        for size in entry.key_search.values:
             if size * 2 > len(sample):
                 break
-            labels = entry.factory(min_cluster_size=size).fit(sample).labels_
+            labels = entry.factory(**{entry.key_param: size}).fit(sample).labels_
             rows[size] = self._score(sample, np.asarray(labels, dtype=np.int64), None)
         if not rows:
             return {}
         frame = pd.DataFrame.from_dict(rows, orient="index")
         best = int(_order(frame, self._criteria(frame, "auto", False)).index[0])
-        return {"min_cluster_size": max(2, round(best * scale))}
+        return {entry.key_param: max(entry.key_search.minimum, round(best * scale))}
 
     def _progress(self, total: int, verbose: bool | None) -> _Progress:
         return _Progress(total, self._verbose(verbose))
@@ -1093,20 +1079,8 @@ class Experiment:
             raise ValueError(
                 "tune_model needs a search_space for an estimator outside the registry"
             )
-        entry = REGISTRY[model]
-        space = {k: list(v) for k, v in entry.search_space.items()}
-        X = self._search_sample()
-        if entry.id == "dbscan":
-            eps = knee_eps(X, 5, self.search_size, self._seed())
-            space["eps"] = [round(eps * f, 6) for f in (0.5, 0.75, 1.0, 1.5, 2.0)]
-        if entry.id == "meanshift":
-            from sklearn.cluster import estimate_bandwidth
-
-            bw = float(estimate_bandwidth(X, random_state=self._seed())) or 1.0
-            space["bandwidth"] = [round(bw * f, 6) for f in (0.5, 0.75, 1.0, 1.5)]
-        if entry.needs_k:
-            space[entry.key_param] = [k for k in space[entry.key_param] if k < len(self.X_)]
-        return space
+        context = DataContext(self.X_.to_numpy(), self._seed(), self.search_size)
+        return REGISTRY[model].tune_space(context)
 
     def _tune_objective(self, optimize: Any) -> tuple[Callable[[FittedModel], float], str, bool]:
         if callable(optimize):
@@ -1304,30 +1278,6 @@ def _warm_init(X: np.ndarray, selection: Any) -> dict[str, Any]:
     sums = np.zeros((selection.best_k, X.shape[1]))
     np.add.at(sums, labels, X)
     return {"init": sums / counts[:, None]}
-
-
-def knee_eps(X: np.ndarray, min_samples: int, sample_size: int, seed: int | None) -> float:
-    """DBSCAN's eps from the knee of the sorted k-distance curve (k = ``min_samples``).
-
-    The k-distances of a sample of at most ``sample_size`` rows are measured against all of
-    ``X`` (so eps fits the full data's density); the knee is the point of the sorted curve
-    farthest from the chord joining its ends.
-    """
-    from sklearn.neighbors import NearestNeighbors
-
-    n = len(X)
-    k = max(1, min(int(min_samples), n - 1))
-    rng = np.random.default_rng(seed)
-    rows = rng.choice(n, min(n, sample_size), replace=False)
-    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[rows])
-    d = np.sort(dist[:, k])
-    if d[-1] <= d[0]:
-        return float(d[-1]) if d[-1] > 0 else 1.0
-    x = np.linspace(0.0, 1.0, d.size)
-    y = (d - d[0]) / (d[-1] - d[0])
-    knee = int(np.argmax(x - y))  # convex increasing curve: farthest below the chord
-    eps = float(d[knee])
-    return eps if eps > 0 else float(d[d > 0][0]) if (d > 0).any() else 1.0
 
 
 def _param_text(entry: ModelEntry | None, params: dict[str, Any]) -> str:
