@@ -333,3 +333,40 @@ def test_stability_errors(four_blobs):
         stability(X, "kmeans", n_resamples=1, n_clusters=3)
     with pytest.raises(TypeError, match="model must be 'kmeans' or an estimator"):
         stability(X, 3, n_clusters=3)
+
+
+def test_stability_result_plot_draws_each_cluster(stability_result):
+    fig = stability_result.plot()
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(heights, stability_result.cluster_stability)
+    assert ax.get_title().endswith(f"(mean ARI {stability_result.mean_ari:.2f})")
+
+
+def test_every_registry_id_that_takes_k_has_a_path(four_blobs):
+    from clusterlab.models import REGISTRY
+    from clusterlab.selection.paths import PATHS, plan
+
+    X, _ = four_blobs
+    for entry in REGISTRY.values():
+        if entry.needs_k:
+            assert entry.key_search.path in PATHS, entry.id
+            assert plan(entry.id).kind == entry.key_search.path
+            assert plan(entry.factory()).kind == entry.key_search.path
+    r = choose_k(X[:200], model="minibatch", k_range=range(2, 6), criteria=["silhouette"])
+    assert list(r.table.index) == [2, 3, 4, 5] and r.labels_.shape == (200,)
+    with pytest.raises(
+        ValueError, match=r"model must be 'kmeans' or another model id that takes k"
+    ):
+        choose_k(X, model="optics")
+
+
+def test_scikit_learn_engines_take_their_ids_path():
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    from clusterlab.selection.paths import plan
+
+    assert plan(KMeans()).kind == "kmeans"  # the kmeans id's sklearn engine
+    assert plan(AgglomerativeClustering(linkage="average")).kind == "linkage"
+    # a linkage on another metric cannot be cut from one euclidean tree: refitted per k
+    assert plan(AgglomerativeClustering(linkage="average", metric="manhattan")).kind == "refit"

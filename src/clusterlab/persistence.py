@@ -324,7 +324,7 @@ def load_model(path: Any) -> ClusterPipeline:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SavedModel:
     """A fitted model as an experiment file holds it.
 
@@ -341,7 +341,7 @@ class SavedModel:
     selection: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SavedExperiment:
     """An experiment as its file holds it: setup (its options and fitted preprocessor), the
     fitted models, and the k-selection results.

@@ -97,7 +97,7 @@ class _Segment:
     more_rules: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Preparation:
     """How the data was prepared: the inferred ``schema``, the preprocessing ``steps`` and the
     run's ``params`` (see :func:`write_report`'s ``schema``, ``preprocessing_steps`` and
@@ -108,7 +108,7 @@ class Preparation:
     params: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Comparison:
     """How the model was chosen: the ``leaderboard``, the ``chosen`` row and ``k_selection``
     (see :func:`write_report`'s parameters of these names)."""
@@ -118,7 +118,7 @@ class Comparison:
     k_selection: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReportInput:
     """One segmentation, with everything the report shows about it.
 

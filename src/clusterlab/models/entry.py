@@ -97,7 +97,7 @@ def lazy_class(path: str, **defaults: Any) -> ClassRef:
     return ClassRef(path, tuple(sorted(defaults.items())))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DataContext:
     """What data-dependent behaviour of an entry sees.
 

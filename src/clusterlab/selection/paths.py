@@ -244,7 +244,7 @@ def refit_path(X: np.ndarray, ks: Sequence[int], seed: int, model: Any) -> KPath
 # ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Plan:
     """What choose_k fits: the path's name and the model (cloned for every fit)."""
 

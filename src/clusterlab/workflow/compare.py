@@ -29,7 +29,7 @@ from clusterlab.workflow.scoring import MetricSet
 __all__ = ["Leaderboard", "compare"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Leaderboard:
     """What :meth:`~clusterlab.Experiment.compare_models` found.
 

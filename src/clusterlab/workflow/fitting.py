@@ -28,7 +28,7 @@ __all__ = ["SMALL_DATA", "ModelSpec", "create", "fit", "is_estimator", "resolve"
 SMALL_DATA = 2_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelSpec:
     """An unfitted estimator, the id it is shown by, its registry entry and its parameters."""
 

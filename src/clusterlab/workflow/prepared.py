@@ -21,7 +21,7 @@ from clusterlab.preprocessing import Preprocessor, SetupOptions, as_frame
 __all__ = ["Prepared", "prepare"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Prepared:
     """Everything ``setup`` made.
 

@@ -27,7 +27,7 @@ from clusterlab.workflow.scoring import MetricSet
 __all__ = ["TuneResult", "tune"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TuneResult:
     """What :meth:`~clusterlab.Experiment.tune_model` found.
 
