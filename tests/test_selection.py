@@ -335,14 +335,6 @@ def test_stability_errors(four_blobs):
         stability(X, 3, n_clusters=3)
 
 
-def test_stability_result_plot_draws_each_cluster(stability_result):
-    fig = stability_result.plot()
-    ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches]
-    np.testing.assert_allclose(heights, stability_result.cluster_stability)
-    assert ax.get_title().endswith(f"(mean ARI {stability_result.mean_ari:.2f})")
-
-
 def test_every_registry_id_that_takes_k_has_a_path(four_blobs):
     from clusterlab.models import REGISTRY
     from clusterlab.selection.paths import PATHS, plan

@@ -62,13 +62,6 @@ class StabilityResult:
         hits = np.where(valid, self.jaccard >= self.threshold, False).sum(axis=0)
         return hits / np.maximum(valid.sum(axis=0), 1)
 
-    def plot(self, **kwargs: Any) -> Any:
-        """How stable each cluster is (:func:`clusterlab.plots.plot_stability`); returns the
-        Figure."""
-        from clusterlab.plots import plot_stability
-
-        return plot_stability(self, **kwargs)
-
     def to_pandas(self) -> Any:
         """One row per reference cluster: size, mean Jaccard, reappearance rate, verdict."""
         import pandas as pd
