@@ -157,3 +157,13 @@ def test_report_input_is_one_object(exp, compared):
     pd.testing.assert_frame_equal(content.comparison.leaderboard, board.to_pandas())
     assert content.comparison.chosen == record.model_id
     assert content.profiles.sizes["size"].sum() == len(record.labels)
+
+
+def test_plot_model_passes_setup_and_pycaret_options(exp, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    model = exp.create_model("kmeans", num_clusters=3, verbose=False)
+    assert isinstance(exp.plot_model(model, plot="pipeline"), Figure)  # setup's pipeline
+    monkeypatch.chdir(tmp_path)
+    written = exp.plot_model(model, plot="distribution", save=True)
+    assert (tmp_path / written).exists() and str(written).endswith(".png")

@@ -675,9 +675,9 @@ def _model_section(model: Any, metrics: Mapping[str, float] | None) -> dict[str,
 def _segments_section(
     frame: pd.DataFrame, y: np.ndarray, profiles: Any, rules: Any
 ) -> dict[str, Any]:
-    from clusterlab.plots import _colour_map, plot_profile
+    from clusterlab.plots import plot_profile, segment_colours
 
-    colours = _colour_map(y)
+    colours = segment_colours(y)
     cards = []
     for name, row in profiles.sizes.iterrows():
         label = NOISE if name == "noise" else int(name)

@@ -61,15 +61,13 @@ def plot(
     selection: Any,
     **kwargs: Any,
 ) -> Any:
-    """:func:`clusterlab.plots.plot_model` of a fitted model on the prepared training rows;
-    ``selection`` (how compare_models chose k) gives the scores of 'k_selection' and 'elbow'."""
+    """:func:`clusterlab.plots.plot_model` of a fitted model on the prepared training rows, with
+    the data in the user's units and the fitted preprocessing pipeline; ``selection`` (how
+    compare_models chose k) gives the scores of 'k_selection' and 'elbow'."""
     from clusterlab import plots
 
-    if save is True:
-        save = f"{plot}.png"
-    elif save is False:
-        save = None
     kwargs = _selection_kwargs(record, selection, plots.check_plot_name(plot), kwargs)
+    kwargs.setdefault("pipeline", prepared.preprocessor.pipeline_)
     return plots.plot_model(
         record.estimator,
         prepared.X,

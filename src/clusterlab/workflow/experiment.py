@@ -356,16 +356,18 @@ class Experiment:
             A kind of :data:`clusterlab.plots.PLOT_KINDS` (``'cluster'``, ``'profile'``,
             ``'k_selection'`` ...; see :func:`clusterlab.plots.plot_model`).
         save : str, Path or bool, optional
-            A file to write; ``True`` writes ``<plot>.png`` in the working directory (as in
-            PyCaret), ``False`` / ``None`` writes nothing.
+            A .png / .svg / .pdf file to write; ``True`` or a folder writes the plot's PyCaret
+            name there (``Elbow Plot.png`` ...) and returns its path, as PyCaret does.
         **kwargs
-            Passed to the plot. For ``'k_selection'`` and ``'elbow'`` the scores default to how
+            PyCaret's ``feature``, ``label``, ``scale``, ``display_format``, and what the plot
+            takes. For ``'k_selection'`` and ``'elbow'`` the scores default to how
             :meth:`compare_models` chose k for this model id (its choose_k result), unless
-            ``scores`` / ``ks`` / ``k_range`` are given.
+            ``scores`` / ``ks`` / ``k_range`` are given; ``'pipeline'`` draws setup's pipeline.
 
         Returns
         -------
-        matplotlib.figure.Figure
+        matplotlib.figure.Figure, or str
+            The figure; the path written when ``save`` is True or a folder.
         """
         record = find_record(self._fitted, model)
         selection = record.selection or self._k_selection.get(record.model_id)
