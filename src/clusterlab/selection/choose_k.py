@@ -278,24 +278,19 @@ def choose_k(
 ) -> ChooseKResult:
     """Fit a model for every k in ``k_range`` and recommend one k from several criteria.
 
-    The recommendation (module docstring): the gap statistic leads (BIC for mixtures, the
-    eigengap for spectral clustering, Calinski-Harabasz when those are not computed or make no
-    choice); the other criteria decide among the k the leader cannot tell apart and are reported
-    in ``reason``, agreeing or not.
+    The gap statistic leads (BIC for mixtures, the eigengap for spectral clustering); the others
+    decide among the k it cannot tell apart and are reported in ``reason`` (module docstring).
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
         The data (scaled as it will be clustered).
     model : str or estimator, default='kmeans'
-        A model id that takes k (see ``clusterlab.clustering.models()``): ``'kmeans'``
-        (clusterlab's KMeans; each k also warm-started from k - 1 and k + 1), ``'hclust'``
-        (one scipy tree cut at every k; the older names ``'agglomerative'``, ``'ward'``,
-        ``'average'``, ``'complete'``, ``'single'`` choose the linkage), ``'gmm'`` (with its BIC
-        and AIC), ``'sc'`` (or ``'spectral'``: one eigendecomposition for every k, with the
-        eigengap), ``'minibatch'``, ``'bisecting'``, ``'birch'`` (refitted per k); or any
-        estimator with an ``n_clusters`` (or ``n_components``) parameter (a registry model's
-        estimator takes its id's path).
+        A model id that takes k, fitted along its k path (:mod:`clusterlab.selection.paths`):
+        ``'kmeans'`` (warm-started from k - 1 and k + 1), ``'hclust'`` (one tree cut at every
+        k; ``'ward'``, ``'average'`` ... name the linkage), ``'gmm'`` (with BIC and AIC),
+        ``'sc'`` / ``'spectral'`` (with the eigengap), ``'minibatch'``, ``'bisecting'``,
+        ``'birch'``; or an estimator with an ``n_clusters`` (or ``n_components``) parameter.
     k_range : iterable of int, default=range(2, 16)
         Candidate numbers of clusters, each in ``[2, n_samples - 1]``.
     criteria : sequence of str, optional
@@ -306,8 +301,8 @@ def choose_k(
     random_state : None, int or RandomState
         Seeds every fit and sample.
     sample_size : int, None or 'auto', default='auto'
-        Points used for the O(n^2) silhouette: 'auto' samples 4,000 points when there are more,
-        None uses all; the same sample serves every k. Said in ``notes`` and ``reason``.
+        Points of the O(n^2) silhouette (the same for every k, said in ``reason``): 'auto'
+        samples 4,000 when there are more, None uses all.
     n_refs : int, default=10
         Uniform reference data sets of the gap statistic (on at most 1,000 sampled points).
     n_jobs : int, optional
@@ -321,7 +316,7 @@ def choose_k(
     Raises
     ------
     ValueError
-        For a k_range outside ``[2, n_samples - 1]``, an unknown model or criterion.
+        A k_range outside ``[2, n_samples - 1]``, an unknown model or criterion.
 
     Examples
     --------
