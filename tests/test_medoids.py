@@ -176,9 +176,8 @@ def test_clara_near_fasterpam_and_linear_in_memory():
 
 def test_clara_with_the_whole_data_as_sample_is_fasterpam(blobs6):
     X, _ = blobs6
-    assert (
-        KMedoids(6, method="clara").fit(X).inertia_
-        == pytest.approx(KMedoids(6).fit(X).inertia_, rel=1e-12)
+    assert KMedoids(6, method="clara").fit(X).inertia_ == pytest.approx(
+        KMedoids(6).fit(X).inertia_, rel=1e-12
     )
 
 
@@ -240,10 +239,10 @@ def test_gower_missing_values_and_new_categories(mixed_frame):
 
 
 def test_precomputed_must_be_square_symmetric_non_negative():
-    with pytest.raises(ValueError, match=r"X must be a square distance matrix .* got shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"X must be a square distance matrix .* \(2, 3\)"):
         KMedoids(1, metric="precomputed").fit(np.zeros((2, 3)))
     D = np.array([[0.0, 1.0], [2.0, 0.0]])
-    with pytest.raises(ValueError, match=r"X must be symmetric .* D\[0, 1\] = 1.0 but D\[1, 0\] = 2.0"):
+    with pytest.raises(ValueError, match=r"X must be symmetric .* D\[0, 1\] = 1.0 but D\[1, 0\]"):
         KMedoids(1, metric="precomputed").fit(D)
     with pytest.raises(ValueError, match=r"non-negative distances; got D\[0, 1\] = -1.0"):
         KMedoids(1, metric="precomputed").fit(-np.ones((2, 2)) + np.eye(2))
@@ -252,9 +251,9 @@ def test_precomputed_must_be_square_symmetric_non_negative():
 def test_callable_over_the_budget_names_clara(blobs6):
     X, _ = blobs6
     with config_context(memory_budget=0.5), pytest.raises(MemoryError, match="method='clara'"):
-        KMedoids(3, metric=lambda A, B: pairwise_distances(A, B)).fit(X)
+        KMedoids(3, metric=pairwise_distances).fit(X)
     with config_context(memory_budget=0.5):
-        km = KMedoids(3, method="clara", sample_size=100, metric=lambda A, B: pairwise_distances(A, B))
+        km = KMedoids(3, method="clara", sample_size=100, metric=pairwise_distances)
         assert np.array_equal(km.fit(X).predict(X), km.labels_)
 
 
