@@ -258,9 +258,9 @@ def test_categorical_by_name_position_and_mask_agree(mixed_data):
     X, _, _ = mixed_data
     df = pd.DataFrame(X, columns=[f"f{j}" for j in range(7)])
     df[["f0", "f1", "f2", "f3"]] = df[["f0", "f1", "f2", "f3"]].astype(float)
-    by_dtype = KPrototypes(3).fit(df)
+    by_dtype = KPrototypes(3, random_state=0).fit(df)
     for spec in (["f4", "f5", "f6"], [4, 5, 6], [False] * 4 + [True] * 3):
-        other = KPrototypes(3, categorical=spec).fit(df)
+        other = KPrototypes(3, categorical=spec, random_state=0).fit(df)
         assert np.array_equal(other.labels_, by_dtype.labels_)
     # numbers listed as categorical are categories
     numeric = df[["f0", "f1"]]

@@ -105,20 +105,28 @@ class _HuangBase(
         weights = check_sample_weight(sample_weight, table.n_rows, np.float64)
         return _Data(layout, Xnum, np.ascontiguousarray(Xcat), weights, table)
 
-    def _resolved_n_init(self) -> int:
+    def _resolved_n_init(self, data: _Data) -> int:
         if isinstance(self.init, str) and self.init in ("huang", "random"):
             return int(self.n_init)
-        return 1  # 'cao' and an array are deterministic: one run gives the answer
+        if isinstance(self.init, str) and data.Xnum.shape[1] > 0:
+            return int(self.n_init)  # k-prototypes 'cao': Cao's rows, then k-means++ draws
+        return 1  # k-modes 'cao' and an array are deterministic: one run gives the answer
 
-    def _init_rows(self, data: _Data, gamma: float, seed: int):
-        """Initial prototypes (numeric block, codes) for one run."""
-        from clusterlab.kernels.kmodes import cao_indices, nearest_distinct_rows
+    def _init_rows(self, data: _Data, gamma: float, seed: int, run: int):
+        """Initial prototypes (numeric block, codes) for run number ``run``."""
+        from clusterlab.kernels.kmodes import (
+            cao_indices,
+            nearest_distinct_rows,
+            plusplus_indices,
+        )
         from clusterlab.kernels.seeding import random_indices
 
         k = self.n_clusters
         if not isinstance(self.init, str):
             return self._init_array
-        if self.init == "cao":
+        if self.init == "cao" and run > 0:
+            idx = plusplus_indices(data.Xnum, data.Xcat, data.weights, gamma, k, seed)
+        elif self.init == "cao":
             idx = cao_indices(data.Xnum, data.Xcat, data.weights, data.offsets, gamma, k)
         elif self.init == "random":
             idx = random_indices(data.Xnum.shape[0], k, data.weights, seed)
@@ -161,11 +169,11 @@ class _HuangBase(
         next_seed = _seed_source(self.random_state)
         best = None
         with threads(self.n_jobs):
-            for _ in range(self._resolved_n_init()):
-                cnum, ccat = self._init_rows(data, gamma, next_seed())
-                run = _run(data, cnum.copy(), ccat.copy(), gamma, self.max_iter)
-                if best is None or run[3] < best[3]:
-                    best = run
+            for r in range(self._resolved_n_init(data)):
+                cnum, ccat = self._init_rows(data, gamma, next_seed(), r)
+                result = _run(data, cnum.copy(), ccat.copy(), gamma, self.max_iter)
+                if best is None or result[3] < best[3]:
+                    best = result
         cnum, ccat, labels, cost, n_iter, n_empty = best
         if n_empty:
             warnings.warn(
@@ -418,18 +426,21 @@ class KPrototypes(_HuangBase):
         half the mean (weighted) standard deviation of the numeric columns (1 when that is 0 or
         when there is no numeric column).
     init : {'cao', 'huang', 'random'} or array-like of shape (n_clusters, n_features)
-        'cao': Cao, Liang & Bai's rule with the k-prototypes dissimilarity — the densest row
-        (density from the categorical columns), then repeatedly the row of largest density times
-        dissimilarity to the chosen rows; deterministic, so ``n_init`` is not used. 'huang':
+        'cao': the first run from Cao, Liang & Bai's rule with the k-prototypes dissimilarity —
+        the densest row (density from the categorical columns), then repeatedly the row of
+        largest density times dissimilarity to the chosen rows — and the other ``n_init - 1``
+        runs from rows drawn as k-means++ draws them under that dissimilarity (Cao's rule has
+        no randomness to restart from; the kmodes library also runs ``n_init`` times with
+        'Cao', drawing the numeric parts at random). 'huang':
         each column's value drawn by frequency, each drawn prototype replaced by the nearest row
         distinct from those taken. 'random': distinct rows drawn by weight. An array: initial
         prototypes in X's column order and categories.
     n_init : int, default=10
-        Runs from different 'huang' or 'random' initialisations; the lowest cost wins.
+        Runs from different initialisations ('cao', 'huang', 'random'); the lowest cost wins.
     max_iter : int, default=100
         Maximum passes over the data in one run.
     random_state : None, int, RandomState or Generator
-        Randomness of 'huang' and 'random'; an int gives identical results run to run and for
+        Randomness of the initialisations; an int gives identical results run to run and for
         every thread count.
     n_jobs : int, optional
         Threads for the assignment passes (None: numba's current setting; -1: all cores).

@@ -34,6 +34,7 @@ __all__ = [
     "dissimilarities",
     "nearest_distinct_rows",
     "online_pass",
+    "plusplus_indices",
     "repair_empty",
     "update_prototypes",
 ]
@@ -360,6 +361,44 @@ def cao_indices(Xnum, Xcat, weights, offsets, gamma, n_clusters):  # noqa: PLR09
                 best += 1
         chosen[t] = best
         is_chosen[best] = True
+    return chosen
+
+
+@njit(cache=CACHE)
+def plusplus_indices(Xnum, Xcat, weights, gamma, n_clusters, seed):  # noqa: PLR0917
+    """Rows drawn as k-means++ draws them (Arthur & Vassilvitskii 2007) under the k-prototypes
+    dissimilarity: the first with probability proportional to its weight, each next with
+    probability proportional to ``weight * d(x, nearest row drawn)`` (already a squared distance
+    on the numeric columns). Returns int64 (n_clusters,) row indices.
+
+    When every row of positive weight coincides with a drawn one, the next is drawn by weight.
+    """
+    np.random.seed(seed)  # noqa: NPY002 - numba's per-thread legacy generator, seeded here
+    n = Xnum.shape[0]
+    chosen = np.empty(n_clusters, dtype=np.int64)
+    dmin = np.full(n, np.inf)
+    p = weights.copy()
+    for t in range(n_clusters):
+        total = 0.0
+        for i in range(n):
+            total += p[i]
+        if not total > 0.0:
+            p[:] = weights
+            total = 0.0
+            for i in range(n):
+                total += p[i]
+        r = np.random.random() * total  # noqa: NPY002
+        c = n - 1
+        for i in range(n):
+            r -= p[i]
+            if r < 0.0 and p[i] > 0.0:
+                c = i
+                break
+        chosen[t] = c
+        for i in range(n):
+            d = _dissim(Xnum, Xcat, i, Xnum, Xcat, c, gamma)
+            dmin[i] = min(dmin[i], d)
+            p[i] = weights[i] * dmin[i]
     return chosen
 
 
