@@ -166,9 +166,13 @@ def to_float(column: Any, name: str) -> np.ndarray:
     try:
         if isinstance(column, pd.Series):
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
-        if column.dtype.kind == "O":
-            return np.array([np.nan if _is_missing(v) else v for v in column], dtype=np.float64)
-        return np.asarray(column, dtype=np.float64)
+        try:
+            return np.asarray(column, dtype=np.float64)  # numbers (an object column of floats)
+        except (TypeError, ValueError):
+            if column.dtype.kind != "O":
+                raise
+        # an object column with None / pd.NA among numbers
+        return np.array([np.nan if _is_missing(v) else v for v in column], dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"X {name} must be numeric (or be listed as categorical); {exc}") from exc
 
@@ -183,9 +187,16 @@ def factorize(column: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Codes (int64, -1 for missing) and the sorted levels (object array) of a column.
 
     Levels sort as ``numpy.unique`` sorts them (so codes equal the kmodes library's); columns
-    whose values cannot be ordered keep the order of first appearance.
+    whose values cannot be ordered keep the order of first appearance. Levels are the user's own
+    values (the first occurrence of each).
     """
+    if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
+        return _factorize_categorical(column)
     values = _as_objects(column)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in _NUMBERS:
+        # hash machine numbers, not Python objects (10x faster); keep the user's objects
+        codes, _ = pd.factorize(values.astype(np.float64), sort=True)
+        return codes.astype(np.int64), _first_values(values, codes)
     try:
         codes, uniques = pd.factorize(values, sort=True)
     except TypeError as exc:
@@ -198,8 +209,35 @@ def factorize(column: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
+_NUMBERS = ("integer", "floating", "mixed-integer-float")
+
+
+def _first_values(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    present = codes >= 0
+    _, first = np.unique(codes[present], return_index=True)
+    return np.asarray(values[np.flatnonzero(present)[first]], dtype=object)
+
+
+def _factorize_categorical(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A pandas Categorical's codes remapped to its observed categories in sorted order."""
+    codes = column.cat.codes.to_numpy().astype(np.int64)
+    used = np.unique(codes[codes >= 0])
+    levels = np.asarray(column.cat.categories[used], dtype=object)
+    try:
+        order = np.argsort(levels, kind="stable")
+    except TypeError:
+        order = np.arange(levels.size)
+    remap = np.full(len(column.cat.categories), -1, dtype=np.int64)
+    remap[used[order]] = np.arange(used.size)
+    return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), levels[order]
+
+
 def lookup(column: Any, levels: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``column``'s values among ``levels`` (-1: not a level) and its missing mask."""
+    if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        of_category = lookup(np.asarray(column.cat.categories, dtype=object), levels)[0]
+        return np.where(codes >= 0, of_category[np.maximum(codes, 0)], -1), codes < 0
     values = _as_objects(column)
     try:
         codes = levels.get_indexer(values)

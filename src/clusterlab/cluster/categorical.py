@@ -44,6 +44,9 @@ from clusterlab._validation import (
 __all__ = ["KModes", "KPrototypes"]
 
 _SEED_HIGH = 2**31 - 1
+#: Work (rows x columns x clusters) below which a fit runs on one thread: waking a second
+#: thread for an assignment pass of a few milliseconds costs more than it saves.
+_SMALL_WORK = 4_000_000
 
 #: Checks of scikit-learn's suite that cannot apply, with the reason (listed in the tags).
 _KMODES_EXPECTED_FAILED = {
@@ -104,6 +107,10 @@ class _HuangBase(
         check_n_clusters(self.n_clusters, table.n_rows)
         weights = check_sample_weight(sample_weight, table.n_rows, np.float64)
         return _Data(layout, Xnum, np.ascontiguousarray(Xcat), weights, table)
+
+    def _n_jobs_for(self, n_rows: int, n_columns: int) -> int | None:
+        small = n_rows * max(1, n_columns) * self.n_clusters < _SMALL_WORK
+        return 1 if small else self.n_jobs
 
     def _resolved_n_init(self, data: _Data) -> int:
         if isinstance(self.init, str) and self.init in ("huang", "random"):
@@ -168,7 +175,7 @@ class _HuangBase(
         gamma = self._resolved_gamma(data, sample_weight)
         next_seed = _seed_source(self.random_state)
         best = None
-        with threads(self.n_jobs):
+        with threads(self._n_jobs_for(data.Xnum.shape[0], data.table.n_columns)):
             for r in range(self._resolved_n_init(data)):
                 cnum, ccat = self._init_rows(data, gamma, next_seed(), r)
                 result = _run(data, cnum.copy(), ccat.copy(), gamma, self.max_iter)
@@ -216,7 +223,7 @@ class _HuangBase(
 
         Xnum, Xcat = self._test_blocks(X)
         labels = np.empty(Xnum.shape[0], dtype=np.int64)
-        with threads(self.n_jobs):
+        with threads(self._n_jobs_for(Xnum.shape[0], Xnum.shape[1] + Xcat.shape[1])):
             assign_cost(
                 Xnum, Xcat, np.ones(Xnum.shape[0]), self._cnum, self._ccat, self._gamma, labels
             )

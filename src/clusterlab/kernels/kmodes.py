@@ -49,7 +49,7 @@ def _term(Xnum, i, cnum, c, f):
     return u * u
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _sq_num(Xnum, i, cnum, c):
     """Squared Euclidean distance between row ``i`` of ``Xnum`` and prototype ``c``.
 

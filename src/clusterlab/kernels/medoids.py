@@ -40,6 +40,7 @@ __all__ = [
     "SQEUCLIDEAN",
     "alternate",
     "assign",
+    "asymmetry",
     "build",
     "cross_distances",
     "fasterpam",
@@ -55,30 +56,35 @@ EUCLIDEAN, SQEUCLIDEAN, MANHATTAN, CHEBYSHEV, COSINE, GOWER = 0, 1, 2, 3, 4, 5
 CHUNK = 1024
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _pair(A, i, B, j, metric, na, nb, gw, n_interval):  # noqa: PLR0917
-    """Distance between row ``i`` of ``A`` and row ``j`` of ``B`` (float64)."""
+    """Distance between row ``i`` of ``A`` and row ``j`` of ``B`` (float64).
+
+    One loop per metric (the branch outside the loop), features in index order, float64
+    accumulation: the same value whichever kernel asks, and symmetric bit for bit.
+    """
     if metric == GOWER:
         return gower_pair(A, i, B, j, n_interval, gw)
     acc = 0.0
-    if metric == COSINE:
+    if metric in (EUCLIDEAN, SQEUCLIDEAN):
         for f in range(A.shape[1]):
-            acc += np.float64(A[i, f]) * np.float64(B[j, f])
-        den = na[i] * nb[j]
-        if den == 0.0:
-            return 1.0
-        return max(0.0, 1.0 - acc / den)
-    for f in range(A.shape[1]):
-        t = np.float64(A[i, f]) - np.float64(B[j, f])
-        if metric == MANHATTAN:
-            acc += abs(t)
-        elif metric == CHEBYSHEV:
-            acc = max(acc, abs(t))
-        else:
+            t = np.float64(A[i, f]) - np.float64(B[j, f])
             acc += t * t
-    if metric == EUCLIDEAN:
-        return np.sqrt(acc)
-    return acc
+        return np.sqrt(acc) if metric == EUCLIDEAN else acc
+    if metric == MANHATTAN:
+        for f in range(A.shape[1]):
+            acc += abs(np.float64(A[i, f]) - np.float64(B[j, f]))
+        return acc
+    if metric == CHEBYSHEV:
+        for f in range(A.shape[1]):
+            acc = max(acc, abs(np.float64(A[i, f]) - np.float64(B[j, f])))
+        return acc
+    for f in range(A.shape[1]):  # cosine
+        acc += np.float64(A[i, f]) * np.float64(B[j, f])
+    den = na[i] * nb[j]
+    if den == 0.0:
+        return 1.0
+    return max(0.0, 1.0 - acc / den)
 
 
 @njit(cache=CACHE, inline="always")
@@ -111,27 +117,65 @@ def _column(D, X, metric, norms, gw, n_interval, c, buf):  # noqa: PLR0917
     return buf
 
 
+#: Columns of the distance matrix computed per block (one L1-sized slab of the transposed rows).
+BLOCK = 256
+
+
 @njit(cache=CACHE, parallel=True)
 def pairwise_matrix(X, metric, norms, gw, n_interval, out):  # noqa: PLR0917
-    """The full symmetric distance matrix of the rows of ``X``: ``out`` (n, n) written.
+    """The full distance matrix of the rows of ``X``: ``out`` (n, n) written.
 
-    Each pair is computed once (the distances are symmetric bit for bit) and mirrored; rows
-    ``t`` and ``n - 1 - t`` form one work item so the triangle splits evenly across threads.
+    Row by row in parallel; within a row the distances to a block of rows are computed together
+    (vectorised across the block, each pair's sum still in feature order), so every entry is
+    bitwise the value :func:`_pair` gives and the matrix is symmetric bit for bit.
     """
     n = X.shape[0]
-    for t in prange((n + 1) // 2):
-        _upper_row(X, t, metric, norms, gw, n_interval, out)
-        if n - 1 - t != t:
-            _upper_row(X, n - 1 - t, metric, norms, gw, n_interval, out)
+    if metric == GOWER:
+        for i in prange(n):
+            for j in range(n):
+                out[i, j] = _pair(X, i, X, j, metric, norms, norms, gw, n_interval)
+        return
+    XT = np.ascontiguousarray(X.T)
+    for t in prange((n + CHUNK - 1) // CHUNK):
+        acc = np.empty(BLOCK)
+        for i in range(t * CHUNK, min(n, (t + 1) * CHUNK)):
+            for j0 in range(0, n, BLOCK):
+                j1 = min(n, j0 + BLOCK)
+                _row_block(X, i, XT, j0, j1, metric, norms, acc)
+                for jj in range(j1 - j0):
+                    out[i, j0 + jj] = acc[jj]
 
 
 @njit(cache=CACHE, inline="always")
-def _upper_row(X, i, metric, norms, gw, n_interval, out):  # noqa: PLR0917
-    out[i, i] = 0.0
-    for j in range(i + 1, X.shape[0]):
-        v = _pair(X, i, X, j, metric, norms, norms, gw, n_interval)
-        out[i, j] = v
-        out[j, i] = v
+def _row_block(X, i, XT, j0, j1, metric, norms, acc):  # noqa: PLR0917
+    """``acc[:j1 - j0]`` = distances from row ``i`` to rows ``j0 .. j1 - 1`` (not Gower), the
+    operations of :func:`_pair` in the same order, vectorised across the rows."""
+    m = j1 - j0
+    a = acc[:m]
+    a[:] = 0.0
+    for f in range(X.shape[1]):
+        xf = np.float64(X[i, f])
+        row = XT[f, j0:j1]
+        if metric in (EUCLIDEAN, SQEUCLIDEAN):
+            for jj in range(m):
+                t = xf - np.float64(row[jj])
+                a[jj] += t * t
+        elif metric == MANHATTAN:
+            for jj in range(m):
+                a[jj] += abs(xf - np.float64(row[jj]))
+        elif metric == CHEBYSHEV:
+            for jj in range(m):
+                a[jj] = max(a[jj], abs(xf - np.float64(row[jj])))
+        else:
+            for jj in range(m):
+                a[jj] += xf * np.float64(row[jj])
+    if metric == EUCLIDEAN:
+        for jj in range(m):
+            a[jj] = np.sqrt(a[jj])
+    elif metric == COSINE:
+        for jj in range(m):
+            den = norms[i] * norms[j0 + jj]
+            a[jj] = 1.0 if den == 0.0 else max(0.0, 1.0 - a[jj] / den)
 
 
 @njit(cache=CACHE, parallel=True)
@@ -142,6 +186,28 @@ def cross_distances(A, B, metric, na, nb, gw, n_interval, out):  # noqa: PLR0917
         for i in range(t * CHUNK, min(n, (t + 1) * CHUNK)):
             for j in range(B.shape[0]):
                 out[i, j] = _pair(A, i, B, j, metric, na, nb, gw, n_interval)
+
+
+@njit(cache=CACHE)
+def asymmetry(D, rtol):
+    """The first defect of a distance matrix: ``(kind, i, j)`` with kind 0 (none), 1 (a negative
+    ``D[i, j]``) or 2 (``|D[i, j] - D[j, i]| > rtol * max(|D[i, j]|, 1)``). ``D`` is read in
+    64 x 64 tiles, each against its mirror, so both reads stay in cache."""
+    n = D.shape[0]
+    tile = 64
+    for bi in range(0, n, tile):
+        for bj in range(bi, n, tile):
+            for i in range(bi, min(n, bi + tile)):
+                for j in range(max(bj, i), min(n, bj + tile)):
+                    a = D[i, j]
+                    b = D[j, i]
+                    if a < 0:
+                        return 1, i, j
+                    if b < 0:
+                        return 1, j, i
+                    if abs(a - b) > rtol * max(abs(a), 1.0):
+                        return 2, i, j
+    return 0, 0, 0
 
 
 # -- nearest and second nearest medoid ---------------------------------------------------------
@@ -348,25 +414,12 @@ def fasterpam(D, X, metric, norms, gw, n_interval, w, medoids, max_iter, n_threa
                 cands[m] = c
                 ends[m] = p
                 m += 1
-        if m > 0:
-            _evaluate_batch(
-                D,
-                X,
-                metric,
-                norms,
-                gw,
-                n_interval,
-                cands,
-                m,
-                near,
-                dn,
-                ds,
-                w,
-                removal,
-                bufs,
-                out_delta,
-                out_slot,
-            )
+        if m > 1:
+            args = (D, X, metric, norms, gw, n_interval, cands, m, near, dn, ds, w, removal)
+            _evaluate_batch(*args, bufs, out_delta, out_slot)
+        elif m == 1:  # serially: a parallel region per candidate would cost more than it does
+            col = _column(D, X, metric, norms, gw, n_interval, cands[0], bufs[0])
+            out_delta[0], out_slot[0] = _evaluate(col, near, dn, ds, w, removal)
         hit = -1
         for t in range(m):
             if out_delta[t] < -REL_TOL * loss:
