@@ -44,21 +44,49 @@ def _m1(table: Table, n: int) -> None:
     ours = measure(lambda: KMedoids(k, init=init).fit(X))
     serial = measure(lambda: kmedoids.fasterpam(euclidean_distances(X), init.copy(), n_cpu=1))
     para = measure(lambda: kmedoids.fasterpam(euclidean_distances(X), init.copy()))
-    table.add("M1 fit", shape, "clusterlab FasterPAM", ours.seconds, ours.peak_mb,
-              ours.result.inertia_, "")
+    table.add(
+        "M1 fit",
+        shape,
+        "clusterlab FasterPAM",
+        ours.seconds,
+        ours.peak_mb,
+        ours.result.inertia_,
+        "",
+    )
     for name, run in (("python-kmedoids n_cpu=1", serial), ("python-kmedoids default", para)):
-        table.add("M1 fit", shape, name, run.seconds, run.peak_mb, float(run.result.loss),
-                  f"{run.seconds / ours.seconds:.2f}")
+        table.add(
+            "M1 fit",
+            shape,
+            name,
+            run.seconds,
+            run.peak_mb,
+            float(run.result.loss),
+            f"{run.seconds / ours.seconds:.2f}",
+        )
     D = euclidean_distances(X)
     KMedoids(3, metric="precomputed", init=np.arange(3)).fit(D[:300, :300])
     ours_d = measure(lambda: KMedoids(k, metric="precomputed", init=init).fit(D))
     serial_d = measure(lambda: kmedoids.fasterpam(D, init.copy(), n_cpu=1))
     para_d = measure(lambda: kmedoids.fasterpam(D, init.copy()))
-    table.add("M1 on D", shape, "clusterlab FasterPAM", ours_d.seconds, ours_d.peak_mb,
-              ours_d.result.inertia_, "")
+    table.add(
+        "M1 on D",
+        shape,
+        "clusterlab FasterPAM",
+        ours_d.seconds,
+        ours_d.peak_mb,
+        ours_d.result.inertia_,
+        "",
+    )
     for name, run in (("python-kmedoids n_cpu=1", serial_d), ("python-kmedoids default", para_d)):
-        table.add("M1 on D", shape, name, run.seconds, run.peak_mb, float(run.result.loss),
-                  f"{run.seconds / ours_d.seconds:.2f}")
+        table.add(
+            "M1 on D",
+            shape,
+            name,
+            run.seconds,
+            run.peak_mb,
+            float(run.result.loss),
+            f"{run.seconds / ours_d.seconds:.2f}",
+        )
 
 
 def _m1b(table: Table, n: int) -> None:
@@ -72,18 +100,39 @@ def _m1b(table: Table, n: int) -> None:
     try:
         from sklearn_extra.cluster import KMedoids as ExtraKMedoids
     except (ImportError, ValueError) as exc:  # its wheels are built against numpy 1
-        table.add("M1b PAM", shape, f"scikit-learn-extra: does not import ({exc})"[:70],
-                  None, None, None, "")
+        table.add(
+            "M1b PAM",
+            shape,
+            f"scikit-learn-extra: does not import ({exc})"[:70],
+            None,
+            None,
+            None,
+            "",
+        )
     else:
         extra = measure(lambda: ExtraKMedoids(k, method="pam", init="build").fit(X))
-        table.add("M1b PAM", shape, "scikit-learn-extra", extra.seconds, extra.peak_mb,
-                  float(extra.result.inertia_), f"{extra.seconds / ours.seconds:.1f}")
+        table.add(
+            "M1b PAM",
+            shape,
+            "scikit-learn-extra",
+            extra.seconds,
+            extra.peak_mb,
+            float(extra.result.inertia_),
+            f"{extra.seconds / ours.seconds:.1f}",
+        )
     import kmedoids
     from sklearn.metrics.pairwise import euclidean_distances
 
     ref = measure(lambda: kmedoids.pam(euclidean_distances(X), k))
-    table.add("M1b PAM", shape, "python-kmedoids pam", ref.seconds, ref.peak_mb,
-              float(ref.result.loss), f"{ref.seconds / ours.seconds:.2f}")
+    table.add(
+        "M1b PAM",
+        shape,
+        "python-kmedoids pam",
+        ref.seconds,
+        ref.peak_mb,
+        float(ref.result.loss),
+        f"{ref.seconds / ours.seconds:.2f}",
+    )
 
 
 def _m2(table: Table, n: int) -> None:
@@ -98,10 +147,24 @@ def _m2(table: Table, n: int) -> None:
     medoids = rows[ref.medoid_indices_]
     ref_loss = _loss_of(X, medoids)
     shape = f"{n:,} x 10, k={k}"
-    table.add("M2 CLARA", shape, "clusterlab", clara.seconds, clara.peak_mb,
-              clara.result.inertia_, "target < 30 s")
-    table.add("M2 reference", shape, "FasterPAM on 20,000 rows, assigned to all", None, None,
-              ref_loss, f"CLARA / ref = {clara.result.inertia_ / ref_loss:.4f}")
+    table.add(
+        "M2 CLARA",
+        shape,
+        "clusterlab",
+        clara.seconds,
+        clara.peak_mb,
+        clara.result.inertia_,
+        "target < 30 s",
+    )
+    table.add(
+        "M2 reference",
+        shape,
+        "FasterPAM on 20,000 rows, assigned to all",
+        None,
+        None,
+        ref_loss,
+        f"CLARA / ref = {clara.result.inertia_ / ref_loss:.4f}",
+    )
 
 
 def _loss_of(X: np.ndarray, medoids: np.ndarray) -> float:

@@ -169,9 +169,10 @@ class KMedoids(
 
     Notes
     -----
-    The n x n distance matrix (in X's float type; float32 for Gower) is built in parallel when
-    it fits the memory budget; otherwise FasterPAM, PAM and the alternating algorithm compute
-    every distance on the fly with the same results (a callable metric then raises a
+    The n x n distance matrix (float64, whatever X's type: one compiled version of each
+    kernel) is built in parallel when it fits the memory budget; otherwise FasterPAM, PAM and
+    the alternating algorithm compute every distance on the fly with the same results (a
+    callable metric then raises a
     MemoryError that names ``method='clara'``). Results do not depend on the thread count: the
     matrix, BUILD and PAM's swap search run in parallel over candidates; FasterPAM's eager loop
     is serial on a matrix (one evaluation is microseconds) and, on the fly, evaluates batches
@@ -266,9 +267,10 @@ class KMedoids(
             )
             return self._gower.encode(table), table
         if isinstance(self.metric, str) and self.metric == "precomputed":
-            D = np.ascontiguousarray(check_data(self, X))
-            _check_precomputed(D)
+            D = check_data(self, X)
             self._float_type = D.dtype
+            D = np.ascontiguousarray(D, dtype=np.float64)  # the kernels' one dtype
+            _check_precomputed(D)
             return D, None
         X = check_data(self, X)
         self._float_type = X.dtype  # distances and centers keep X's float type
@@ -289,7 +291,7 @@ class KMedoids(
         n_int = self._gower.n_interval if self._gower is not None else 0
         if self._is_precomputed():
             return _Problem(X, _NO_ROWS, 0, np.zeros(0), gw, 0)
-        dtype = self._float_type
+        dtype = np.dtype(np.float64)  # one compiled version of every kernel
         n = X.shape[0]
         need = n * n * dtype.itemsize
         if code < 0:  # a callable
@@ -398,11 +400,11 @@ class KMedoids(
             # more than it saves (measured, 10,000 points: 0.58 s CPU serial, 4-7 s on 2 threads).
             n_threads = _threads_now()
             budget = get_config()["working_memory"] * 2**20
-            max_batch = int(max(1, min(8 * n_threads, budget // (n * prob.D.dtype.itemsize))))
-            bufs = np.empty((max_batch, n), dtype=prob.D.dtype)
+            max_batch = int(max(1, min(8 * n_threads, budget // (n * 8))))
+            bufs = np.empty((max_batch, n))
         else:
             n_threads = 1
-            bufs = np.empty((1, 0), dtype=prob.D.dtype)
+            bufs = np.empty((1, 0))
         return fasterpam(*prob.args, w, medoids, self.max_iter, n_threads, bufs)
 
     def _problem_for_assign(self, data: np.ndarray) -> _Problem:
@@ -412,8 +414,7 @@ class KMedoids(
         code = self._code()
         gw = self._gower.weights if self._gower is not None else np.zeros(0)
         n_int = self._gower.n_interval if self._gower is not None else 0
-        empty = np.zeros((0, 0), self._float_type)
-        return _Problem(empty, data, code, _row_norms(data, code), gw, n_int)
+        return _Problem(np.zeros((0, 0)), data, code, _row_norms(data, code), gw, n_int)
 
     def _assign(self, prob: _Problem, medoids: np.ndarray, w: np.ndarray):
         from clusterlab.kernels.medoids import assign
@@ -488,44 +489,41 @@ class KMedoids(
     # -- using a fitted model ------------------------------------------------------------------
 
     def transform(self, X: Any) -> np.ndarray:
-        """Distance of each row to each medoid, shape (n_samples, n_clusters).
+        """Distance of each row to each medoid, shape (n_samples, n_clusters), in X's float
+        type (float32 for Gower).
 
         For ``metric='precomputed'``, ``X`` holds distances to the training points
         (n_samples, n_train) and its medoid columns are returned.
         """
+        return self._distances(X).astype(self._float_type, copy=False)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Index of the nearest medoid of each row (int64; ties: the lower index), the rule
+        ``labels_`` follows, so predicting the training rows returns ``labels_``."""
+        return np.argmin(self._distances(X), axis=1).astype(np.int64)
+
+    def _distances(self, X: Any) -> np.ndarray:
+        """float64 distances to the medoids, computed as in fit."""
         from clusterlab.kernels.medoids import cross_distances
 
         check_is_fitted(self, "medoid_indices_")
         if self._is_precomputed():
             D = check_data(self, X, reset=False)
-            return np.ascontiguousarray(D[:, self.medoid_indices_])
+            return np.asarray(D[:, self.medoid_indices_], dtype=np.float64)
         if self._gower is not None:
             A = self._gower.encode(read_table(self, X, reset=False))
         else:
             A = np.ascontiguousarray(check_data(self, X, reset=False), dtype=np.float64)
         code = self._code()
         if code < 0:
-            return np.asarray(self.metric(A, self._medoid_rows), dtype=self._float_type)
-        out = np.empty((A.shape[0], self.n_clusters), dtype=self._float_type)
+            return np.asarray(self.metric(A, self._medoid_rows), dtype=np.float64)
+        out = np.empty((A.shape[0], self.n_clusters))
         gw = self._gower.weights if self._gower is not None else np.zeros(0)
         n_int = self._gower.n_interval if self._gower is not None else 0
+        norms = (_row_norms(A, code), _row_norms(self._medoid_rows, code))
         with threads(self.n_jobs):
-            cross_distances(
-                A,
-                self._medoid_rows,
-                code,
-                _row_norms(A, code),
-                _row_norms(self._medoid_rows, code),
-                gw,
-                n_int,
-                out,
-            )
+            cross_distances(A, self._medoid_rows, code, *norms, gw, n_int, out)
         return out
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Index of the nearest medoid of each row (int64; ties: the lower index), the rule
-        ``labels_`` follows, so predicting the training rows returns ``labels_``."""
-        return np.argmin(self.transform(X), axis=1).astype(np.int64)
 
 
 def _threads_now() -> int:

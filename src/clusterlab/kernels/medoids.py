@@ -6,18 +6,19 @@ and SWAP); Park & Jun (2009) (alternating).
 
 Data contract, shared by the kernels here:
 
-- ``D`` : float32 or float64 (n, n) — a symmetric distance matrix, read as ``D[c, o]`` (the
-  distance of point ``o`` to candidate ``c``: one contiguous row per candidate); or an empty
-  (0, 0) array of the same dtype, and then every distance is computed on the fly from ``X``.
-- ``X`` : float32 or float64 (n, d) — the rows (encoded rows for Gower); read when ``D`` is empty.
+- ``D`` : float64 (n, n) — a symmetric distance matrix, read as ``D[c, o]`` (the distance of
+  point ``o`` to candidate ``c``: one contiguous row per candidate); or an empty (0, 0) array,
+  and then every distance is computed on the fly from ``X``.
+- ``X`` : float64 (n, d) — the rows (encoded rows for Gower); read when ``D`` is empty.
 - ``metric`` : int — one of the codes below. ``norms`` : float64 (n,) — row norms (cosine).
   ``gw`` : float64 (d,) — Gower column weights; ``n_interval`` — Gower interval columns.
 - ``w`` : float64 (n,) — non-negative point weights.
 - ``medoids`` : int64 (k,) — row indices; ``medoids[s]`` is the medoid of slot ``s``.
 
 Points of weight 0 are never made medoids (they are not in the data the weights describe).
-A computed distance is rounded to ``D``'s dtype, so the on-the-fly path takes exactly the
-decisions the matrix path takes. Losses and gains are accumulated in float64, point by point in
+One dtype everywhere (float64) keeps one compiled version of each kernel; a computed distance
+is bitwise the matrix entry, so the on-the-fly path takes exactly the matrix path's decisions.
+Losses and gains are accumulated in float64, point by point in
 index order, so every result is the same for any thread count: the parallel loops run over
 candidates (each candidate's sum is one thread's) or over points (independent updates).
 """
@@ -25,8 +26,7 @@ candidates (each candidate's sum is one thread's) or over points (independent up
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
-from numba.extending import overload
+from numba import njit, prange
 
 from clusterlab._config import CACHE
 from clusterlab.kernels.gower import gower_pair
@@ -56,7 +56,7 @@ EUCLIDEAN, SQEUCLIDEAN, MANHATTAN, CHEBYSHEV, COSINE, GOWER = 0, 1, 2, 3, 4, 5
 CHUNK = 1024
 
 
-@njit(cache=CACHE, inline="always")
+@njit(cache=CACHE)
 def _pair(A, i, B, j, metric, na, nb, gw, n_interval):  # noqa: PLR0917
     """Distance between row ``i`` of ``A`` and row ``j`` of ``B`` (float64).
 
@@ -89,22 +89,10 @@ def _pair(A, i, B, j, metric, na, nb, gw, n_interval):  # noqa: PLR0917
 
 @njit(cache=CACHE, inline="always")
 def _d(D, X, metric, norms, gw, n_interval, o, c):  # noqa: PLR0917
-    """Distance of point ``o`` to point ``c``, from ``D`` or computed (rounded to D's dtype)."""
+    """Distance of point ``o`` to point ``c``, from ``D`` or computed."""
     if D.shape[0] > 0:
-        return np.float64(D[c, o])
-    return _round_like(D, _pair(X, c, X, o, metric, norms, norms, gw, n_interval))
-
-
-def _round_like(D, v):
-    """``v`` rounded to the dtype of ``D`` (and back to float64); numba-only (see overload)."""
-    raise NotImplementedError  # pragma: no cover - only called from numba
-
-
-@overload(_round_like, inline="always")
-def _round_like_impl(D, v):
-    if D.dtype == types.float32:
-        return lambda D, v: np.float64(np.float32(v))
-    return lambda D, v: v
+        return D[c, o]
+    return _pair(X, c, X, o, metric, norms, norms, gw, n_interval)
 
 
 @njit(cache=CACHE, inline="always")
@@ -378,8 +366,8 @@ def fasterpam(D, X, metric, norms, gw, n_interval, w, medoids, max_iter, n_threa
     exactly what the serial loop would do. ``n_threads`` sets the first batch size (doubled
     after each batch without a swap, up to ``bufs.shape[0]``).
 
-    ``medoids`` int64 (k,) — read (the initial medoids) and written. ``bufs`` — scratch of
-    D's dtype, (max_batch, n) when distances are computed on the fly, else (max_batch, 0).
+    ``medoids`` int64 (k,) — read (the initial medoids) and written. ``bufs`` — float64
+    scratch, (max_batch, n) when distances are computed on the fly, else (max_batch, 0).
     Returns ``(loss, n_iter, n_swaps)``.
     """
     n = w.shape[0]
@@ -457,7 +445,7 @@ def _evaluate_all(  # noqa: PLR0917
             out_delta[c] = np.inf
             out_slot[c] = 0
             continue
-        buf = np.empty(0 if D.shape[0] > 0 else n, dtype=D.dtype)
+        buf = np.empty(0 if D.shape[0] > 0 else n)
         col = _column(D, X, metric, norms, gw, n_interval, c, buf)
         out_delta[c], out_slot[c] = _evaluate(col, near, dn, ds, w, removal)
 
@@ -482,7 +470,7 @@ def pam_swap(D, X, metric, norms, gw, n_interval, w, medoids, max_iter):  # noqa
         is_medoid[medoids[s]] = True
     out_delta = np.empty(n)
     out_slot = np.empty(n, dtype=np.int64)
-    buf = np.empty(0 if D.shape[0] > 0 else n, dtype=D.dtype)
+    buf = np.empty(0 if D.shape[0] > 0 else n)
     loss = _loss(dn, w)
     n_iter = 0
     n_swaps = 0
