@@ -9,7 +9,7 @@ peer's time over ours; the target is at least 0.5 (half python-kmedoids' speed) 
 M1b: PAM (BUILD + SWAP) on 2,000 rows, ours vs scikit-learn-extra (which builds the full matrix
 and runs the classic O(k n^2) swap evaluation).
 
-M2: CLARA on 1,000,000 x 10, k = 10 (5 samples of ``1000 + 50 k`` rows, FasterPAM on each, one
+M2: CLARA on 1,000,000 x 10, k = 10 (5 samples of ``2000 + 100 k`` rows, FasterPAM on each, one
 linear assignment of all rows per sample): target < 30 s, and a loss within 2% of the reference
 "FasterPAM on a random 20,000-row subsample, its medoids assigned to all rows".
 """

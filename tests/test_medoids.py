@@ -166,11 +166,11 @@ def test_recovers_blobs(blobs):
 def test_clara_near_fasterpam_and_linear_in_memory():
     X, _ = make_blobs(n_samples=3000, n_features=5, centers=8, cluster_std=1.5, random_state=0)
     full = KMedoids(8, random_state=0).fit(X)
-    clara = KMedoids(8, method="clara", random_state=0).fit(X)  # samples of 1400 rows
+    clara = KMedoids(8, method="clara", sample_size=1000, random_state=0).fit(X)
     assert clara.inertia_ <= 1.02 * full.inertia_
     assert np.array_equal(clara.predict(X), clara.labels_)
     with config_context(memory_budget=1):  # under 1 MiB: samples' distances on the fly too
-        small = KMedoids(8, method="clara", random_state=0).fit(X)
+        small = KMedoids(8, method="clara", sample_size=1000, random_state=0).fit(X)
     assert np.array_equal(small.medoid_indices_, clara.medoid_indices_)
 
 
