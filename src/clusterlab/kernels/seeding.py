@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.distances import CHUNK
+from clusterlab.kernels.center_distances import CHUNK
 
 __all__ = ["default_n_local_trials", "kmeans_plusplus_indices", "random_indices"]
 
