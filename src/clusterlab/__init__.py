@@ -41,6 +41,8 @@ _LAZY: dict[str, str] = {
     "rfm": "clusterlab.datasets",
     "set_config": "clusterlab._config",
     "stability": "clusterlab.selection",
+    "uncached_kernels": "clusterlab._config",
+    "watch_compilation": "clusterlab._config",
     "write_table": "clusterlab.io",
 }
 
