@@ -208,8 +208,11 @@ def uncached_kernels() -> list[str]:
     compiles when first called (a few seconds for the larger ones) and is cached, so later runs
     load it in milliseconds. Callers use this to say so before the work starts; the list names
     kernels as ``"module.function"`` (e.g. ``"lloyd.assign_labels"``), so a caller can ask about
-    the kernels one model uses by their module. It imports the kernel modules (and numba), which
-    compiles nothing, and reads only the cache's small index files.
+    the kernels one model uses by their module. A kernel the runs so far did not need stays
+    listed (e.g. the parallel variant of a kernel whose serial twin small data runs, see
+    :mod:`clusterlab.kernels.variants`): to tell the user exactly when compiling happens, use
+    :func:`watch_compilation`'s ``on_first_compile``. It imports the kernel modules (and numba),
+    which compiles nothing, and reads only the cache's small index files.
 
     Returns
     -------
