@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.experiment",
+    "GaussianMixture": "clusterlab.cluster.mixture",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
     "kmeans": "clusterlab.cluster.kmeans",

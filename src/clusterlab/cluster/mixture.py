@@ -477,19 +477,20 @@ class GaussianMixture(ParamsMixin, DensityMixin, ClusterMixin, BaseEstimator):
         prec, log_norm = self._current_params().kernel_model()
         return weighted_log_prob(X, self.means_, prec, log_norm, self._kind)
 
-    def _log_prob_resp(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _shifted_log_prob(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted log-densities minus each row's largest one, and that largest one."""
         X = self._check_test_data(X)
         with threads(self._n_jobs_for(*X.shape)):
             wlp = self._weighted_log_prob(X)
         top = wlp.max(axis=1, keepdims=True)
         top[~np.isfinite(top)] = 0.0
-        with np.errstate(under="ignore", divide="ignore"):
-            norm = np.log(np.exp(wlp - top).sum(axis=1, keepdims=True)) + top
-            return norm[:, 0], wlp - norm
+        return wlp - top, top[:, 0]
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood of each row of ``X`` under the model: shape (n_samples,)."""
-        return self._log_prob_resp(X)[0]
+        shifted, top = self._shifted_log_prob(X)
+        with np.errstate(under="ignore", divide="ignore"):
+            return np.log(np.exp(shifted).sum(axis=1)) + top
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean log-likelihood of the rows of ``X`` (weighted by ``sample_weight``)."""
@@ -507,7 +508,10 @@ class GaussianMixture(ParamsMixin, DensityMixin, ClusterMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probability of each component for each row: shape (n_samples, k)."""
-        return np.exp(self._log_prob_resp(X)[1])
+        shifted, _ = self._shifted_log_prob(X)
+        with np.errstate(under="ignore"):
+            e = np.exp(shifted)
+        return e / e.sum(axis=1, keepdims=True)
 
     def _n_parameters(self) -> int:
         return n_parameters(self._kind, self.n_components, self.means_.shape[1])
