@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "read_table": "clusterlab.io",
     "rfm": "clusterlab.datasets",
     "set_config": "clusterlab._config",
+    "SpectralClustering": "clusterlab.cluster.spectral",
     "stability": "clusterlab.selection",
     "write_table": "clusterlab.io",
 }
