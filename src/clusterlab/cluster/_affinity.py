@@ -164,7 +164,8 @@ def rbf_affinity(X: np.ndarray, gamma: float) -> tuple[np.ndarray, RbfAffinity]:
     state = RbfAffinity(X, gamma)
     A = np.empty((X.shape[0], X.shape[0]))
     for start in range(0, X.shape[0], _RBF_BLOCK):
-        A[start : start + _RBF_BLOCK] = np.exp(-gamma * state._sq_dist(X[start : start + _RBF_BLOCK]))
+        block = X[start : start + _RBF_BLOCK]
+        A[start : start + _RBF_BLOCK] = np.exp(-gamma * state._sq_dist(block))
     np.fill_diagonal(A, 0.0)
     return A, state
 
@@ -197,7 +198,7 @@ class PrecomputedNeighbors:
         D = _dense_distances(Q)
         m, n = D.shape
         n_forward = self.n_neighbors - 1
-        rows, cols = np.nonzero(D < self.radius[None, :])
+        rows, cols = np.nonzero(self.radius[None, :] > D)
         reverse = sp.csr_matrix((np.full(rows.size, 0.5), (rows, cols)), (m, n))
         if n_forward == 0:
             return reverse

@@ -95,7 +95,8 @@ def _ilu_preconditioner(L: Any) -> Any:
 
     def matmat(B: np.ndarray) -> np.ndarray:
         B = B.reshape(n, -1)
-        return np.column_stack([ilu.solve(np.ascontiguousarray(B[:, j])) for j in range(B.shape[1])])
+        columns = [ilu.solve(np.ascontiguousarray(B[:, j])) for j in range(B.shape[1])]
+        return np.column_stack(columns)
 
     return LinearOperator((n, n), matvec=ilu.solve, matmat=matmat, dtype=np.float64)
 

@@ -323,10 +323,11 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         else:
             fix = "raise n_landmarks"
         graph = "landmark graph" if self.n_landmarks is not None else "affinity graph"
+        more = f", more than n_clusters={self.n_clusters}" if n > self.n_clusters else ""
         warnings.warn(
-            f"the {graph} has {n} connected components: each one is split off before any "
-            f"structure inside it is seen{' (more components than clusters)' if n > self.n_clusters else ''}; "
-            f"{fix}, or treat the components as clusters of their own",
+            f"the {graph} has {n} connected components{more}: spectral clustering splits them "
+            f"apart before it sees any structure inside them; {fix}, or treat the components "
+            "as clusters of their own",
             DisconnectedGraphWarning,
             stacklevel=3,
         )
@@ -373,7 +374,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         out[hit] = self.embedding_[exact[hit]]
         rest = np.flatnonzero(~hit)
         if rest.size:
-            rows = state.rows(X[rest] if not sp.issparse(X) else X[rest])
+            rows = state.rows(X[rest])
             degree = np.asarray(rows.sum(axis=1)).ravel()
             mu = np.maximum(1.0 - self.eigenvalues_, _MU_FLOOR)
             spread = np.asarray(rows @ self.embedding_)
