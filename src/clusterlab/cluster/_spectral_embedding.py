@@ -38,8 +38,9 @@ __all__ = ["assign", "column_signs", "connected_components", "spectral_embedding
 #: ILU shift and drop tolerance of the 'lobpcg' preconditioner.
 _ILU_SHIFT = 1e-3
 _ILU_DROP = 1e-3
-#: LOBPCG's residual tolerance when eigen_tol='auto' (scikit-learn's lobpcg default is looser).
-_LOBPCG_TOL = 1e-5
+#: LOBPCG residual tolerance for eigen_tol="auto": on 100,000 blobs it gives the eigenvalues to 6
+#: digits in 49 iterations, where 1e-5 takes 254 (scipy's default, sqrt(eps) * n, is looser).
+_LOBPCG_TOL = 1e-4
 _LOBPCG_MAXITER = 2000
 
 

@@ -26,8 +26,6 @@ from clusterlab._validation import (
 __all__ = ["DisconnectedGraphWarning", "SpectralClustering"]
 
 _PRECOMPUTED = ("precomputed", "precomputed_nearest_neighbors")
-#: Rows above which eigen_solver='auto' prefers pyamg's multigrid LOBPCG when pyamg is there.
-_AMG_MIN_ROWS = 20_000
 #: Floor of ``1 - eigenvalue`` in the Nystrom division (an isolated node has eigenvalue 1).
 _MU_FLOOR = 1e-12
 
@@ -40,12 +38,6 @@ def _random_generator(random_state: Any) -> Any:
     if isinstance(random_state, np.random.RandomState | np.random.Generator):
         return random_state
     return np.random.RandomState(random_state)
-
-
-def _pyamg_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("pyamg") is not None
 
 
 class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
@@ -78,8 +70,10 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
     eigen_solver : {'auto', 'arpack', 'lobpcg', 'amg'}, default='auto'
         'arpack': Lanczos on the normalised affinity, no factorisation; 'lobpcg': LOBPCG with
         an incomplete-LU preconditioner; 'amg': LOBPCG with pyamg's multigrid preconditioner
-        (needs pyamg); 'auto': 'amg' above 20,000 rows when pyamg is installed, else 'arpack'.
-        Graphs with fewer than ``5 * n_components + 1`` rows are solved densely.
+        (needs pyamg); 'auto': 'arpack'. Graphs with fewer than ``5 * n_components + 1`` rows
+        are solved densely. Measured (CPU seconds): on 100,000 blobs in 10-D (clusters, so a
+        large gap after the k-th eigenvalue) arpack 6-9, amg 16; on a 30,000-point uniform
+        square (no clusters, eigenvalues packed near 0) amg 4.4, lobpcg 20, arpack 31.
     assign_labels : {'kmeans', 'discretize', 'cluster_qr'}, default='kmeans'
         How the embedding becomes labels: k-means on its rows; Yu and Shi's discretisation;
         Damle, Minden and Ying's column-pivoted QR.
@@ -232,9 +226,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
                 f"n_components must be >= n_clusters={self.n_clusters} with "
                 f"assign_labels={self.assign_labels!r}; got {n_components}"
             )
-        solver = self.eigen_solver
-        if solver == "auto":
-            solver = "amg" if n_samples >= _AMG_MIN_ROWS and _pyamg_installed() else "arpack"
+        solver = "arpack" if self.eigen_solver == "auto" else self.eigen_solver
         return n_components, min(self.n_neighbors, n_samples), solver
 
     def fit(self, X: Any, y: Any = None) -> SpectralClustering:
