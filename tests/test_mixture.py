@@ -248,3 +248,75 @@ def test_predict_checks_features(blobs):
     gm = GaussianMixture(2, random_state=0).fit(blobs[0])
     with pytest.raises(ValueError, match="features"):
         gm.predict(np.zeros((3, 5)))
+
+
+# -- gaussian_mixture_path ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def path_and_data():
+    from clusterlab.cluster.mixture_path import gaussian_mixture_path
+
+    X, y = make_blobs(n_samples=400, n_features=2, centers=3, cluster_std=0.8, random_state=2)
+    return gaussian_mixture_path(X, range(1, 6), random_state=0), X, y
+
+
+def test_path_scores_every_model_as_the_estimator_does(path_and_data):
+    path, X, _ = path_and_data
+    assert set(path.models) == {(t, k) for t in COVARIANCE_TYPES for k in range(1, 6)}
+    for (t, k), model in path.models.items():
+        assert model.n_components == k and model.covariance_type == t
+        assert path.bic[(t, k)] == pytest.approx(model.bic(X), rel=1e-10)
+        assert path.aic[(t, k)] == pytest.approx(model.aic(X), rel=1e-10)
+        np.testing.assert_array_equal(path.labels(t, k), model.predict(X))
+
+
+def test_path_finds_the_blobs_by_bic(path_and_data):
+    path, _, y = path_and_data
+    covariance_type, k = path.best("bic")
+    assert k == 3
+    assert adjusted_rand_score(y, path.labels(covariance_type, k)) > 0.95
+    table = path.table("bic")
+    assert list(table.index) == [1, 2, 3, 4, 5] and list(table.columns) == COVARIANCE_TYPES
+
+
+def test_path_model_equals_a_fit_from_its_initial_parameters(path_and_data):
+    """Each model of the path is an ordinary EM run: refitting from its own parameters with
+    max_iter=1 moves nothing but the last small step."""
+    path, X, _ = path_and_data
+    model = path.models[("full", 3)]
+    again = GaussianMixture(
+        3,
+        weights_init=model.weights_,
+        means_init=model.means_,
+        precisions_init=model.precisions_,
+    ).fit(X)
+    assert again.lower_bound_ == pytest.approx(model.lower_bound_, rel=1e-4)
+
+
+def test_path_weights_equal_repeated_rows():
+    from clusterlab.cluster.mixture_path import gaussian_mixture_path
+
+    X, _ = make_blobs(n_samples=120, n_features=2, centers=2, random_state=5)
+    counts = np.random.default_rng(0).integers(1, 3, size=len(X))
+    common = {"covariance_types": ["diag"], "tol": 1e-10, "max_iter": 500}
+    weighted = gaussian_mixture_path(X, [2], sample_weight=counts, **common)
+    repeated = gaussian_mixture_path(np.repeat(X, counts, axis=0), [2], **common)
+    # different k-means seeds, same optimum on two clear blobs
+    assert weighted.bic[("diag", 2)] == pytest.approx(repeated.bic[("diag", 2)], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ks": [0, 1]}, r"ks must be a non-empty sequence of ints in \[1, n_samples=50\]"),
+        ({"ks": [2], "covariance_types": ["banded"]}, "covariance_types must be a non-empty"),
+        ({"ks": [2], "n_init": 0}, "n_init must be an int in"),
+    ],
+)
+def test_path_bad_arguments(kwargs, match):
+    from clusterlab.cluster.mixture_path import gaussian_mixture_path
+
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match=match):
+        gaussian_mixture_path(X, **kwargs)

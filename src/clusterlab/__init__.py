@@ -21,6 +21,7 @@ _LAZY: dict[str, str] = {
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.experiment",
     "GaussianMixture": "clusterlab.cluster.mixture",
+    "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
     "kmeans": "clusterlab.cluster.kmeans",

@@ -222,9 +222,12 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
                 f"n_components must be an int in [1, {what}={limit}]; got {n_components}"
             )
         if self.assign_labels != "kmeans" and n_components < self.n_clusters:
-            raise ValueError(
-                f"n_components must be >= n_clusters={self.n_clusters} with "
-                f"assign_labels={self.assign_labels!r}; got {n_components}"
+            warnings.warn(
+                f"assign_labels={self.assign_labels!r} makes one cluster per eigenvector: "
+                f"n_components={n_components} gives {n_components} clusters, not "
+                f"n_clusters={self.n_clusters}",
+                UserWarning,
+                stacklevel=3,
             )
         solver = "arpack" if self.eigen_solver == "auto" else self.eigen_solver
         return n_components, min(self.n_neighbors, n_samples), solver
@@ -257,7 +260,10 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             else:
                 self._fit_graph(X, n_components, n_neighbors, solver, rng)
             self._warn_components()
-            self._n_assign = self.n_clusters if self.assign_labels != "kmeans" else n_components
+            if self.assign_labels == "kmeans":
+                self._n_assign = n_components
+            else:
+                self._n_assign = min(n_components, self.n_clusters)
             self.labels_, self._assigner = self._assign(self._n_assign, self.n_clusters, rng)
         return self
 
@@ -366,16 +372,20 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         out[hit] = self.embedding_[exact[hit]]
         rest = np.flatnonzero(~hit)
         if rest.size:
-            rows = state.rows(X[rest])
-            degree = np.asarray(rows.sum(axis=1)).ravel()
-            mu = np.maximum(1.0 - self.eigenvalues_, _MU_FLOOR)
-            spread = np.asarray(rows @ self.embedding_)
-            lonely = degree <= 0
-            degree[lonely] = 1.0
-            out[rest] = spread / degree[:, None] / mu
+            out[rest], lonely = self._nystrom(state.rows(X[rest]))
             if lonely.any():
                 out[rest[lonely]] = self.embedding_[self._nearest(X, rest[lonely])]
         return out
+
+    def _nystrom(self, rows: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The Nystrom extension of the embedding to rows of affinities to the training rows
+        (for a training row's own affinities it returns that row's embedding: the eigenvector
+        equation), and a mask of the rows with no affinity at all (left at zero)."""
+        degree = np.asarray(rows.sum(axis=1)).ravel()
+        mu = np.maximum(1.0 - self.eigenvalues_, _MU_FLOOR)
+        spread = np.asarray(rows @ self.embedding_)
+        lonely = ~(degree > 0)
+        return spread / np.where(lonely, 1.0, degree)[:, None] / mu, lonely
 
     def _nearest(self, X: Any, rows: np.ndarray) -> np.ndarray:
         """Nearest training row of rows without any affinity (an rbf kernel that underflows,
