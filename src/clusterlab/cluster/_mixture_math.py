@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clusterlab.kernels.mixture import DIAG, FULL, SPHERICAL, TIED, precision_factors
+from clusterlab.kernels.mixture_kinds import DIAG, FULL, SPHERICAL, TIED
 
 __all__ = [
     "KINDS",
@@ -166,6 +166,8 @@ def factorise(kind: int, cov: np.ndarray, reg: np.ndarray, scale: float):
 
 
 def _try_factorise(kind: int, cov: np.ndarray, reg: np.ndarray):
+    from clusterlab.kernels.mixture import precision_factors
+
     k = reg.shape[0]
     if kind in (FULL, TIED):
         mats = cov if kind == FULL else cov[None]

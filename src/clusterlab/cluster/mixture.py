@@ -157,7 +157,7 @@ def _params_of_kind(  # noqa: PLR0917
     weights_total: float | None,
 ) -> Params:
     """Parameters of ``kind`` from full scatters about ``means`` (one pass serves every kind)."""
-    from clusterlab.kernels.mixture import DIAG, SPHERICAL, TIED
+    from clusterlab.kernels.mixture_kinds import DIAG, SPHERICAL, TIED
 
     k = sr.shape[0]
     s1 = np.zeros_like(means)

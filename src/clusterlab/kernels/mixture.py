@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
+from clusterlab.kernels.mixture_kinds import DIAG, FULL, SPHERICAL, TIED
 
 __all__ = [
     "DIAG",
@@ -38,11 +39,6 @@ __all__ = [
     "precision_factors",
     "weighted_log_prob",
 ]
-
-FULL = 0
-TIED = 1
-DIAG = 2
-SPHERICAL = 3
 
 #: Rows per block of the reductions (at least; see :func:`n_row_blocks`).
 BLOCK_ROWS = 2048
