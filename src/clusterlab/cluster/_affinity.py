@@ -142,12 +142,16 @@ class RbfAffinity:
         return np.maximum(pairwise_sq_distances(Q, self.X).astype(np.float64), 0.0)
 
     def exact(self, Q: np.ndarray) -> np.ndarray:
-        out = np.empty(Q.shape[0], dtype=np.int64)
+        """Index of the first training row equal to each row of ``Q``, or -1."""
+        out = np.full(Q.shape[0], -1, dtype=np.int64)
         for start in range(0, Q.shape[0], _RBF_BLOCK):
             d2 = self._sq_dist(Q[start : start + _RBF_BLOCK])
-            nearest = d2.argmin(axis=1)
-            hit = d2[np.arange(d2.shape[0]), nearest] == 0.0
-            out[start : start + _RBF_BLOCK] = np.where(hit, nearest, -1)
+            # a zero distance is only a candidate: tiny (denormal) differences underflow
+            for i in np.flatnonzero(d2.min(axis=1) == 0.0):
+                for j in np.flatnonzero(d2[i] == 0.0):
+                    if np.array_equal(self.X[j], Q[start + i]):
+                        out[start + i] = j
+                        break
         return out
 
     def rows(self, Q: np.ndarray) -> np.ndarray:
