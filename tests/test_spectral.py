@@ -154,6 +154,22 @@ def test_disconnected_graph_warning_names_the_components():
     check_labels(sc.labels_, len(X))
 
 
+@pytest.mark.parametrize("eigen_solver", ["arpack", "lobpcg"])
+def test_a_disconnected_graph_gives_one_zero_eigenvalue_per_component(eigen_solver):
+    """Each component adds the eigenvalue 0 once: a multiple eigenvalue, solved component by
+    component so that none is missed (one Lanczos run over the whole graph can miss one)."""
+    X, y = make_blobs(n_samples=600, n_features=10, centers=6, cluster_std=0.5, random_state=1)
+    with pytest.warns(DisconnectedGraphWarning, match="has 6 connected components"):
+        sc = SpectralClustering(6, eigen_solver=eigen_solver, random_state=0).fit(X)
+    np.testing.assert_allclose(sc.eigenvalues_, 0.0, atol=1e-8)
+    assert adjusted_rand_score(y, sc.labels_) == 1.0
+    # one column per component, constant on it (the random-walk eigenvector of eigenvalue 0)
+    for j in range(6):
+        support = np.flatnonzero(np.abs(sc.embedding_[:, j]) > 1e-12)
+        assert len(np.unique(y[support])) == 1
+        np.testing.assert_allclose(sc.embedding_[support, j], sc.embedding_[support[0], j])
+
+
 def test_labels_for_reuses_the_embedding(fitted, four_blobs):
     X = four_blobs[0]
     assert fitted.embedding_.shape == (len(X), 8)

@@ -284,9 +284,10 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             )
         gamma = 1.0 if self.gamma is None else float(self.gamma)
         A, self._affinity_state = build_affinity(X, self.affinity, n_neighbors, gamma)
-        self.n_connected_components_, _ = connected_components(A)
+        components = connected_components(A)
+        self.n_connected_components_ = int(components[0])
         self.eigenvalues_, self.embedding_ = spectral_embedding(
-            A, n_components, solver, rng, self.eigen_tol
+            A, n_components, solver, rng, self.eigen_tol, components
         )
         self.affinity_matrix_ = A
         self._landmarks = None
