@@ -96,6 +96,8 @@ CONFIGS = [
     {"affinity": "nearest_neighbors", "assign_labels": "discretize"},
     {"affinity": "nearest_neighbors", "assign_labels": "cluster_qr"},
     {"n_landmarks": 60},
+    {"n_landmarks": 60, "affinity": "self_tuning"},
+    {"n_landmarks": 60, "affinity": "rbf", "gamma": 0.2},
 ]
 
 

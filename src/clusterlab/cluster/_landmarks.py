@@ -2,7 +2,11 @@
 landmark-based representation"): O(n r) memory and O(n m r + m^3) time for n rows, m landmarks.
 
 Landmarks are k-means centers of the data. Each row is represented by its ``r`` nearest
-landmarks with Gaussian weights summing to one (``Z``, n x m, r non-zeros a row); the affinity
+landmarks with Gaussian weights summing to one (``Z``, n x m, r non-zeros a row), the kernel
+following the estimator's affinity: 'nearest_neighbors' uses one bandwidth, the median distance
+of the rows to their r-th nearest landmark (the authors' choice is a global bandwidth too);
+'self_tuning' scales each row by its own distance to its r-th nearest landmark; 'rbf' is
+``exp(-gamma d^2)``. The affinity
 ``W = Z D^-1 Z^T`` (``D`` the landmarks' total weights) is never formed: its eigenvectors are the
 left singular vectors of ``Z D^-1/2``, found from the m x m matrix ``D^-1/2 Z^T Z D^-1/2``.
 Every row of ``W`` sums to one, so these eigenvectors already are the random-walk ones and the
@@ -35,7 +39,7 @@ class LandmarkEmbedding:
     landmarks: np.ndarray
     tree: tuple
     n_nearest: int
-    bandwidth: float
+    gamma: float  # weights exp(-gamma d^2); 0 means per-row scaling (self_tuning)
     column_scale: np.ndarray  # D^-1/2 (0 for a landmark no row uses)
     projection: np.ndarray  # (m, n_components): V / s, signs fixed
 
@@ -44,7 +48,11 @@ class LandmarkEmbedding:
         from clusterlab.kernels.kdtree import query_knn
 
         dist, ind = query_knn(self.tree, np.ascontiguousarray(Q), self.n_nearest, 2.0)
-        w = np.exp(-((dist / self.bandwidth) ** 2) / 2.0)
+        if self.gamma > 0:
+            w = np.exp(-self.gamma * dist**2)
+        else:
+            scale = np.maximum(dist[:, -1:], np.finfo(float).tiny)
+            w = np.exp(-0.5 * (dist / scale) ** 2)
         total = w.sum(axis=1, keepdims=True)
         # a row far from every landmark underflows: give it to its nearest landmarks equally
         w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / self.n_nearest)
@@ -58,11 +66,16 @@ class LandmarkEmbedding:
         return np.asarray(self.weights(Q) @ self.projection)
 
 
-def landmark_embedding(
-    X: np.ndarray, n_landmarks: int, n_components: int, rng: Any, n_jobs: Any
+def landmark_embedding(  # noqa: PLR0917
+    X: np.ndarray,
+    n_landmarks: int,
+    n_components: int,
+    rng: Any,
+    n_jobs: Any,
+    kernel: tuple[str, float] = ("nearest_neighbors", 1.0),
 ) -> tuple[np.ndarray, np.ndarray, LandmarkEmbedding, int]:
     """Eigenvalues (ascending), embedding of ``X``, the state for new rows, and the number of
-    connected components of the landmark graph."""
+    connected components of the landmark graph. ``kernel`` is ``(affinity, gamma)``."""
     from scipy.linalg import eigh
 
     from clusterlab.cluster._spectral_embedding import column_signs, connected_components
@@ -82,11 +95,14 @@ def landmark_embedding(
     landmarks = np.ascontiguousarray(km.fit(X).cluster_centers_)
     tree = build_kdtree(landmarks, 16)
     r = min(N_NEAREST, n_landmarks)
-    dist, _ = query_knn(tree, X, r, 2.0)
-    bandwidth = float(np.median(dist[:, -1]))
-    if not bandwidth > 0:
-        bandwidth = 1.0
-    state = LandmarkEmbedding(landmarks, tree, r, bandwidth, np.ones(n_landmarks), np.empty(0))
+    affinity, gamma = kernel
+    if affinity == "nearest_neighbors":
+        dist, _ = query_knn(tree, X, r, 2.0)
+        bandwidth = float(np.median(dist[:, -1]))
+        gamma = 0.5 / bandwidth**2 if bandwidth > 0 else 1.0
+    elif affinity == "self_tuning":
+        gamma = 0.0
+    state = LandmarkEmbedding(landmarks, tree, r, gamma, np.ones(n_landmarks), np.empty(0))
     Z = state.weights(X)
     totals = np.asarray(Z.sum(axis=0)).ravel()
     state.column_scale = np.where(totals > 0, 1.0 / np.sqrt(np.where(totals > 0, totals, 1.0)), 0.0)

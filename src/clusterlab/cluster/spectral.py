@@ -87,7 +87,9 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
     n_landmarks : int, optional
         Landmark spectral clustering (Chen and Cai 2011) with this many k-means landmarks: each
         row is represented by its 5 nearest landmarks, and the eigenvectors come from an
-        ``n_landmarks``-square matrix: O(n) memory and time, for large n. Not with precomputed
+        ``n_landmarks``-square matrix: O(n) memory and time, for large n. The landmark kernel
+        follows ``affinity``: one bandwidth for 'nearest_neighbors', each row's distance to
+        its 5th landmark for 'self_tuning', ``gamma`` for 'rbf'. Not with precomputed
         affinities.
     n_init : int, default=10
         Restarts of the k-means assignment.
@@ -296,8 +298,9 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         from clusterlab.cluster._landmarks import landmark_embedding
 
         n_landmarks = min(self.n_landmarks, X.shape[0])
+        gamma = 1.0 if self.gamma is None else float(self.gamma)
         values, U, state, n_graph = landmark_embedding(
-            X, n_landmarks, n_components, rng, self.n_jobs
+            X, n_landmarks, n_components, rng, self.n_jobs, (self.affinity, gamma)
         )
         self.eigenvalues_, self.embedding_, self._landmarks = values, U, state
         self.n_connected_components_ = n_graph
