@@ -19,7 +19,7 @@ _LAZY: dict[str, str] = {
     "config_context": "clusterlab._config",
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
-    "Experiment": "clusterlab.experiment",
+    "Experiment": "clusterlab.workflow",
     "GaussianMixture": "clusterlab.cluster.mixture",
     "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
     "get_config": "clusterlab._config",
