@@ -41,6 +41,7 @@ from clusterlab.cluster.mixture import (
     _random_generator,
     _resp_statistics,
     _Run,
+    n_jobs_for,
 )
 
 __all__ = ["MixturePath", "gaussian_mixture_path"]
@@ -190,7 +191,7 @@ def gaussian_mixture_path(
     w = check_sample_weight(sample_weight, X.shape[0], np.float64)
     rng = _random_generator(random_state)
     best: dict[tuple[str, int], _Run] = {}
-    with threads(n_jobs):
+    with threads(n_jobs_for(X.shape[0] * X.shape[1] * ks[-1], n_jobs)):
         data = _Data.build(X, w, need_tied="tied" in types)
         for _ in range(n_init):
             seeds = _shared_seeds(data, ks[-1], rng)
