@@ -33,8 +33,23 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["assign", "column_signs", "connected_components", "spectral_embedding"]
+__all__ = [
+    "assign",
+    "column_signs",
+    "connected_components",
+    "prune_negligible",
+    "spectral_embedding",
+]
 
+#: Largest graph solved by LAPACK when its affinity is dense anyway (an O(n^3) solve that
+#: cannot fail, against Lanczos iterations that each cost n^2), and largest sparse graph that
+#: falls back to LAPACK when ARPACK does not converge.
+_DENSE_FALLBACK = 4_000
+#: Edges whose normalised weight ``A_ij / min(d_i, d_j)`` is below this are dropped: float64
+#: cannot see them in eigenvalues near 1, and a graph held together only by such edges is
+#: numerically disconnected (an rbf kernel with a large gamma), with an eigenvalue of 1 of
+#: numerical multiplicity that Lanczos cannot resolve.
+NEGLIGIBLE = 1e-15
 #: ILU shift and drop tolerance of the 'lobpcg' preconditioner.
 _ILU_SHIFT = 1e-3
 _ILU_DROP = 1e-3
@@ -42,6 +57,28 @@ _ILU_DROP = 1e-3
 #: digits in 49 iterations, where 1e-5 takes 254 (scipy's default, sqrt(eps) * n, is looser).
 _LOBPCG_TOL = 1e-4
 _LOBPCG_MAXITER = 2000
+
+
+def prune_negligible(A: Any) -> Any:
+    """``A`` without the edges float64 cannot see (``A_ij < NEGLIGIBLE * min(d_i, d_j)``)."""
+    degree = np.asarray(A.sum(axis=1)).ravel()
+    if sp.issparse(A):
+        A = sp.csr_matrix(A)
+        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+        small = A.data < NEGLIGIBLE * np.minimum(degree[rows], degree[A.indices])
+        if not small.any():
+            return A
+        A = A.copy()
+        A.data[small] = 0.0
+        A.eliminate_zeros()
+        return A
+    small = np.minimum(degree[:, None], degree[None, :]) * NEGLIGIBLE > A
+    small &= A > 0
+    if not small.any():
+        return A
+    A = A.copy()
+    A[small] = 0.0
+    return A
 
 
 def connected_components(A: Any) -> tuple[int, np.ndarray]:
@@ -80,12 +117,24 @@ def _solve_dense(M: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve_arpack(M: Any, k: int, rng: Any, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.sparse.linalg import eigsh
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     v0 = rng.uniform(-1.0, 1.0, M.shape[0])
-    mu, V = eigsh(M, k=k, which="LA", tol=tol, v0=v0)
+    try:
+        mu, V = eigsh(M, k=k, which="LA", tol=tol, v0=v0)
+    except ArpackNoConvergence:
+        # eigenvalues packed against the wanted ones (a graph close to disconnected): LAPACK on
+        # a small graph, multigrid-free LOBPCG on a large one
+        if M.shape[0] <= _DENSE_FALLBACK:
+            return _solve_dense(M, k)
+        mu, V = _solve_lobpcg(M, _unit_root(M), k, rng, _LOBPCG_TOL, "lobpcg")
     order = np.argsort(-mu)
     return mu[order], V[:, order]
+
+
+def _unit_root(M: Any) -> np.ndarray:
+    """A start vector near the trivial eigenvector of ``M`` (its row sums' square roots)."""
+    return np.sqrt(np.maximum(np.asarray(M.sum(axis=1)).ravel(), 0.0)) + 1e-12
 
 
 def _ilu_preconditioner(L: Any) -> Any:
@@ -139,7 +188,8 @@ def _solve(  # noqa: PLR0917
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest eigenpairs of ``M`` (a connected graph's normalised affinity)."""
     n = M.shape[0]
-    if eigen_solver == "dense" or n < 5 * k + 1:
+    small_dense = not sp.issparse(M) and n <= _DENSE_FALLBACK
+    if eigen_solver == "dense" or n < 5 * k + 1 or small_dense:
         return _solve_dense(M, k)
     if eigen_solver == "arpack":
         return _solve_arpack(M, k, rng, 0.0 if eigen_tol == "auto" else float(eigen_tol))
@@ -166,14 +216,13 @@ def _solve_by_component(  # noqa: PLR0917
     larger component comes first.
     """
     n = M.shape[0]
-    M = sp.csr_matrix(M)
     order = np.argsort(labels, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(labels))])
     found = []  # (mu, -size, component, column, vector, rows)
     for c in range(bounds.size - 1):
         rows = order[bounds[c] : bounds[c + 1]]
         m = min(k, rows.size)
-        sub = M[rows][:, rows]
+        sub = M[rows][:, rows] if sp.issparse(M) else M[np.ix_(rows, rows)]
         mu, V = _solve(
             sub, root[rows], m, "dense" if rows.size <= 1 else eigen_solver, rng, eigen_tol
         )

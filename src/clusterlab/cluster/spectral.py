@@ -106,11 +106,12 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         The matching eigenvalues of the normalised Laplacian, ascending (their largest gap
         suggests a number of clusters).
     affinity_matrix_ : sparse matrix or ndarray of shape (n_samples, n_samples)
-        The affinity, with a zero diagonal (self-loops do not enter the normalised Laplacian);
-        not kept with ``n_landmarks``.
+        The affinity, with a zero diagonal (self-loops do not enter the normalised Laplacian)
+        and without the edges too weak for float64 to see (weight below 1e-15 times the
+        smaller degree, e.g. far pairs of an rbf kernel); not kept with ``n_landmarks``.
     n_connected_components_ : int
         Connected components of the affinity graph (of the landmark graph with
-        ``n_landmarks``).
+        ``n_landmarks``), counting only edges float64 can see.
     n_features_in_, feature_names_in_
         As every estimator.
 
@@ -273,6 +274,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         from clusterlab.cluster._affinity import build_affinity
         from clusterlab.cluster._spectral_embedding import (
             connected_components,
+            prune_negligible,
             spectral_embedding,
         )
 
@@ -286,6 +288,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             )
         gamma = 1.0 if self.gamma is None else float(self.gamma)
         A, self._affinity_state = build_affinity(X, self.affinity, n_neighbors, gamma)
+        A = prune_negligible(A)
         components = connected_components(A)
         self.n_connected_components_ = int(components[0])
         self.eigenvalues_, self.embedding_ = spectral_embedding(
