@@ -41,10 +41,12 @@ __all__ = [
     "spectral_embedding",
 ]
 
-#: Largest graph solved by LAPACK when its affinity is dense anyway (an O(n^3) solve that
-#: cannot fail, against Lanczos iterations that each cost n^2), and largest sparse graph that
-#: falls back to LAPACK when ARPACK does not converge.
+#: Largest graph that falls back to LAPACK when ARPACK does not converge.
 _DENSE_FALLBACK = 4_000
+#: Shift of the shift-invert Lanczos on dense affinities: the normalised affinity's eigenvalues
+#: are at most 1, so ``1.01 I - M`` is positive definite, and the wanted eigenvalues near 1 become
+#: ``1 / (mu - 1.01)``, far apart from the rest (eigenvalue 0.9 maps to -9, 1 to -100).
+_SHIFT = 1.01
 #: Edges whose normalised weight ``A_ij / min(d_i, d_j)`` is below this are dropped: float64
 #: cannot see them in eigenvalues near 1, and a graph held together only by such edges is
 #: numerically disconnected (an rbf kernel with a large gamma), with an eigenvalue of 1 of
@@ -116,12 +118,29 @@ def _solve_dense(M: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
     return mu[::-1], V[:, ::-1]
 
 
+def _shift_invert(M: np.ndarray) -> Any:
+    """``(M - sigma I)^-1`` for a dense ``M`` by one Cholesky factorisation of the positive
+    definite ``sigma I - M`` (n^3 / 3 flops, a quarter of a dense eigensolver's)."""
+    from scipy.linalg import cho_factor, cho_solve
+    from scipy.sparse.linalg import LinearOperator
+
+    n = M.shape[0]
+    factor = cho_factor(_SHIFT * np.eye(n) - M, lower=True, check_finite=False)
+    return LinearOperator(
+        (n, n), matvec=lambda x: -cho_solve(factor, x, check_finite=False), dtype=np.float64
+    )
+
+
 def _solve_arpack(M: Any, k: int, rng: Any, tol: float) -> tuple[np.ndarray, np.ndarray]:
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     v0 = rng.uniform(-1.0, 1.0, M.shape[0])
     try:
-        mu, V = eigsh(M, k=k, which="LA", tol=tol, v0=v0)
+        if sp.issparse(M):
+            mu, V = eigsh(M, k=k, which="LA", tol=tol, v0=v0)
+        else:
+            OPinv = _shift_invert(np.asarray(M))
+            mu, V = eigsh(M, k=k, sigma=_SHIFT, which="LM", OPinv=OPinv, tol=tol, v0=v0)
     except ArpackNoConvergence:
         # eigenvalues packed against the wanted ones (a graph close to disconnected): LAPACK on
         # a small graph, multigrid-free LOBPCG on a large one
@@ -188,8 +207,7 @@ def _solve(  # noqa: PLR0917
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest eigenpairs of ``M`` (a connected graph's normalised affinity)."""
     n = M.shape[0]
-    small_dense = not sp.issparse(M) and n <= _DENSE_FALLBACK
-    if eigen_solver == "dense" or n < 5 * k + 1 or small_dense:
+    if eigen_solver == "dense" or n < 5 * k + 1:
         return _solve_dense(M, k)
     if eigen_solver == "arpack":
         return _solve_arpack(M, k, rng, 0.0 if eigen_tol == "auto" else float(eigen_tol))
