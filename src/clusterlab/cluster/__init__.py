@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# public name -> module that defines it (imported on first use: no numba at import)
+# public name -> module that defines it, imported on first use (no numba at import)
 _LAZY: dict[str, str] = {
     "GaussianMixture": "clusterlab.cluster.mixture",
+    "KMedoids": "clusterlab.cluster.medoids",
+    "KModes": "clusterlab.cluster.categorical",
+    "KPrototypes": "clusterlab.cluster.categorical",
     "MixturePath": "clusterlab.cluster.mixture_path",
     "SpectralClustering": "clusterlab.cluster.spectral",
     "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
