@@ -80,6 +80,18 @@ def test_choose_k_gmm_picks_the_blobs_by_bic(blobs):
     assert r.table["bic"].idxmin() == 4
 
 
+def test_gmm_id_names_a_covariance_type_with_a_lower_bic():
+    # round blobs in 8-D: 'spherical' spends 1 variance per component where 'full' spends 36
+    X, _ = make_blobs(n_samples=200, n_features=8, centers=3, random_state=2)
+    r = choose_k(X, model="gmm", k_range=range(2, 6), random_state=0)
+    assert "BIC is lowest with covariance_type='spherical' at k = 3" in r.reason
+    explicit = choose_k(X, model=GaussianMixture(n_init=2), k_range=range(2, 6), random_state=0)
+    assert "covariance_type=" not in explicit.reason
+    pd.testing.assert_frame_equal(r.table, explicit.table)  # the path itself stays 'full'
+    ref = gaussian_mixture_path(X, range(2, 6), n_init=2, random_state=0)
+    assert ref.best("bic")[0] == "spherical"
+
+
 def test_spectral_path_is_one_fit_of_ours(blobs):
     X, _ = blobs
     chosen = plan("sc")

@@ -46,6 +46,7 @@ class KPath:
     bic: dict[int, float] = field(default_factory=dict)
     aic: dict[int, float] = field(default_factory=dict)
     eigenvalues: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def seeds(random_state: Any, n: int) -> list[int]:
@@ -175,18 +176,23 @@ def linkage_path(X: np.ndarray, ks: Sequence[int], method: str) -> KPath:
     return path
 
 
-def mixture_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any) -> KPath:
+def mixture_path(
+    X: np.ndarray, ks: Sequence[int], seed: int, base: Any, *, other_types: bool = False
+) -> KPath:
     """Gaussian mixtures (``base`` with n_components = k) for every k, with their BIC and AIC.
 
     clusterlab's GaussianMixture with its default k-means initialisation takes
     :func:`~clusterlab.cluster.mixture_path.gaussian_mixture_path` (one validation, one
     k-means++ seeding for the largest k shared by every k, labels and log-likelihood from the
-    last E step); another mixture is refitted for every k.
+    last E step); another mixture is refitted for every k. ``other_types`` also fits the other
+    three covariance types on the same k-means starts, and a note names the covariance type
+    with a lower BIC than ``base``'s at each k where there is one (the path itself stays
+    ``base``'s: its labels are those of the model the chosen k will build).
     """
     from sklearn.base import clone
 
     if _shares_work(base):
-        return _shared_mixture_path(X, ks, seed, base)
+        return _shared_mixture_path(X, ks, seed, base, other_types=other_types)
     path = KPath(labels={})
     for k in ks:
         model = clone(base).set_params(n_components=k, random_state=seed).fit(X)
@@ -210,15 +216,18 @@ def _shares_work(base: Any) -> bool:
     )
 
 
-def _shared_mixture_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any) -> KPath:
-    from clusterlab.cluster.mixture_path import gaussian_mixture_path
+def _shared_mixture_path(
+    X: np.ndarray, ks: Sequence[int], seed: int, base: Any, *, other_types: bool
+) -> KPath:
+    from clusterlab.cluster.mixture_path import COVARIANCE_TYPES, gaussian_mixture_path
 
     params = base.get_params()
     kind = params["covariance_type"]
+    types = [kind, *(t for t in COVARIANCE_TYPES if t != kind)] if other_types else [kind]
     fitted = gaussian_mixture_path(
         X,
         ks,
-        covariance_types=[kind],
+        covariance_types=types,
         n_init=params["n_init"],
         tol=params["tol"],
         reg_covar=params["reg_covar"],
@@ -231,7 +240,23 @@ def _shared_mixture_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any)
         path.labels[k] = fitted.labels(kind, k).astype(np.int64, copy=False)
         path.bic[k] = float(fitted.bic[(kind, k)])
         path.aic[k] = float(fitted.aic[(kind, k)])
+    if other_types:
+        path.notes.extend(_better_types(fitted, kind, ks))
     return path
+
+
+def _better_types(fitted: Any, kind: str, ks: Sequence[int]) -> list[str]:
+    """A note per covariance type with a lower BIC than ``kind``'s, naming the k where it is."""
+    better: dict[str, list[int]] = {}
+    for k in ks:
+        best = min(fitted.covariance_types, key=lambda t: fitted.bic[(t, k)])
+        if fitted.bic[(best, k)] < fitted.bic[(kind, k)]:
+            better.setdefault(best, []).append(k)
+    return [
+        f"the BIC is lowest with covariance_type={t!r} at k = {', '.join(map(str, k_list))} "
+        f"(the path is {kind!r}; choose_k(X, GaussianMixture(covariance_type={t!r})) scores it)"
+        for t, k_list in better.items()
+    ]
 
 
 def spectral_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any, n_jobs: Any) -> KPath:
@@ -323,6 +348,7 @@ class Plan:
 
     kind: str
     estimator: Any
+    by_id: bool = False  # named by a model id: the model's defaults are not the user's choice
 
 
 def _kmeans(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
@@ -334,7 +360,7 @@ def _linkage(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs:
 
 
 def _mixture(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
-    return mixture_path(X, ks, seed, plan.estimator)
+    return mixture_path(X, ks, seed, plan.estimator, other_types=plan.by_id and not quick)
 
 
 def _spectral(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
@@ -420,7 +446,7 @@ def plan(model: Any) -> Plan:
             f"{_models_text()} with an n_clusters (or n_components) parameter; "
             f"got {type(estimator).__name__}"
         )
-    return Plan(kind, estimator)
+    return Plan(kind, estimator, by_id=isinstance(model, str))
 
 
 def _models_text() -> str:
