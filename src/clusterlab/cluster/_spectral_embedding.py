@@ -125,7 +125,9 @@ def _shift_invert(M: np.ndarray) -> Any:
     from scipy.sparse.linalg import LinearOperator
 
     n = M.shape[0]
-    factor = cho_factor(_SHIFT * np.eye(n) - M, lower=True, check_finite=False)
+    shifted = np.negative(M)  # the one n x n copy (spectral.fit's memory check counts it)
+    shifted.flat[:: n + 1] += _SHIFT
+    factor = cho_factor(shifted, lower=True, overwrite_a=True, check_finite=False)
     return LinearOperator(
         (n, n), matvec=lambda x: -cho_solve(factor, x, check_finite=False), dtype=np.float64
     )

@@ -282,7 +282,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             n = X.shape[0]
             check_memory(
                 3.0 * n * n * 8,
-                what=f"the dense {n} x {n} rbf affinity (and its normalised copy)",
+                what=f"the dense {n} x {n} rbf affinity, its normalised copy, its factor",
                 alternative="use affinity='nearest_neighbors' or 'self_tuning' (sparse, "
                 "O(n k) memory), or n_landmarks",
             )
