@@ -136,7 +136,7 @@ class RbfAffinity:
     gamma: float
 
     def _sq_dist(self, Q: np.ndarray) -> np.ndarray:
-        from clusterlab.kernels.distances import pairwise_sq_distances
+        from clusterlab.kernels.center_distances import pairwise_sq_distances
 
         Q = np.ascontiguousarray(Q, dtype=self.X.dtype)
         return np.maximum(pairwise_sq_distances(Q, self.X).astype(np.float64), 0.0)

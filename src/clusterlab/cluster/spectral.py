@@ -282,7 +282,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             n = X.shape[0]
             check_memory(
                 3.0 * n * n * 8,
-                what=f"the dense {n} x {n} rbf affinity, its normalised copy, its factor",
+                what=f"the dense {n} x {n} rbf affinity and its two n x n copies",
                 alternative="use affinity='nearest_neighbors' or 'self_tuning' (sparse, "
                 "O(n k) memory), or n_landmarks",
             )
@@ -405,7 +405,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             block = X[rows]
             block = block.toarray() if sp.issparse(block) else np.asarray(block)
             return block.argmax(axis=1)
-        from clusterlab.kernels.distances import pairwise_sq_distances
+        from clusterlab.kernels.center_distances import pairwise_sq_distances
 
         train = self._affinity_state.X
         Q = np.ascontiguousarray(X[rows], dtype=train.dtype)
