@@ -31,6 +31,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
+from clusterlab.distributed._dispatch import is_dask_collection
 from clusterlab.kernels.distances import pairwise_sq_distances
 from clusterlab.kernels.lloyd import assign_labels, mean_feature_variance
 from clusterlab.kernels.minibatch import minibatch_update
@@ -61,6 +62,10 @@ class CentroidMethodsMixin:
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance from each row of ``X`` to each center, shape (n, n_clusters)."""
+        if is_dask_collection(X):  # lazily, block by block
+            from clusterlab.distributed import transform
+
+            return transform(self, X)
         X = self._check_test_data(X)
         with threads(self.n_jobs):
             return transform_centers(X, self.cluster_centers_)
@@ -252,6 +257,10 @@ class MiniBatchKMeans(
         -------
         self : MiniBatchKMeans
         """
+        if is_dask_collection(X):  # the model state visits the blocks on their workers
+            from clusterlab.distributed.minibatch import fit_minibatch
+
+            return fit_minibatch(self, X, sample_weight)
         self._validate_params()
         X = np.ascontiguousarray(check_data(self, X, reset=True))
         n_samples = X.shape[0]
@@ -295,6 +304,10 @@ class MiniBatchKMeans(
         -------
         self : MiniBatchKMeans
         """
+        if is_dask_collection(X):  # each block in turn, on its worker
+            from clusterlab.distributed.minibatch import partial_fit_minibatch
+
+            return partial_fit_minibatch(self, X, sample_weight)
         self._validate_params()
         first = not hasattr(self, "cluster_centers_")
         X = check_data(self, X, reset=first)
@@ -438,6 +451,10 @@ class MiniBatchKMeans(
 
     def predict(self, X: Any) -> np.ndarray:
         """Index (int64) of the nearest center for each row of ``X``."""
+        if is_dask_collection(X):  # lazily, block by block
+            from clusterlab.distributed import predict
+
+            return predict(self, X)
         X = self._check_test_data(X)
         with threads(self.n_jobs):
             labels, _ = nearest_centers(X, self.cluster_centers_, None)
