@@ -70,7 +70,7 @@ def set_experiment(experiment: Experiment) -> None:
     _DEFAULT[:] = [experiment]
 
 
-def setup(data: Any, **options: Any) -> Experiment:
+def setup(data: Any = None, **options: Any) -> Experiment:
     """Create an experiment on ``data``, make it the default and return it.
 
     See :meth:`clusterlab.experiment.Experiment.setup` for the options.

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from clusterlab.models import REGISTRY, ModelEntry, get_entry, out_of_sample_rule, registry_frame
-from clusterlab.preprocessing import Preprocessor, SetupOptions, as_frame
+from clusterlab.preprocessing import Preprocessor, SetupOptions, as_frame, prepare_data
 
 __all__ = ["Experiment", "rank_models"]
 
@@ -239,34 +239,27 @@ class Experiment:
         self._last: pd.DataFrame | None = None
         self._pre: Preprocessor | None = None
         self.search_size = SEARCH_SIZE
-        if data is not None:
+        if data is not None or setup_options.get("data_func") is not None:
             self.setup(data, **setup_options)
         elif setup_options:
             raise TypeError("Experiment: setup options were given without data")
 
     # ---------------------------------------------------------------- setup and configuration
 
-    def setup(self, data: Any, **options: Any) -> Experiment:
+    def setup(self, data: Any = None, **options: Any) -> Experiment:
         """Infer the schema, fit the preprocessing pipeline once and prepare the features.
 
         Parameters
         ----------
-        data : DataFrame, 2-D array or str path
-            The table to segment; it is never modified.
+        data : DataFrame, 2-D array or str path, optional
+            The table to segment; it is never modified. Give it or ``data_func``.
         **options
-            PyCaret's names, grouped inside by :class:`~clusterlab.preprocessing.SetupOptions`:
-            ``ignore_features``, ``numeric_features``, ``categorical_features``,
-            ``ordinal_features``, ``date_features``, ``text_features``, ``ground_truth``;
-            ``numeric_imputation`` (mean / median / mode / constant / knn / drop / a number),
-            ``categorical_imputation`` (mode / constant / drop); ``normalize``,
-            ``normalize_method`` (zscore / minmax / maxabs / robust), ``transformation``,
-            ``transformation_method`` (yeo-johnson / quantile), ``log_transform``,
-            ``skew_threshold``; ``encoding_method`` (onehot / ordinal / frequency),
-            ``max_encoding_ohe``, ``create_date_columns``; ``low_variance_threshold``,
-            ``remove_multicollinearity``, ``multicollinearity_threshold``, ``pca``,
-            ``pca_method`` (linear / kernel / incremental), ``pca_components``;
-            ``remove_outliers``, ``outliers_method`` (iforest / lof), ``outliers_threshold``;
-            ``session_id``, ``sample_size``, ``verbose``.
+            Every keyword of PyCaret 3's ``pycaret.clustering.setup`` (``index``, ``data_func``,
+            ``keep_features``, ``preprocess``, ``imputation_type``, ``rare_to_value``,
+            ``polynomial_features``, ``bin_numeric_features``, ``custom_pipeline``, ``memory``,
+            ``n_jobs``, ``engines``, the experiment-logging options ...) and clusterlab's own
+            (``ground_truth``, ``log_transform``, ``sample_size`` ...), grouped and documented
+            by :class:`~clusterlab.setup_options.SetupOptions`.
 
         Returns
         -------
@@ -274,7 +267,7 @@ class Experiment:
             ``self``.
         """
         opts = SetupOptions.parse(**options)
-        frame = as_frame(data)
+        frame = prepare_data(data, opts.data)
         pre = Preprocessor(opts).fit(frame)
         self.options = opts
         self.data_ = frame
@@ -638,19 +631,21 @@ class Experiment:
         return record
 
     def _threads(self) -> Any:
-        """One thread (numba, BLAS and OpenMP) for small data (see ``SMALL_DATA``)."""
+        """Setup's ``n_jobs`` threads (numba, BLAS, OpenMP); one for small data (``SMALL_DATA``)."""
         import contextlib
 
-        if self.X_.size < SMALL_DATA:
-            from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits
 
-            from clusterlab._config import threads
+        from clusterlab._config import effective_n_jobs, threads
 
-            stack = contextlib.ExitStack()
-            stack.enter_context(threads(1))
-            stack.enter_context(threadpool_limits(limits=1))  # OpenMP too (scikit-learn)
-            return stack
-        return contextlib.nullcontext()
+        n_jobs = 1 if self.X_.size < SMALL_DATA else self.options.runtime.threads
+        if n_jobs == -1:
+            return contextlib.nullcontext()  # every core: the default
+        stack = contextlib.ExitStack()
+        stack.enter_context(threads(n_jobs))
+        # OpenMP too (scikit-learn)
+        stack.enter_context(threadpool_limits(limits=effective_n_jobs(n_jobs)))
+        return stack
 
     def _record(self, model: Any) -> FittedModel:
         record = self._fitted.get(id(model))
