@@ -234,3 +234,15 @@ def test_float32_stays_float32_and_fit_predict_is_lazy(blobs10):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert model.predict(Xd).compute().shape == (X.shape[0],)
+
+
+def test_column_chunks_and_unknown_row_chunks(blobs10):
+    X, init = blobs10
+    Xd = da.from_array(X, chunks=(1000, 2))  # two column chunks, joined lazily
+    rows = Xd[da.from_array(X[:, 0] > -1e9, chunks=1000)]  # row chunk sizes unknown (NaN)
+    assert np.isnan(rows.chunks[0][0])
+    ref = KMeans(10, init=init).fit(X)
+    model = KMeans(10, init=init, n_jobs=-1).fit(rows)
+    assert model.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+    assert model.labels_.chunks == ((1000, 1000, 1000),)
+    np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)

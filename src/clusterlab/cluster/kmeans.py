@@ -318,6 +318,9 @@ class KMeans(
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data; float32 is kept, other numeric types become float64. Not modified.
+            A Dask array or DataFrame is fitted on the ambient Dask cluster, never pulled into
+            memory (:mod:`clusterlab.distributed`: k-means|| for 'k-means++', one map-reduce
+            per iteration); ``labels_`` is then a lazy Dask array.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; an integer weight acts like that many copies of the row.

@@ -248,7 +248,9 @@ class MiniBatchKMeans(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (float32 is kept; other numbers become float64).
+            Training data (float32 is kept; other numbers become float64). A Dask array or
+            DataFrame is fitted on the ambient Dask cluster: the model state visits the blocks
+            on their workers (:mod:`clusterlab.distributed.minibatch`).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Row weights: rows are drawn into batches with probability proportional to them.
@@ -295,7 +297,7 @@ class MiniBatchKMeans(
         Parameters
         ----------
         X : array-like of shape (n_batch, n_features)
-            The batch.
+            The batch. A Dask collection streams its blocks, in order, as successive batches.
         y : ignored
         sample_weight : array-like of shape (n_batch,), optional
             Row weights, which count in the center update (batches are not resampled here).

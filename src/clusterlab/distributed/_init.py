@@ -132,8 +132,7 @@ def kmeans_parallel(  # noqa: PLR0917
     new = _first_row(client, data, stats, rng)
     candidates = [new]
     n_candidates = 1
-    states = _update(client, data, [None] * data.n_blocks, new, 0, n_threads)
-    cost = _cost(client, states)
+    states, cost = _update(client, data, [None] * data.n_blocks, new, 0, n_threads)
     l_factor = oversampling * n_clusters
     r = 0
     # Rounds stop early when every row sits on a candidate (cost 0); they continue past
@@ -148,8 +147,7 @@ def kmeans_parallel(  # noqa: PLR0917
         if not drawn:
             continue
         new = np.concatenate(drawn)
-        states = _update(client, data, states, new, n_candidates, n_threads)
-        cost = _cost(client, states)
+        states, cost = _update(client, data, states, new, n_candidates, n_threads)
         candidates.append(new)
         n_candidates += new.shape[0]
     futures = per_block(client, _weights_task, [states, weights], n_candidates)
@@ -158,8 +156,9 @@ def kmeans_parallel(  # noqa: PLR0917
 
 
 def _update(client, data, states, new, offset, n_threads):  # noqa: PLR0917
+    """Lower the rows' distances with the ``new`` candidates; the new states and total cost."""
     weights = data.weights or [None] * data.n_blocks
-    return per_block(
+    states, costs = per_block(
         client,
         _update_task,
         [states, data.blocks, weights],
@@ -167,14 +166,12 @@ def _update(client, data, states, new, offset, n_threads):  # noqa: PLR0917
         new,
         offset,
         n_threads,
+        take=1,
     )
-
-
-def _cost(client, states) -> float:
     total = 0.0
-    for c in collect(client, states, index=1):  # in block order: the same sum every run
+    for c in client.gather(costs):  # in block order: the same sum every run
         total += c
-    return total
+    return states, total
 
 
 def _reduce(candidates, weights, n_clusters, seed) -> np.ndarray:

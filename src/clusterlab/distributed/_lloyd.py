@@ -314,7 +314,13 @@ class _Iterations:
         columns = [self.results, self.data.blocks, self.weights]
         if self.algorithm == "lloyd":
             return per_block(
-                self.client, lloyd_task, columns, self.data.dtype, self.centers, self.n_threads
+                self.client,
+                lloyd_task,
+                columns,
+                self.data.dtype,
+                self.centers,
+                self.n_threads,
+                take=1,
             )
         from clusterlab.kernels.bounds import _layout
 
@@ -331,6 +337,7 @@ class _Iterations:
             self.margins,
             self.first,
             self.n_threads,
+            take=1,
         )
 
     def step(self) -> tuple[int, np.ndarray]:
@@ -338,8 +345,8 @@ class _Iterations:
         from clusterlab.kernels.bounds import _moved
         from clusterlab.kernels.lloyd import center_shift
 
-        results = self._submit_step()
-        partials = collect(self.client, results, index=1)
+        results, elements = self._submit_step()
+        partials = self.client.gather(elements)
         self.results = results
         self.first = False
         sums = partials[0][0].copy()

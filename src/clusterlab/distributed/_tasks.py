@@ -43,7 +43,7 @@ def as_weights(part: Any, n_rows: int, dtype: Any) -> np.ndarray:
 
 
 _LOCK = threading.Lock()
-_BLAS: dict[str, Any] = {"depth": 0, "limiter": None}
+_BLAS: dict[str, Any] = {"depth": 0, "limiter": None, "serial": None}
 _SERIAL = threading.Lock()
 _LAYER: list[str] = []
 
@@ -61,9 +61,11 @@ def _threading_layer() -> str:
 
 @contextlib.contextmanager
 def kernel_threads(n_threads: int | None) -> Iterator[None]:
-    """Run numba kernels of one task on ``n_threads`` threads (default 1) with serial BLAS.
+    """Run numba kernels of one task on ``n_threads`` threads with serial BLAS.
 
-    Dask runs one task per worker thread, so a task uses one core unless told otherwise. numba's
+    ``n_threads`` is an estimator's ``n_jobs``: ``None`` means one thread (Dask already runs one
+    task per worker thread, so a task uses one core unless told otherwise), ``-1`` every core
+    of the worker's machine. numba's
     thread count is per calling thread (restored after); BLAS's is per process, so it is set to
     one while any task of this process runs and restored when the last one ends (the kernels
     call BLAS from inside their own parallel loops). numba's fallback 'workqueue' layer cannot
@@ -71,12 +73,18 @@ def kernel_threads(n_threads: int | None) -> Iterator[None]:
     """
     import numba
 
-    from clusterlab._config import _blas_controller
+    from clusterlab._config import _blas_controller, effective_n_jobs
 
+    wanted = 1 if n_threads is None else effective_n_jobs(n_threads)
     previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n_threads or 1, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(min(wanted, numba.config.NUMBA_NUM_THREADS))
     with _LOCK:
-        if _BLAS["depth"] == 0:
+        if _BLAS["serial"] is None:
+            # Worker processes started by a nanny get one BLAS thread from Dask itself: then
+            # there is nothing to limit (threadpoolctl's limit and restore cost ~5% of a task).
+            info = _blas_controller().select(user_api="blas").info()
+            _BLAS["serial"] = all(lib["num_threads"] == 1 for lib in info)
+        if _BLAS["depth"] == 0 and not _BLAS["serial"]:
             _BLAS["limiter"] = _blas_controller().limit(limits=1, user_api="blas")
         _BLAS["depth"] += 1
     serial = _SERIAL if _threading_layer() == "workqueue" else contextlib.nullcontext()
@@ -86,7 +94,7 @@ def kernel_threads(n_threads: int | None) -> Iterator[None]:
     finally:
         with _LOCK:
             _BLAS["depth"] -= 1
-            if _BLAS["depth"] == 0:
+            if _BLAS["depth"] == 0 and _BLAS["limiter"] is not None:
                 _BLAS["limiter"].restore_original_limits()
                 _BLAS["limiter"] = None
         numba.set_num_threads(previous)
