@@ -439,11 +439,11 @@ def test_encoding_method(mice_small):
 def test_n_jobs_reaches_models(wholesale, monkeypatch):
     import numba
 
-    from clusterlab import experiment
+    from clusterlab.workflow import fitting
 
     exp = _setup(wholesale, n_jobs=1)
-    monkeypatch.setattr(experiment, "SMALL_DATA", 0)  # treat the data as large
-    with exp._threads():
+    monkeypatch.setattr(fitting, "SMALL_DATA", 0)  # treat the data as large
+    with fitting.threads_for(exp._state()):
         assert numba.get_num_threads() == 1
     assert _setup(wholesale, n_jobs=None).options.runtime.threads == 1  # PyCaret: one processor
     with pytest.raises(ValueError, match="n_jobs must be None or a nonzero int"):
@@ -559,12 +559,7 @@ def test_options_record_is_plain_and_parses_again(jewellery, tmp_path):
     assert again.runtime.engines == {"kmeans": "sklearn"} and again.compat.logs_experiment
 
 
-def test_saved_experiment_with_new_steps_round_trips(mice_notes, tmp_path, monkeypatch):
-    from clusterlab import persistence
-    from clusterlab.transformers import TRUSTED_TYPES
-
-    # the allowlist entries this module needs (until persistence.py lists TRUSTED_TYPES)
-    monkeypatch.setattr(persistence, "_TRUSTED", persistence._TRUSTED | TRUSTED_TYPES)
+def test_saved_experiment_with_new_steps_round_trips(mice_notes, tmp_path):
     options = dict(
         text_features=["note"],
         rare_to_value=0.13,

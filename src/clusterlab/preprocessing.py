@@ -1131,6 +1131,36 @@ class Preprocessor:
             cols += [c for c in kinds.index if kinds[c] in ("categorical", "ordinal")]
         return cols
 
+    # ---------------------------------------------------------------- restoring (persistence)
+    # What a saved experiment needs to rebuild a fitted Preprocessor without refitting it; the
+    # only way code outside this class sets its fitted attributes.
+
+    @classmethod
+    def restore(
+        cls,
+        options: SetupOptions,
+        *,
+        schema: pd.DataFrame,
+        features: list[str],
+        pipeline: Any,
+        train_mask: np.ndarray,
+        dropped: pd.Series,
+    ) -> Preprocessor:
+        """A fitted Preprocessor from its saved parts (see :class:`Preprocessor`'s attributes).
+
+        ``features`` are the columns the fitted ``pipeline`` reads; ``dropped`` holds the reason
+        of each row left out of training (the rows where ``train_mask`` is False).
+        """
+        pre = cls(options)
+        pre.schema_ = schema
+        pre.features_ = list(features)
+        pre.pipeline_ = pipeline
+        pre.train_mask_ = np.asarray(train_mask, dtype=bool)
+        pre.dropped_ = dropped
+        return pre
+
+    # ---------------------------------------------------------------- end of restoring
+
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
         """Prepared features for ``data`` (which needs the feature columns the fit saw)."""
         missing = [c for c in self.features_ if c not in data.columns]
