@@ -30,7 +30,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
-from clusterlab.distributed._dispatch import is_dask_collection
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 
 __all__ = ["KMeans", "kmeans", "kmeans_plusplus"]
 
@@ -332,9 +332,7 @@ class KMeans(
         from clusterlab.kernels.lloyd import mean_feature_variance
 
         if is_dask_collection(X):  # map-reduce on the cluster; labels_ stays lazy
-            from clusterlab.distributed.kmeans import fit_kmeans
-
-            return fit_kmeans(self, X, sample_weight)
+            return dask_fit(self, X, sample_weight)
         self._validate_params()
         X = np.ascontiguousarray(check_data(self, X))
         n_samples, n_features = X.shape

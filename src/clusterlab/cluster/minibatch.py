@@ -31,7 +31,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
-from clusterlab.distributed._dispatch import is_dask_collection
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 from clusterlab.kernels.distances import pairwise_sq_distances
 from clusterlab.kernels.lloyd import assign_labels, mean_feature_variance
 from clusterlab.kernels.minibatch import minibatch_update
@@ -260,9 +260,7 @@ class MiniBatchKMeans(
         self : MiniBatchKMeans
         """
         if is_dask_collection(X):  # the model state visits the blocks on their workers
-            from clusterlab.distributed.minibatch import fit_minibatch
-
-            return fit_minibatch(self, X, sample_weight)
+            return dask_fit(self, X, sample_weight)
         self._validate_params()
         X = np.ascontiguousarray(check_data(self, X, reset=True))
         n_samples = X.shape[0]
@@ -307,9 +305,7 @@ class MiniBatchKMeans(
         self : MiniBatchKMeans
         """
         if is_dask_collection(X):  # each block in turn, on its worker
-            from clusterlab.distributed.minibatch import partial_fit_minibatch
-
-            return partial_fit_minibatch(self, X, sample_weight)
+            return dask_fit(self, X, sample_weight, method="partial_fit")
         self._validate_params()
         first = not hasattr(self, "cluster_centers_")
         X = check_data(self, X, reset=first)
