@@ -32,7 +32,7 @@ from clusterlab._validation import (
     check_sample_weight,
 )
 from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
-from clusterlab.kernels.distances import pairwise_sq_distances
+from clusterlab.kernels.center_distances import pairwise_sq_distances
 from clusterlab.kernels.lloyd import assign_labels, mean_feature_variance
 from clusterlab.kernels.minibatch import minibatch_update
 from clusterlab.kernels.seeding import (

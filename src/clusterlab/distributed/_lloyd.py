@@ -299,7 +299,7 @@ class _Iterations:
 
     def _init_bounds(self, stats, n_groups):
         from clusterlab.kernels.bounds import _sorted_layout, bound_margins, center_groups
-        from clusterlab.kernels.distances import screen_coef
+        from clusterlab.kernels.center_distances import screen_coef
 
         k = self.centers.shape[0]
         self.group = center_groups(self.centers, n_groups)
