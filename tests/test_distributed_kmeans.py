@@ -36,6 +36,7 @@ def _dask(X, chunks=CHUNKS):
 def test_import_loads_no_dask():
     code = (
         "import sys, clusterlab, clusterlab.cluster.kmeans, clusterlab.cluster.minibatch, "
+        "clusterlab.cluster.medoids, clusterlab.cluster.categorical, "
         "clusterlab.distributed, clusterlab._validation\n"
         "from clusterlab import KMeans, DBSCAN\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"

@@ -1,7 +1,8 @@
 """Scale-out on Dask: the same estimators, predictions and metrics on Dask collections.
 
-``KMeans`` and ``MiniBatchKMeans`` fit Dask arrays and DataFrames directly (their ``fit``
-dispatches here); every other estimator fits on a uniform sample with :func:`fit_sample`.
+``KMeans``, ``MiniBatchKMeans`` and ``KMedoids`` (CLARA on parallel samples) fit Dask arrays
+and DataFrames directly (their ``fit`` dispatches here); every other estimator fits on a
+uniform sample with :func:`fit_sample`.
 Every fitted model labels, transforms and scores Dask data lazily with :func:`predict`,
 :func:`transform` and :func:`anomaly_scores`; :func:`cluster_scores` computes the internal
 indices by map-reduce. Work runs on the ambient ``distributed.Client``.

@@ -31,6 +31,7 @@ DISTRIBUTED_FITS: dict[tuple[str, str], str] = {
     ("clusterlab.cluster.minibatch.MiniBatchKMeans", "partial_fit"): (
         "clusterlab.distributed.minibatch:partial_fit_minibatch"
     ),
+    ("clusterlab.cluster.medoids.KMedoids", "fit"): "clusterlab.distributed.medoids:fit_kmedoids",
 }
 
 
@@ -68,10 +69,10 @@ def dask_input_error(estimator: Any, *, fitting: bool) -> TypeError:
     name = type(estimator).__name__
     if fitting:
         return TypeError(
-            f"{name}.fit got a Dask collection, and {name} has no distributed fit (KMeans and "
-            "MiniBatchKMeans have one); fit it on a uniform sample pulled to this process with "
-            f"clusterlab.distributed.fit_sample({name}(...), X, n_samples=100_000), then label "
-            "every row lazily with clusterlab.distributed.predict(model, X)"
+            f"{name}.fit got a Dask collection, and {name} has no distributed fit (KMeans, "
+            "MiniBatchKMeans and KMedoids have one); fit it on a uniform sample pulled to this "
+            f"process with clusterlab.distributed.fit_sample({name}(...), X, n_samples=100_000), "
+            "then label every row lazily with clusterlab.distributed.predict(model, X)"
         )
     return TypeError(
         f"{name} got a Dask collection to label; label it lazily, partition by partition, with "

@@ -17,14 +17,15 @@ def _length_task(part: Any) -> int:
 
 
 def _rows_task(part: Any, wpart: Any, count: int, seed: Any):
-    """Task: ``count`` rows of the block drawn uniformly without replacement, in block order."""
+    """Task: ``count`` rows of the block drawn uniformly without replacement, in block order
+    (the rows, their weights and their positions in the block)."""
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(part), size=count, replace=False)) if count else np.arange(0)
     take = part.iloc[rows] if hasattr(part, "iloc") else np.asarray(part)[rows]
     weights = None
     if wpart is not None:
         weights = np.asarray(wpart.to_numpy() if hasattr(wpart, "to_numpy") else wpart)[rows]
-    return take, weights
+    return take, weights, rows
 
 
 def _block_lengths(client: Any, data: Any) -> tuple[int, ...]:
@@ -50,6 +51,16 @@ def uniform_sample(
     weights : numpy.ndarray or None
         The sampled rows' ``sample_weight``.
     """
+    sample, weights, _ = sample_rows(
+        X, n_samples, sample_weight=sample_weight, random_state=random_state
+    )
+    return sample, weights
+
+
+def sample_rows(
+    X: Any, n_samples: int, *, sample_weight: Any = None, random_state: Any = None
+) -> tuple[Any, np.ndarray | None, np.ndarray]:
+    """:func:`uniform_sample`, and the sampled rows' positions in ``X`` (int64, increasing)."""
     from clusterlab.distributed._cluster import get_client
     from clusterlab.distributed._data import DaskData, _weight_blocks
 
@@ -77,7 +88,9 @@ def uniform_sample(
     else:
         sample = np.concatenate([p[0] for p in parts])
     sampled_weights = None if data.weights is None else np.concatenate([p[1] for p in parts])
-    return sample, sampled_weights
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    positions = np.concatenate([start + p[2] for start, p in zip(starts, parts, strict=True)])
+    return sample, sampled_weights, positions.astype(np.int64)
 
 
 def _raw_blocks(X: Any) -> tuple[list, tuple[int, ...] | None]:
@@ -113,7 +126,7 @@ def fit_sample(
 ) -> Any:
     """Fit any estimator on a uniform sample of a Dask collection, pulled to this process.
 
-    For the estimators without a distributed fit (everything but KMeans and MiniBatchKMeans):
+    For the estimators without a distributed fit (all but KMeans, MiniBatchKMeans, KMedoids):
     ``min(n_samples, n)`` rows are drawn uniformly without replacement (see
     :func:`uniform_sample`), brought into memory here, and ``estimator.fit`` runs on them. Label
     all the rows afterwards with :func:`clusterlab.distributed.predict`.
