@@ -32,6 +32,12 @@ DISTRIBUTED_FITS: dict[tuple[str, str], str] = {
         "clusterlab.distributed.minibatch:partial_fit_minibatch"
     ),
     ("clusterlab.cluster.medoids.KMedoids", "fit"): "clusterlab.distributed.medoids:fit_kmedoids",
+    ("clusterlab.cluster.categorical.KModes", "fit"): (
+        "clusterlab.distributed.categorical:fit_huang"
+    ),
+    ("clusterlab.cluster.categorical.KPrototypes", "fit"): (
+        "clusterlab.distributed.categorical:fit_huang"
+    ),
 }
 
 
@@ -70,9 +76,10 @@ def dask_input_error(estimator: Any, *, fitting: bool) -> TypeError:
     if fitting:
         return TypeError(
             f"{name}.fit got a Dask collection, and {name} has no distributed fit (KMeans, "
-            "MiniBatchKMeans and KMedoids have one); fit it on a uniform sample pulled to this "
-            f"process with clusterlab.distributed.fit_sample({name}(...), X, n_samples=100_000), "
-            "then label every row lazily with clusterlab.distributed.predict(model, X)"
+            "MiniBatchKMeans, KMedoids, KModes and KPrototypes have one); fit it on a uniform "
+            "sample pulled to this process with clusterlab.distributed.fit_sample("
+            f"{name}(...), X, n_samples=100_000), then label every row lazily with "
+            "clusterlab.distributed.predict(model, X)"
         )
     return TypeError(
         f"{name} got a Dask collection to label; label it lazily, partition by partition, with "
