@@ -13,6 +13,8 @@ Workloads of issue 19:
 - DK4: ``clusterlab segment 'data/*.parquet' --scheduler local --out segments/`` on 5,000,000
   rows of Parquet (6 skewed spend columns and a region), run as a separate process: setup,
   compare on the sample, fit on every row, label and write in < 5 minutes.
+- DK5: KMedoids on Dask (CLARA's 5 draws fitted at once, losses by one map-reduce pass) against
+  the in-memory CLARA (5 draws in turn): time and loss.
 - DK3 (opt-in: ``CLUSTERLAB_BENCH_OUT_OF_CORE=1``, ~1.3 GB of Parquet in a temporary
   directory): 20,000,000 x 16 float32 read from Parquet by workers limited to 1 GB each; fit and
   predict complete, and the centers agree with the in-memory fit on a 1,000,000-row sample
@@ -317,6 +319,40 @@ def _workflow(quick: bool) -> Table:
     return table
 
 
+def _kmedoids(quick: bool) -> Table:
+    """DK5: KMedoids, CLARA on parallel samples on Dask against the in-memory CLARA."""
+    import dask.array as da
+    from distributed import wait
+
+    from clusterlab import KMedoids
+
+    n, k = (200_000, 8) if quick else (1_000_000, 10)
+    X = _blobs(n, 10, k)
+    table = Table(f"DK5: KMedoids (CLARA) on {n:,} x 10, k = {k}", COLUMNS)
+    with _cluster() as client:
+        small = da.from_array(X[:4000], chunks=(1000, 10))
+        KMedoids(k, method="clara", sample_size=500, random_state=0).fit(X[:4000])  # compile
+        KMedoids(k, sample_size=500, random_state=0).fit(small)  # compile on the workers
+        memory = measure(lambda: KMedoids(k, method="clara", random_state=0).fit(X))
+        Xd = client.persist(da.from_array(X, chunks=(n // 4, 10)))
+        wait(Xd)
+        ours = measure(lambda: KMedoids(k, method="clara", random_state=0).fit(Xd))
+    ref, est = memory.result, ours.result
+    table.add("DK5", "clusterlab in memory, method='clara'", memory.seconds, memory.peak_mb,
+              ref.inertia_, ref.n_iter_, None, "reference (5 sequential draws)")  # fmt: skip
+    table.add(
+        "DK5",
+        "clusterlab on Dask (5 parallel draws)",
+        ours.seconds,
+        ours.peak_mb,
+        est.inertia_,
+        est.n_iter_,
+        ours.seconds / memory.seconds,
+        f"time / in-memory; loss / in-memory {est.inertia_ / ref.inertia_:.4f}",
+    )
+    return table
+
+
 def _center_gap(a: np.ndarray, b: np.ndarray) -> float:
     """Largest distance between matched centers over the typical within-cluster spread."""
     from scipy.optimize import linear_sum_assignment
@@ -334,7 +370,7 @@ def _agreement(est, ref, sample: np.ndarray) -> float:
 
 
 def main(quick: bool = False) -> list[Table]:
-    """DK1, DK2 and DK4 (always), DK3 with ``CLUSTERLAB_BENCH_OUT_OF_CORE=1``."""
+    """DK1, DK2, DK4 and DK5 (always), DK3 with ``CLUSTERLAB_BENCH_OUT_OF_CORE=1``."""
     n, k = (200_000, 16) if quick else (1_000_000, 64)
     chunk = n // 4  # two blocks per worker (Dask's advice: chunks of ~100 MB, not tiny)
     X = _blobs(n, 16, k)
@@ -345,7 +381,7 @@ def main(quick: bool = False) -> list[Table]:
         _warm_up(client, 16, k)
         _same_centers(table, client, X, k, chunk)
         _init_quality(table, client, X, k, chunk)
-    tables = [table, _workflow(quick)]
+    tables = [table, _kmedoids(quick), _workflow(quick)]
     if os.environ.get("CLUSTERLAB_BENCH_OUT_OF_CORE") == "1":
         tables.append(_out_of_core(quick))
     return tables

@@ -107,6 +107,10 @@ def test_what_clara_cannot_sample_is_refused_clearly(blobs4):
         KMedoids(4, sample_size=3).fit(Xd)
     with pytest.raises(ValueError, match="n_clusters"):
         KMedoids(n_clusters=0).fit(Xd)
+    weights = np.ones(blobs4.shape[0])
+    weights[blobs4.shape[0] // 2] = -1.0
+    with pytest.raises(ValueError, match=r"sample_weight must be non-negative; got a minimum of"):
+        KMedoids(2, sample_size=50, random_state=0).fit(Xd, sample_weight=weights)
 
 
 def test_a_draw_larger_than_a_worker_is_refused(monkeypatch, blobs4):

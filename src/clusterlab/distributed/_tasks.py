@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_block", "as_weights", "kernel_threads"]
+__all__ = ["as_block", "as_weights", "checked_weights", "kernel_threads"]
 
 
 def as_block(part: Any, dtype: Any) -> np.ndarray:
@@ -39,6 +39,17 @@ def as_weights(part: Any, n_rows: int, dtype: Any) -> np.ndarray:
             f"sample_weight must have one weight per row of X; a block of {n_rows} rows got "
             f"{weights.shape[0]} weights (give sample_weight the row chunks of X)"
         )
+    return weights
+
+
+def checked_weights(part: Any, n_rows: int) -> np.ndarray:
+    """:func:`as_weights` in float64, refused unless finite and non-negative (for the fits that
+    read the weights in their own passes rather than in :func:`~._data.data_stats`)."""
+    weights = as_weights(part, n_rows, np.float64)
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight must be finite; a block has NaN or infinite weights")
+    if weights.size and weights.min() < 0:
+        raise ValueError(f"sample_weight must be non-negative; got a minimum of {weights.min()!r}")
     return weights
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from clusterlab.distributed._tasks import as_weights, kernel_threads
+from clusterlab.distributed._tasks import checked_weights, kernel_threads
 
 __all__ = ["SAMPLE_ROWS", "fit_huang"]
 
@@ -100,7 +100,7 @@ def _stats_task(part: Any, wpart: Any, model: Any, cnum, ccat) -> tuple:
     if len(part) == 0:
         return wsum, sums, freq.reshape(k, n_levels), 0.0
     Xnum, Xcat = model._test_blocks(part)
-    w = as_weights(wpart, Xnum.shape[0], np.float64)
+    w = checked_weights(wpart, Xnum.shape[0])
     labels = np.empty(Xnum.shape[0], dtype=np.int64)
     with kernel_threads(None):
         cost = assign_cost(Xnum, Xcat, w, cnum, ccat, model._gamma, labels)

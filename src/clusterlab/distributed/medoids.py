@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from clusterlab.distributed._tasks import as_weights, kernel_threads
+from clusterlab.distributed._tasks import checked_weights, kernel_threads
 
 __all__ = ["fit_kmedoids"]
 
@@ -128,7 +128,7 @@ def _loss_task(part: Any, wpart: Any, candidates: list, n_threads: Any) -> np.nd
     losses = np.zeros(len(candidates))
     if len(part) == 0:
         return losses
-    w = as_weights(wpart, len(part), np.float64)
+    w = checked_weights(wpart, len(part))
     with kernel_threads(n_threads):
         for i, model in enumerate(candidates):
             losses[i] = float(np.dot(w, np.min(model._distances(part), axis=1)))
