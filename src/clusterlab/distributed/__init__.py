@@ -1,8 +1,9 @@
 """Scale-out on Dask: the same estimators, predictions and metrics on Dask collections.
 
-``KMeans``, ``MiniBatchKMeans`` and ``KMedoids`` (CLARA on parallel samples) fit Dask arrays
-and DataFrames directly (their ``fit`` dispatches here); every other estimator fits on a
-uniform sample with :func:`fit_sample`.
+``KMeans``, ``MiniBatchKMeans``, ``KMedoids`` (CLARA on parallel samples), ``KModes`` and
+``KPrototypes`` (batch passes from a sample fit) fit Dask arrays and DataFrames directly (their
+``fit`` dispatches here); every other estimator fits on a uniform sample with
+:func:`fit_sample`.
 Every fitted model labels, transforms and scores Dask data lazily with :func:`predict`,
 :func:`transform` and :func:`anomaly_scores`; :func:`cluster_scores` computes the internal
 indices by map-reduce. Work runs on the ambient ``distributed.Client``.

@@ -126,7 +126,8 @@ def fit_sample(
 ) -> Any:
     """Fit any estimator on a uniform sample of a Dask collection, pulled to this process.
 
-    For the estimators without a distributed fit (all but KMeans, MiniBatchKMeans, KMedoids):
+    For the estimators without a distributed fit (all but KMeans, MiniBatchKMeans, KMedoids,
+    KModes and KPrototypes):
     ``min(n_samples, n)`` rows are drawn uniformly without replacement (see
     :func:`uniform_sample`), brought into memory here, and ``estimator.fit`` runs on them. Label
     all the rows afterwards with :func:`clusterlab.distributed.predict`.
