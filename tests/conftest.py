@@ -31,3 +31,23 @@ def wholesale():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on loopback (tests/postgres.py); skipped only when no server
+    binary is installed, and then only when CLUSTERLAB_REQUIRE_POSTGRES is not set."""
+    from tests import postgres as pg
+
+    bin_dir = pg.server_binaries()
+    if bin_dir is None:
+        reason = (
+            "no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin or on "
+            "the PATH: install Debian's postgresql package to run the PostgreSQL tests"
+        )
+        if pg.required():
+            pytest.fail(f"{pg.REQUIRE_ENV} is set but {reason}")
+        pytest.skip(reason)
+    server = pg.Server(bin_dir).start()
+    yield server
+    server.stop()
