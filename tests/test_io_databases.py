@@ -24,6 +24,7 @@ from clusterlab import config_context
 from clusterlab.io import (
     DatabaseError,
     TableExistsError,
+    _db,
     _duckdb,
     _sqlalchemy,
     databases,
@@ -264,7 +265,7 @@ def _failing_insert(monkeypatch, backend: str, after: int) -> None:
             raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(module, "_insert_chunk", insert)
-    monkeypatch.setattr(databases, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(_db, "CHUNK_ROWS", 10)
 
 
 @pytest.mark.parametrize("if_exists", ["fail", "replace", "append"])
@@ -287,7 +288,7 @@ def test_failed_write_leaves_the_database_as_it_was(database, monkeypatch, if_ex
 _KILL_SCRIPT = """
 import os, signal, sys
 import pandas as pd
-from clusterlab.io import _duckdb, _sqlalchemy, databases, write_table
+from clusterlab.io import _db, _duckdb, _sqlalchemy, write_table
 from tests.test_io_databases import customers
 
 url, mode = sys.argv[1], sys.argv[2]
@@ -302,7 +303,7 @@ def insert(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
 module._insert_chunk = insert
-databases.CHUNK_ROWS = 10
+_db.CHUNK_ROWS = 10
 write_table(customers(60), url, table="c", if_exists=mode)
 """
 
@@ -368,7 +369,7 @@ def test_missing_database_file(tmp_path):
 def test_result_larger_than_the_memory_budget_is_refused(tmp_path, monkeypatch):
     url = f"duckdb:///{tmp_path / 'big.duckdb'}"
     write_table(customers(60_000), url, table="c")
-    monkeypatch.setattr(databases, "CHUNK_ROWS", 4096)
+    monkeypatch.setattr(_db, "CHUNK_ROWS", 4096)
     with (
         config_context(memory_budget=1),
         pytest.raises(MemoryError, match=r"reading table 'c'.* rows so far.*select fewer rows"),

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from clusterlab.io.databases import IF_EXISTS, DatabaseError, TableExistsError
+from clusterlab.io._db import IF_EXISTS, DatabaseError, TableExistsError
 from clusterlab.io.files import (
     FORMATS,
     FileFormatError,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from clusterlab.io import databases, files
-from clusterlab.io.databases import (
+from clusterlab.io import _db, files
+from clusterlab.io._db import (
     ChunkCollector,
     DatabaseError,
     TableExistsError,
@@ -80,12 +80,12 @@ def read(db: Database, *, table: str | None, sql: str | None) -> Iterator[pd.Dat
 
 
 def fetch(con: Any, sql: str, db: Database | str) -> Iterator[pd.DataFrame]:
-    """The result of ``sql`` in chunks of about :data:`~clusterlab.io.databases.CHUNK_ROWS` rows."""
+    """The result of ``sql`` in chunks of about :data:`~clusterlab.io._db.CHUNK_ROWS` rows."""
     duckdb = _duckdb(db)
     try:
         con.execute(sql)
         while True:
-            chunk = con.fetch_df_chunk(max(1, databases.CHUNK_ROWS // _VECTOR))
+            chunk = con.fetch_df_chunk(max(1, _db.CHUNK_ROWS // _VECTOR))
             yield chunk
             if len(chunk) == 0:
                 return

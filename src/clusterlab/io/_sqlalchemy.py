@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from clusterlab.io import databases
-from clusterlab.io.databases import (
+from clusterlab.io import _db
+from clusterlab.io._db import (
     DatabaseError,
     TableExistsError,
     check_file_database,
@@ -102,7 +102,7 @@ def read(db: Database, *, table: str | None, sql: str | None) -> Iterator[pd.Dat
     eng = engine(db)
     try:
         with _errors(db, "cannot read"), eng.connect() as conn:
-            streaming = conn.execution_options(stream_results=True, yield_per=databases.CHUNK_ROWS)
+            streaming = conn.execution_options(stream_results=True, yield_per=_db.CHUNK_ROWS)
             if table is not None:
                 result = streaming.execute(sa.select(_reflect(conn, db, table)))
             else:
@@ -111,7 +111,7 @@ def read(db: Database, *, table: str | None, sql: str | None) -> Iterator[pd.Dat
                 raise ValueError(f"the query on {db} returns no rows (is it a SELECT?)")
             keys = list(result.keys())
             empty = True
-            for part in result.partitions(databases.CHUNK_ROWS):
+            for part in result.partitions(_db.CHUNK_ROWS):
                 empty = False
                 yield pd.DataFrame.from_records(
                     [tuple(row) for row in part], columns=keys, coerce_float=True
@@ -210,7 +210,7 @@ def _new_table(sa: Any, frame: pd.DataFrame, *, schema: str | None, name: str) -
 
 
 def _sql_type(sa: Any, col: pd.Series) -> Any:
-    """The SQL type of a column of :func:`clusterlab.io.databases.writable`'s frame."""
+    """The SQL type of a column of :func:`clusterlab.io._db.writable`'s frame."""
     dtype = col.dtype
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.infer_dtype(col) == "boolean":
         return sa.Boolean()
