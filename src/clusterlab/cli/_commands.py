@@ -303,6 +303,24 @@ def cmd_predict(args: argparse.Namespace, ui: UI) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, ui: UI) -> int:
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{args.model}: no such model file")
+    from clusterlab.serve import run
+
+    level = "warning" if ui.quiet else ("debug" if ui.verbose > 1 else "info")
+    run(
+        model_path,
+        host=args.host,
+        port=args.port,
+        max_rows=args.max_rows,
+        access_log=args.access_log,
+        log_level=level,
+    )
+    return EXIT_OK
+
+
 def cmd_anomalies(args: argparse.Namespace, ui: UI) -> int:
     from clusterlab.insight import anomaly_scores, top_anomalies
 

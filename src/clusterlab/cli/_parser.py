@@ -246,6 +246,52 @@ def _add_predict(sub: Any, common: argparse.ArgumentParser) -> None:
     _add_label_name(p)
 
 
+def _add_serve(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = _command(
+        sub,
+        common,
+        "serve",
+        _commands.cmd_serve,
+        summary="serve a model file over HTTP: segments and anomaly scores for new rows",
+        description="Load MODEL (with the safe loader) and answer POST /predict (JSON rows -> "
+        "segment, description, anomaly score), GET /model, GET /health and GET /docs until "
+        "interrupted. Bad rows get a 422 naming the row and the column. Binds to 127.0.0.1 "
+        "unless --host says otherwise; the service has no authentication. Needs "
+        "`pip install clusterlab[serve]`.",
+        examples=(
+            "clusterlab serve segments.clusterlab",
+            "clusterlab serve segments.clusterlab --port 8080 --max-rows 50000",
+            "curl -s localhost:8000/predict -H 'content-type: application/json' \\",
+            '    -d \'{"recency": 12, "frequency": 3, "monetary": 420.5}\'',
+        ),
+    )
+    p.add_argument("model", metavar="MODEL", help="model file (.clusterlab)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument("--port", type=_port, default=8000, metavar="N", help="port (default 8000)")
+    p.add_argument(
+        "--max-rows",
+        type=_positive_int,
+        default=10_000,
+        metavar="N",
+        help="most rows per request (default 10000; more is a 422)",
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number; got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is between 1 and 65535; got {value}")
+    return value
+
+
 def _add_anomalies(sub: Any, common: argparse.ArgumentParser) -> None:
     p = _command(
         sub,
@@ -383,6 +429,7 @@ COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = [
     _add_segment,
     _add_compare,
     _add_predict,
+    _add_serve,
     _add_profile,
     _add_anomalies,
     _add_demo,
