@@ -204,6 +204,22 @@ def test_non_finite_numbers_are_refused(client, data, token):
     assert response.json()["detail"][0]["input"] == token
 
 
+def test_values_without_a_logarithm_are_refused_where_the_model_takes_it(client, served, data):
+    logged = [f.name for f in served.features if f.exclusive_minimum is not None]
+    assert logged and {f.exclusive_minimum for f in served.features} <= {None, -1.0}
+    name = logged[0]
+    response = post(client, [valid_row(data), valid_row(data) | {name: -1}])
+    assert response.status_code == 422
+    assert locs(response) == [["body", 1, name]]
+    assert response.json()["detail"][0]["type"] == "greater_than"
+    assert post(client, valid_row(data) | {name: -0.5}).status_code == 200
+    record = client.get("/openapi.json").json()["components"]["schemas"]["Record"]
+    number = record["properties"][name]["anyOf"][0]
+    assert number == {"type": "number", "exclusiveMinimum": -1.0}
+    info = {f["name"]: f for f in client.get("/model").json()["features"]}
+    assert info[name]["exclusive_minimum"] == -1.0
+
+
 def test_null_is_refused_where_the_model_cannot_fill_it(strict_file, data):
     client = TestClient(create_app(strict_file))
     row = records(data.dropna().iloc[[0]].drop(columns="customer_id"))[0]
@@ -280,10 +296,12 @@ def test_any_row_is_answered_200_or_422_as_the_schema_says(client, served, data,
             return types[name].nullable
         kind = types[name].type
         if kind == "number":
+            low = types[name].exclusive_minimum
             return (
                 isinstance(value, int | float)
                 and not isinstance(value, bool)
                 and math.isfinite(value)
+                and (low is None or value > low)
             )
         if kind == "boolean":
             return isinstance(value, bool)
@@ -326,7 +344,7 @@ def test_openapi_request_schema_is_the_feature_schema(client, served):
     assert sorted(record["required"]) == sorted(f.name for f in served.features)
     assert set(record["properties"]) == {*FEATURES, "Member", "customer_id"}
     fresh = record["properties"]["Fresh"]["anyOf"]
-    assert {"type": "number"} in fresh and {"type": "null"} in fresh
+    assert {"type": "number", "exclusiveMinimum": -1.0} in fresh and {"type": "null"} in fresh
     body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     array = body["schema"]["anyOf"][1]
     assert array["type"] == "array" and array["maxItems"] == 50 and array["minItems"] == 1

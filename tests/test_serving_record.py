@@ -39,7 +39,10 @@ def test_feature_schema(saved, data):
     assert list(features) == loaded.features
     assert features["Fresh"] == {
         "name": "Fresh", "kind": "numeric", "type": "number", "dtype": "float64", "nullable": True,
+        "exclusive_minimum": -1.0,
     }  # fmt: skip
+    logged = set(loaded.pipeline.steps[0][1].named_transformers_["numeric_log1p"].feature_names_in_)
+    assert {n for n, f in features.items() if "exclusive_minimum" in f} == logged
     assert features["Milk"]["dtype"] == "int64" and features["Milk"]["type"] == "number"
     assert features["Region"]["kind"] == "categorical"
     assert features["Region"]["categories"] == sorted(data["Region"].dropna().unique())

@@ -40,14 +40,14 @@ class Feature:
     dtype: str
     nullable: bool
     categories: tuple[Any, ...] | None = None
+    exclusive_minimum: float | None = None
 
-    def column(self, values: list[Any]) -> pd.Series:
-        """The request's values as the column the pipeline saw in training."""
+    def column(self, values: list[Any]) -> pd.Series | np.ndarray:
+        """The request's values as the column the pipeline saw in training (numbers as a float64
+        array, missing as NaN; other kinds as a Series of the training dtype)."""
         missing = any(v is None for v in values)
         if self.type == "number" or (self.kind == "numeric" and self.type != "any"):
-            return pd.Series(
-                np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-            )
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
         if self.kind == "date" and self.dtype.startswith("datetime64"):
             return pd.Series(pd.to_datetime(values))
         if missing or self.type == "any":
@@ -93,7 +93,7 @@ class ServedModel:
         names = {f.name for f in self.features}
         #: columns setup saw that are not features: accepted in a request and ignored
         self.ignored = [c for c in self.model.columns if c not in names]
-        self._pipeline = _numpy_output(self.model.pipeline, self._probe())
+        self._transform = _quick_transform(self.model.pipeline, self._probe())
 
     @property
     def model_id(self) -> str:
@@ -108,10 +108,11 @@ class ServedModel:
 
         Raises ValueError naming the prepared columns whose values are not finite.
         """
-        if self._pipeline is None:
+        if self._transform is None:
             X = self.model.transform(frame).to_numpy(dtype=np.float64)
         else:
-            X = _fast_transform(self._pipeline, frame[self.model.features])
+            features = self.model.features
+            X = self._transform(frame if list(frame.columns) == features else frame[features])
         if not np.isfinite(X).all():
             rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
             raise ValueError(
@@ -163,29 +164,47 @@ class ServedModel:
         }
 
 
-def _fast_transform(pipeline: Any, frame: pd.DataFrame) -> np.ndarray:
-    """``pipeline.transform(frame)`` as float64, for a pipeline from :func:`_numpy_output`.
+def _quick_transform(pipeline: Any, probe: pd.DataFrame) -> Any:
+    """The quickest exact stand-in for ``pipeline.transform`` (frame -> float64 array), or None.
+
+    First choice: the pipeline compiled to numpy (:mod:`clusterlab.serve.fastpath`, numeric
+    pipelines); second: a copy whose steps hand numpy arrays to each other (half the per-call
+    cost of pandas output). Either is used only when it gives exactly the pipeline's numbers on
+    ``probe``; otherwise None (the caller keeps the pipeline).
+    """
+    from clusterlab.serve.fastpath import compile_pipeline
+
+    try:
+        expected = np.asarray(pipeline.transform(probe), dtype=np.float64)
+    except Exception:  # a pipeline that refuses the probe: no shortcut can be checked
+        return None
+    for make in (compile_pipeline, _numpy_output):
+        try:
+            candidate = make(pipeline)
+            got = None if candidate is None else candidate(probe)
+        except Exception:  # a step the shortcut cannot take: try the next one
+            continue
+        same = got is not None and got.shape == expected.shape
+        if same and np.array_equal(got, expected, equal_nan=True):
+            return candidate
+    return None
+
+
+def _numpy_output(pipeline: Any) -> Any:
+    """``pipeline.transform`` through a copy whose steps pass numpy arrays (float64 out).
 
     Its later steps were fitted on frames and now see arrays: scikit-learn's warning about the
     missing feature names says nothing here (the columns are in training order) and is silenced.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        return np.asarray(pipeline.transform(frame), dtype=np.float64)
-
-
-def _numpy_output(pipeline: Any, probe: pd.DataFrame) -> Any:
-    """A copy of ``pipeline`` whose steps hand numpy arrays to each other (half the per-call cost
-    of pandas output), when it gives exactly the original's numbers on ``probe``; else None."""
     fast = copy.deepcopy(pipeline)
-    try:
-        fast.set_output(transform="default")
-        expected = np.asarray(pipeline.transform(probe), dtype=np.float64)
-        got = _fast_transform(fast, probe)
-    except Exception:  # any custom step that needs pandas between steps: keep pandas
-        return None
-    same = got.shape == expected.shape and np.array_equal(got, expected, equal_nan=True)
-    return fast if same else None
+    fast.set_output(transform="default")
+
+    def transform(frame: pd.DataFrame) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return np.asarray(fast.transform(frame), dtype=np.float64)
+
+    return transform
 
 
 def _sha256(path: Path) -> str:
@@ -207,6 +226,7 @@ def _features(names: list[str], recorded: list[dict[str, Any]] | None) -> list[F
             f["dtype"],
             bool(f["nullable"]),
             None if f.get("categories") is None else tuple(f["categories"]),
+            f.get("exclusive_minimum"),
         )
         for f in recorded
     ]
@@ -236,4 +256,6 @@ def _feature_json(feature: Feature) -> dict[str, Any]:
     }
     if feature.categories is not None:
         out["categories"] = list(feature.categories)
+    if feature.exclusive_minimum is not None:
+        out["exclusive_minimum"] = feature.exclusive_minimum
     return out

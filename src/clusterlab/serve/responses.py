@@ -40,6 +40,9 @@ class FeatureInfo(BaseModel):
     dtype: str = Field(description="the training column's dtype")
     nullable: bool = Field(description="whether null is accepted (the model fills it)")
     categories: list[Any] | None = None
+    exclusive_minimum: float | None = Field(
+        default=None, description="values must be above it (columns the model log-transforms)"
+    )
 
 
 class SegmentInfo(BaseModel):

@@ -4,7 +4,8 @@ A request body is one JSON object (one row) or an array of at least one and at m
 objects. Each object has exactly the model's feature columns (a column setup saw but did not use,
 such as a customer id, is accepted and ignored; any other column is an error), each of its JSON
 type: a finite number for numeric columns (``NaN`` and ``Infinity`` are refused), a string, an
-integer or a boolean for categorical columns as in training, a date-time string for date columns.
+integer or a boolean for categorical columns as in training, a date-time string for date columns;
+above -1 for the columns the model log-transforms.
 ``null`` is accepted only where the model fills missing values.
 
 Validation is pydantic's, on the raw body (one pass, no intermediate objects); an error names the
@@ -120,6 +121,9 @@ def _field(feature: Feature) -> Any:
     text = f"{feature.kind} column (training dtype {feature.dtype})"
     text += "; null: the model fills it" if feature.nullable else "; null not allowed"
     extra: dict[str, Any] = {}
+    if feature.exclusive_minimum is not None and feature.type == "number":
+        extra["gt"] = feature.exclusive_minimum
+        text += f"; above {feature.exclusive_minimum:g} (the model takes its logarithm)"
     if feature.categories is not None:
         extra["examples"] = list(feature.categories[:20])
         text += f"; categories seen in training: {len(feature.categories)}"

@@ -7,7 +7,8 @@
 - ``features``: one entry per input column the pipeline reads: ``name``, ``kind`` (setup's
   numeric, categorical, ordinal, date, text), ``type`` (its JSON type: number, integer, string,
   boolean), ``dtype`` (the training column's), ``nullable`` (whether the pipeline fills a missing
-  value) and, for categorical columns with at most :data:`MAX_CATEGORIES` values, ``categories``;
+  value), ``exclusive_minimum`` (-1 for the log-transformed columns: log1p needs a value above it)
+  and, for categorical columns with at most :data:`MAX_CATEGORIES` values, ``categories``;
 - ``segments``: each segment's id (-1 = noise), size and share of the training rows, and its
   one-line description (:func:`clusterlab.insight.profile_segments` on the training rows, in the
   user's units);
@@ -47,6 +48,7 @@ def feature_schema(prepared: Prepared) -> list[dict[str, Any]]:
     """One entry per feature column (see the module docstring)."""
     pre = prepared.preprocessor
     imputes = prepared.options.imputation.imputation_type is not None
+    logged = _log_columns(pre.pipeline_)
     entries = []
     for name in pre.features_:
         kind = str(pre.schema_.loc[name, "kind"])
@@ -59,6 +61,8 @@ def feature_schema(prepared: Prepared) -> list[dict[str, Any]]:
             # dates are filled by their own imputer; text reaches its embedding as it is
             "nullable": kind == "date" or (kind != "text" and imputes),
         }
+        if name in logged:
+            entry["exclusive_minimum"] = -1.0
         if kind == "ordinal":
             entry["categories"] = list(prepared.options.columns.ordinal_features[name])
         elif kind == "categorical":
@@ -67,6 +71,20 @@ def feature_schema(prepared: Prepared) -> list[dict[str, Any]]:
                 entry["categories"] = sorted((_plain(v) for v in values), key=str)
         entries.append(entry)
     return entries
+
+
+def _log_columns(pipeline: Any) -> set[str]:
+    """Columns of the setup's log1p branch: a value <= -1 has no logarithm."""
+    from sklearn.compose import ColumnTransformer
+
+    steps = getattr(pipeline, "steps", [(None, pipeline)])
+    out: set[str] = set()
+    for _, step in steps:
+        if isinstance(step, ColumnTransformer):
+            for name, _, columns in step.transformers_:
+                if name == "numeric_log1p":
+                    out.update(str(c) for c in columns)
+    return out
 
 
 def _json_type(kind: str, column: pd.Series) -> str:
