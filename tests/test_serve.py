@@ -442,3 +442,19 @@ def test_cli_serve_refuses_a_missing_file_and_a_bad_port(tmp_path):
     )
     result = run_cli("serve", str(tmp_path / "none.clusterlab"), "--port", "70000")
     assert result.returncode == 2 and "a port is between 1 and 65535; got 70000" in result.stderr
+
+
+def test_run_binds_to_loopback_by_default_and_warns_otherwise(model_file, monkeypatch, caplog):
+    import uvicorn
+
+    from clusterlab.serve import run
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **config: calls.append(config))
+    run(model_file)
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["server_header"] is False
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="clusterlab.serve"):
+        run(model_file, host="0.0.0.0", port=9000)
+    assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 9000
+    assert "reachable from other machines" in caplog.text
