@@ -34,6 +34,26 @@ def rng():
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on loopback (tests/postgres.py); skipped only when no server
+    binary is installed, and then only when CLUSTERLAB_REQUIRE_POSTGRES is not set."""
+    from tests import postgres as pg
+
+    bin_dir = pg.server_binaries()
+    if bin_dir is None:
+        reason = (
+            "no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin or on "
+            "the PATH: install Debian's postgresql package to run the PostgreSQL tests"
+        )
+        if pg.required():
+            pytest.fail(f"{pg.REQUIRE_ENV} is set but {reason}")
+        pytest.skip(reason)
+    server = pg.Server(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def dask_client():
     """A LocalCluster of 2 workers x 1 thread inside this process, for the distributed tests.
 
