@@ -1,1 +1,40 @@
-"""Clustering estimators with the scikit-learn contract."""
+"""Clustering estimators with the scikit-learn contract.
+
+Names are imported lazily (``from clusterlab.cluster import Birch`` imports only
+``clusterlab.cluster.birch``), so importing the package compiles nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it (add a line when a module gains a public name)
+_LAZY: dict[str, str] = {
+    "AffinityPropagation": "clusterlab.cluster.affinity",
+    "AffinityPropagationWarning": "clusterlab.cluster.affinity",
+    "Birch": "clusterlab.cluster.birch",
+    "BisectingKMeans": "clusterlab.cluster.bisecting",
+    "DBSCAN": "clusterlab.cluster.dbscan",
+    "estimate_bandwidth": "clusterlab.cluster.meanshift",
+    "HDBSCAN": "clusterlab.cluster.hdbscan",
+    "KMeans": "clusterlab.cluster.kmeans",
+    "MeanShift": "clusterlab.cluster.meanshift",
+    "MiniBatchKMeans": "clusterlab.cluster.minibatch",
+    "OPTICS": "clusterlab.cluster.optics",
+}
+
+__all__ = sorted(_LAZY)  # noqa: PLE0605
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clusterlab.cluster' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
