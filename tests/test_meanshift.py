@@ -115,6 +115,27 @@ def test_gaussian_kernel_modes_are_fixed_points():
         np.testing.assert_allclose((w[:, None] * X).sum(0) / w.sum(), mode, atol=2e-3 * h)
 
 
+def test_default_bandwidth_is_half_the_mean_median_distance(blobs2d):
+    X, _ = blobs2d
+    model = MeanShift().fit(X)
+    assert model.bandwidth_ == pytest.approx(0.5 * estimate_bandwidth(X, quantile=0.5))
+
+
+def test_min_cluster_size_merges_weak_modes():
+    X, _ = make_blobs(
+        n_samples=[300, 300, 12], centers=[[0, 0], [6, 0], [3, 5]], cluster_std=0.5, random_state=0
+    )
+    every = MeanShift(bandwidth=1.5).fit(X)
+    assert every.n_clusters_ == 3
+    pruned = MeanShift(bandwidth=1.5, min_cluster_size=0.05).fit(X)
+    assert pruned.n_clusters_ == 2
+    np.testing.assert_allclose(pruned.cluster_centers_, every.cluster_centers_[:2])
+    small = every.labels_ == 2
+    dist = ((X[small, None, :] - pruned.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(pruned.labels_[small], np.argmin(dist, axis=1))
+    assert MeanShift(bandwidth=1.5, min_cluster_size=13).fit(X).n_clusters_ == 2
+
+
 def test_predict_is_the_nearest_centre(blobs2d):
     X, bandwidth = blobs2d
     model = MeanShift(bandwidth=bandwidth, cluster_all=False).fit(X)

@@ -290,6 +290,64 @@ def stencil_means(cell_coords, cell_sum, cell_count, queries, offsets, weights):
 # --------------------------------------------------------------------------------------------
 # k-th neighbour distances (bandwidth estimate)
 # --------------------------------------------------------------------------------------------
+#: Rows sampled per query to bracket its k-th distance, and the bracket's half-width in
+#: quantile (about five standard errors of a quantile estimated from that many rows).
+_BRACKET_SAMPLE = 2048
+_BRACKET_MARGIN = 0.05
+
+
+@njit(cache=CACHE, inline="always")
+def _sq_dist_rows(X, a, b):
+    acc = 0.0
+    for t in range(X.shape[1]):
+        diff = np.float64(X[a, t]) - np.float64(X[b, t])
+        acc += diff * diff
+    return acc
+
+
+@njit(cache=CACHE)
+def _kth_sq_distance(X, q, k, stride):
+    """k-th smallest squared distance from row ``q`` to the rows of ``X`` (exact).
+
+    The distances to every ``stride``-th row bracket the k-th one; one pass counts the rows
+    below the bracket and keeps those inside it, and only those are partially sorted. A
+    bracket that misses (rare: five standard errors) falls back to sorting all n distances.
+    """
+    n = X.shape[0]
+    sample = np.empty((n + stride - 1) // stride, dtype=np.float64)
+    for j in range(sample.shape[0]):
+        sample[j] = _sq_dist_rows(X, j * stride, q)
+    sample.sort()
+    s = sample.shape[0]
+    share = k / n
+    lo_rank = int(np.floor((share - _BRACKET_MARGIN) * s))
+    hi_rank = int(np.ceil((share + _BRACKET_MARGIN) * s))
+    lo = sample[lo_rank] if lo_rank >= 0 else -1.0
+    hi = sample[hi_rank] if hi_rank < s else np.inf
+    cap = min(n, int((2.0 * _BRACKET_MARGIN + 0.05) * n) + 64)
+    inside = np.empty(cap, dtype=np.float64)
+    point = np.empty(X.shape[1], dtype=np.float64)
+    for t in range(X.shape[1]):
+        point[t] = np.float64(X[q, t])
+    below = 0
+    kept = 0
+    for j in range(n):
+        dist = 0.0
+        for t in range(X.shape[1]):
+            diff = np.float64(X[j, t]) - point[t]
+            dist += diff * diff
+        # branch-free: always write, advance only inside the bracket
+        below += dist < lo
+        inside[min(kept, cap - 1)] = dist
+        kept += (dist >= lo) & (dist <= hi)
+    if kept < cap and below < k <= below + kept:
+        return np.partition(inside[:kept], k - below - 1)[k - below - 1]
+    every = np.empty(n, dtype=np.float64)
+    for j in range(n):
+        every[j] = _sq_dist_rows(X, j, q)
+    return np.partition(every, k - 1)[k - 1]
+
+
 @njit(cache=CACHE, parallel=True)
 def kth_distances(X, queries, k):
     """Distance from each query to its ``k``-th nearest row of ``X`` (exact, ties included).
@@ -304,20 +362,14 @@ def kth_distances(X, queries, k):
     Returns
     -------
     float64 array of shape (m,)
-        The ``k``-th smallest of the n euclidean distances from ``X[queries[i]]``, found by a
-        partial sort (O(n) per query).
+        The ``k``-th smallest of the n euclidean distances from ``X[queries[i]]``: one pass
+        over the rows per query (O(n)), with a partial sort of the rows whose distance falls
+        in a bracket estimated from a sample.
     """
-    n, d = X.shape
+    n = X.shape[0]
+    stride = max(1, n // _BRACKET_SAMPLE)
     m = queries.shape[0]
     out = np.empty(m, dtype=np.float64)
     for i in prange(m):
-        q = queries[i]
-        dist = np.empty(n, dtype=np.float64)
-        for j in range(n):
-            acc = 0.0
-            for t in range(d):
-                diff = np.float64(X[j, t]) - np.float64(X[q, t])
-                acc += diff * diff
-            dist[j] = acc
-        out[i] = np.sqrt(np.partition(dist, k - 1)[k - 1])
+        out[i] = np.sqrt(_kth_sq_distance(X, queries[i], k, stride))
     return out
