@@ -15,9 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from clusterlab._config import check_memory
+from clusterlab._config import check_memory, threads
 
 __all__ = ["DenseRun", "finish_labels", "make_random_state", "search_preference"]
+
+#: Below this many matrix entries the message passing runs on one thread: an iteration then
+#: takes well under a millisecond, and two parallel regions per iteration cost more than they
+#: save (440 points on a loaded 2-core machine: 20 ms per run on one thread, 600 ms on two).
+_SMALL_DENSE = 1_000_000
 
 
 @dataclass
@@ -102,18 +107,20 @@ class DenseRun:
         elif not warm:
             self.R.fill(0)
             self.A.fill(0)
-        exemplar, last_found, n_iter, converged, damping = dense_iterate(
-            self.S,
-            self.R,
-            self.A,
-            self.colsum,
-            damping,
-            est.max_iter,
-            est.convergence_iter,
-            warm,
-            adaptive,
-            numba.get_num_threads(),
-        )
+        small = self.S.shape[0] ** 2 < _SMALL_DENSE
+        with threads(1 if small else None):
+            exemplar, last_found, n_iter, converged, damping = dense_iterate(
+                self.S,
+                self.R,
+                self.A,
+                self.colsum,
+                damping,
+                est.max_iter,
+                est.convergence_iter,
+                warm,
+                adaptive,
+                numba.get_num_threads(),
+            )
         if not exemplar.any():
             exemplar = last_found if last_found.any() else _most_evident(self.R, self.A)
         return exemplar, n_iter, converged, damping
