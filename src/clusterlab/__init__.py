@@ -22,7 +22,7 @@ _LAZY: dict[str, str] = {
     "config_context": "clusterlab._config",
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
-    "Experiment": "clusterlab.experiment",
+    "Experiment": "clusterlab.workflow",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
     "kmeans": "clusterlab.cluster.kmeans",
