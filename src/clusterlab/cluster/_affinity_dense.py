@@ -33,6 +33,7 @@ class DenseRun:
     noise_diag: np.ndarray
     median: float
     constant: bool
+    corner: float
     est: Any
     R: np.ndarray | None = None
     A: np.ndarray | None = None
@@ -59,8 +60,9 @@ class DenseRun:
 
         median = float(np.median(S))
         constant = bool(off_diagonal_constant(S))
+        corner = float(S.flat[S.shape[0] - 1])  # scikit-learn's test value, before the noise
         noise_diag = _add_noise(S, make_random_state(est.random_state))
-        return cls(S, noise_diag, median, constant, est)
+        return cls(S, noise_diag, median, constant, corner, est)
 
     def set_preference(self, preference: Any) -> None:
         """Write ``preference`` (scalar or per point) and its noise on the diagonal, with the
@@ -136,7 +138,7 @@ class DenseRun:
                 UserWarning,
                 stacklevel=5,
             )
-        if n > 1 and pref.flat[0] > self.S[0, n - 1]:
+        if pref.flat[0] > self.corner:
             exemplars = np.arange(n, dtype=np.int64)
             labels = np.arange(n, dtype=np.int64)
         else:
@@ -150,7 +152,7 @@ class DenseRun:
         the preference ``start`` (default: the median similarity)."""
         n = self.S.shape[0]
         if n == 1 or self.constant:
-            pref = self.S[0, n - 1] + 1.0 if n_clusters == n and n > 1 else self.median
+            pref = self.corner + 1.0 if n_clusters == n and n > 1 else self.median
             result = self._degenerate(np.asarray(pref))
             _warn_count(result, n_clusters)
             return result
