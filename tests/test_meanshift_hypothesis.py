@@ -30,12 +30,12 @@ coordinate = st.one_of(
 
 @st.composite
 def small_data(draw):
-    n = draw(st.integers(1, 40))
+    n = draw(st.integers(1, 25))
     d = draw(st.integers(1, 3))
     return draw(arrays(np.float64, (n, d), elements=coordinate))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     X=small_data(),
     bandwidth=st.sampled_from([0.731, 1.37, 2.903, 6.11]),
