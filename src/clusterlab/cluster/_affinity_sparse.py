@@ -11,6 +11,10 @@ mode -- or the one the ``n_clusters`` search finds. Every point finally takes it
 (the member with the largest summed similarity, scikit-learn's refinement), and points are
 assigned once more.
 
+A graph level that does not settle within ``max_iter`` (at low preferences the exemplars of a
+saturated kNN graph often keep trading places) still gives a valid coarsening, so only the final
+level's convergence is reported.
+
 For a precomputed sparse similarity matrix (:func:`fit_graph`) the stored entries are the
 graph and one level is run.
 """
@@ -235,10 +239,8 @@ def fit_points(est: Any, X: np.ndarray, preference: Any) -> dict[str, Any]:
     pref = _median_pair_similarity(X, rs) if preference is None else float(preference)
     members = np.arange(X.shape[0])  # the row of X behind each point of the current level
     weights = np.ones(X.shape[0])
-    converged = True
     while members.shape[0] > _LEVEL2_MAX:
-        kept, assigned, level = _graph_level(est, X[members], weights, pref)
-        converged = converged and level["converged"]
+        kept, assigned, _ = _graph_level(est, X[members], weights, pref)
         if kept.shape[0] >= members.shape[0]:
             break
         weights = np.bincount(assigned, weights=weights, minlength=kept.shape[0])
@@ -249,7 +251,7 @@ def fit_points(est: Any, X: np.ndarray, preference: Any) -> dict[str, Any]:
         "exemplars": exemplars,
         "labels": labels,
         "n_iter": top["n_iter"],
-        "converged": bool(converged and top["converged"]),
+        "converged": bool(top["converged"]),
         "preference": top["preference"],
         "damping": top["damping"],
     }

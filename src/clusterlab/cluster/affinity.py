@@ -118,7 +118,9 @@ class AffinityPropagation(ParamsMixin, ClusterMixin, BaseEstimator):
         Iterations of the (last) run.
     converged_ : bool
         False when the run stopped at ``max_iter``: the labels are then those of the last
-        iteration's exemplars and an :class:`AffinityPropagationWarning` was issued.
+        iteration's exemplars and an :class:`AffinityPropagationWarning` was issued. In the
+        sparse mode: the final (dense) level's run; graph levels that keep oscillating still
+        give a valid coarsening.
     preference_ : float or ndarray
         The preference used (searched, median or given).
     damping_ : float
