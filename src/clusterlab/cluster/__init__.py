@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# public name -> module that defines it (add a line when a module gains a public name)
+# public name -> module that defines it, imported on first use (as in ``clusterlab``)
 _LAZY: dict[str, str] = {
     "AffinityPropagation": "clusterlab.cluster.affinity",
     "AffinityPropagationWarning": "clusterlab.cluster.affinity",
@@ -19,6 +19,9 @@ _LAZY: dict[str, str] = {
     "estimate_bandwidth": "clusterlab.cluster.meanshift",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
     "KMeans": "clusterlab.cluster.kmeans",
+    "KMedoids": "clusterlab.cluster.medoids",
+    "KModes": "clusterlab.cluster.categorical",
+    "KPrototypes": "clusterlab.cluster.categorical",
     "MeanShift": "clusterlab.cluster.meanshift",
     "MiniBatchKMeans": "clusterlab.cluster.minibatch",
     "OPTICS": "clusterlab.cluster.optics",
