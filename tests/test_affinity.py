@@ -233,6 +233,15 @@ def test_memory_check_names_the_sparse_mode():
         AffinityPropagation(sparse=False).fit(X)
 
 
+def test_auto_passes_messages_on_the_graph_when_dense_exceeds_the_budget():
+    X, _ = make_blobs(n_samples=600, centers=3, cluster_std=0.5, random_state=4)
+    assert not AffinityPropagation(n_clusters=3, random_state=0).fit(X).sparse_
+    with config_context(memory_budget=1):  # three 600 x 600 float64 matrices: 8.2 MiB
+        model = AffinityPropagation(n_clusters=3, random_state=0).fit(X)
+    assert model.sparse_
+    assert model.n_clusters_ == 3
+
+
 def test_float32_stays_float32():
     X, _ = make_blobs(n_samples=200, centers=3, random_state=2)
     model = AffinityPropagation(random_state=0).fit(X.astype(np.float32))

@@ -98,7 +98,8 @@ class AffinityPropagation(ParamsMixin, ClusterMixin, BaseEstimator):
         among their neighbours, so this first level yields many small clusters; their
         exemplars, weighted by cluster size, are clustered by dense affinity propagation with
         ``preference`` (or the ``n_clusters`` search), and every point takes the most similar
-        final exemplar. ``'auto'``: dense up to 5,000 points, sparse above.
+        final exemplar. ``'auto'``: dense up to 5,000 points when its three n x n matrices
+        fit the memory budget (``clusterlab.set_config(memory_budget=...)``), sparse otherwise.
     random_state : None, int or RandomState, default=None
         Source of the tiny noise that breaks ties between equal similarities (as
         scikit-learn). ``None`` uses numpy's global random state, as scikit-learn does.
@@ -274,7 +275,10 @@ class AffinityPropagation(ParamsMixin, ClusterMixin, BaseEstimator):
                 )
             return bool(sp.issparse(X))
         if self.sparse == "auto":
-            return n > _DENSE_MAX_N
+            from clusterlab._config import get_config
+
+            dense_mib = 3.0 * n * n * X.dtype.itemsize / 2**20
+            return n > _DENSE_MAX_N or dense_mib > get_config()["memory_budget"]
         return self.sparse is not False
 
     def _n_neighbours(self, n: int) -> int:
