@@ -183,7 +183,7 @@ def test_sparse_points_mode(six_blobs):
 
 
 def test_sparse_levels_when_the_graph_level_is_large(six_blobs, monkeypatch):
-    import clusterlab.cluster.affinity as module
+    import clusterlab.cluster._affinity_sparse as module
 
     monkeypatch.setattr(module, "_LEVEL2_MAX", 100)
     X, y = six_blobs

@@ -24,6 +24,9 @@ __all__ = ["DenseRun", "finish_labels", "make_random_state", "search_preference"
 #: save (440 points on a loaded 2-core machine: 20 ms per run on one thread, 600 ms on two).
 _SMALL_DENSE = 1_000_000
 
+#: Preference search for ``n_clusters``: at most this many runs.
+_SEARCH_RUNS = 40
+
 
 @dataclass
 class DenseRun:
@@ -218,7 +221,6 @@ def search_preference(
     Returns the first run with exactly ``n_clusters`` exemplars, else the run whose count was
     closest (fewer exemplars win ties), with a warning.
     """
-    from clusterlab.cluster.affinity import _SEARCH_RUNS
 
     tried: list[dict[str, Any]] = []
 

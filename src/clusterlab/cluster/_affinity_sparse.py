@@ -39,6 +39,9 @@ _MEDIAN_PAIRS = 100_000
 
 _LEAF_SIZE = 32
 
+#: Largest number of first-level exemplars the sparse mode's second, dense level takes.
+_LEVEL2_MAX = 2_000
+
 
 @dataclass
 class SparseRun:
@@ -223,7 +226,6 @@ def _graph_labels(run: SparseRun, exemplar: np.ndarray) -> tuple[np.ndarray, np.
 # --------------------------------------------------------------------------------------------
 def fit_points(est: Any, X: np.ndarray, preference: Any) -> dict[str, Any]:
     """Multi-level sparse affinity propagation on the rows of ``X`` (see the module docstring)."""
-    from clusterlab.cluster.affinity import _LEVEL2_MAX
 
     if preference is not None and np.ndim(preference) != 0:
         raise ValueError(

@@ -34,12 +34,6 @@ _DENSE_MAX_N = 5_000
 #: Neighbours per point in the sparse mode when ``sparse`` is True or 'auto'.
 _SPARSE_NEIGHBOURS = 30
 
-#: Largest number of first-level exemplars the sparse mode's second, dense level takes.
-_LEVEL2_MAX = 2_000
-
-#: Preference search for ``n_clusters``: at most this many runs.
-_SEARCH_RUNS = 40
-
 
 class AffinityPropagationWarning(ConvergenceWarning):
     """Affinity propagation stopped at ``max_iter`` before its exemplars settled.
