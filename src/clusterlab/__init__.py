@@ -13,7 +13,10 @@ __version__ = "0.1.0.dev0"
 
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
+    "AffinityPropagation": "clusterlab.cluster.affinity",
+    "AffinityPropagationWarning": "clusterlab.cluster.affinity",
     "anomaly_scores": "clusterlab.insight",
+    "Birch": "clusterlab.cluster.birch",
     "BisectingKMeans": "clusterlab.cluster.bisecting",
     "choose_k": "clusterlab.selection",
     "config_context": "clusterlab._config",
@@ -35,6 +38,8 @@ _LAZY: dict[str, str] = {
     "load_benchmark": "clusterlab.datasets",
     "load_online_retail": "clusterlab.datasets",
     "load_wholesale_customers": "clusterlab.datasets",
+    "estimate_bandwidth": "clusterlab.cluster.meanshift",
+    "MeanShift": "clusterlab.cluster.meanshift",
     "MiniBatchKMeans": "clusterlab.cluster.minibatch",
     "NOISE": "clusterlab._base",
     "OPTICS": "clusterlab.cluster.optics",

@@ -1,4 +1,8 @@
-"""Clustering estimators with the scikit-learn contract."""
+"""Clustering estimators with the scikit-learn contract.
+
+Names are imported lazily (``from clusterlab.cluster import Birch`` imports only
+``clusterlab.cluster.birch``), so importing the package compiles nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,24 @@ from typing import Any
 
 # public name -> module that defines it, imported on first use (no numba at import)
 _LAZY: dict[str, str] = {
+    "AffinityPropagation": "clusterlab.cluster.affinity",
+    "AffinityPropagationWarning": "clusterlab.cluster.affinity",
+    "Birch": "clusterlab.cluster.birch",
+    "BisectingKMeans": "clusterlab.cluster.bisecting",
+    "DBSCAN": "clusterlab.cluster.dbscan",
+    "estimate_bandwidth": "clusterlab.cluster.meanshift",
+    "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
     "GaussianMixture": "clusterlab.cluster.mixture",
+    "HDBSCAN": "clusterlab.cluster.hdbscan",
+    "KMeans": "clusterlab.cluster.kmeans",
     "KMedoids": "clusterlab.cluster.medoids",
     "KModes": "clusterlab.cluster.categorical",
     "KPrototypes": "clusterlab.cluster.categorical",
+    "MeanShift": "clusterlab.cluster.meanshift",
+    "MiniBatchKMeans": "clusterlab.cluster.minibatch",
     "MixturePath": "clusterlab.cluster.mixture_path",
+    "OPTICS": "clusterlab.cluster.optics",
     "SpectralClustering": "clusterlab.cluster.spectral",
-    "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
 }
 
 __all__ = sorted(_LAZY)  # noqa: PLE0605
