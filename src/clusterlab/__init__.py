@@ -16,6 +16,7 @@ _LAZY: dict[str, str] = {
     "anomaly_scores": "clusterlab.insight",
     "BisectingKMeans": "clusterlab.cluster.bisecting",
     "choose_k": "clusterlab.selection",
+    "ClusteringExperiment": "clusterlab.workflow",
     "config_context": "clusterlab._config",
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",

@@ -291,20 +291,31 @@ def trusted_types() -> frozenset[str]:
     return frozenset(names)
 
 
-def registry_frame() -> Any:
-    """The registry as a DataFrame indexed by id (what ``models()`` returns)."""
+def registry_frame(raise_errors: bool = True) -> Any:
+    """The registry as a DataFrame indexed by id (what ``models()`` returns): name,
+    implementation, its engines, whether it predicts natively, takes k, its key parameter and
+    memory class. With ``raise_errors=False`` an id whose estimator cannot be imported is left
+    out instead of raising."""
     import pandas as pd
 
-    rows = [
-        {
-            "ID": e.id,
-            "Name": e.name,
-            "Implementation": e.implementation,
-            "Native predict": e.native_predict,
-            "Needs k": e.needs_k,
-            "Key parameter": e.key_param,
-            "Memory": e.memory,
-        }
-        for e in REGISTRY.values()
-    ]
+    rows = []
+    for e in REGISTRY.values():
+        try:
+            implementation, native = e.implementation, e.native_predict
+        except ImportError:
+            if raise_errors:
+                raise
+            continue
+        rows.append(
+            {
+                "ID": e.id,
+                "Name": e.name,
+                "Implementation": implementation,
+                "Engines": ", ".join(e.engines),
+                "Native predict": native,
+                "Needs k": e.needs_k,
+                "Key parameter": e.key_param,
+                "Memory": e.memory,
+            }
+        )
     return pd.DataFrame(rows).set_index("ID")
