@@ -681,9 +681,10 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
 
     # ---------------------------------------------------------------------- files
 
-    def _save(self, model: Any, model_name: Any, model_only: bool, verbose: bool) -> Any:
+    def _save(self, model: Any, model_name: Any, model_only: bool, verbose: bool | None) -> Any:
         _check_bool("model_only", model_only)
-        _check_bool("verbose", verbose)
+        if verbose is not None:
+            _check_bool("verbose", verbose)
         prepared = self._state()
         bundle, path = _storage.save_model(
             model_name, prepared, find_record(self._fitted, model), model_only=model_only
@@ -697,15 +698,17 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         model: Any,
         model_name: Any,
         model_only: bool = False,
-        verbose: bool = True,
+        verbose: bool | None = None,
         **kwargs: Any,
     ) -> Path:
         """Save the preprocessing pipeline and ``model`` in one safe file; return its path.
 
         ``model_name`` without a suffix gets ``.clusterlab``; :meth:`load_model` accepts the
         name with or without it. ``model_only=True`` saves the model alone (it then labels
-        prepared features). ``**kwargs`` are PyCaret's options for ``joblib.dump``: the safe
-        file format has none, so they have no effect (said in one line).
+        prepared features). ``verbose`` prints PyCaret's line saying so (default: setup's
+        ``verbose``; :class:`ClusteringExperiment`: True, as PyCaret). ``**kwargs`` are
+        PyCaret's options for ``joblib.dump``: the safe file format has none, so they have no
+        effect (said in one line).
         """
         _unused_options("save_model", "joblib.dump", kwargs)
         return self._save(model, model_name, model_only, verbose)[1]
@@ -715,12 +718,13 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         model_name: Any,
         platform: str | None = None,
         authentication: dict[str, str] | None = None,
-        verbose: bool = True,
+        verbose: bool | None = None,
     ) -> Any:
         """Load a model file written by :meth:`save_model` (name with or without its suffix).
 
         ``platform`` (PyCaret's cloud download) is refused: clusterlab loads files from disk,
         so download the file first; ``authentication`` goes with it and is unused.
+        ``verbose`` as in :meth:`save_model`.
         """
         from clusterlab.persistence import load_model
 
@@ -729,7 +733,8 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
                 f"platform={platform!r}: clusterlab loads model files from disk only; download "
                 "the file from your storage and pass its path"
             )
-        _check_bool("verbose", verbose)
+        if verbose is not None:
+            _check_bool("verbose", verbose)
         loaded = load_model(model_name)
         self._message("Transformation Pipeline and Model Successfully Loaded", verbose)
         return loaded

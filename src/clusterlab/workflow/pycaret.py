@@ -8,7 +8,8 @@ changed:
 - labels are PyCaret's text: ``"Cluster 0"``, ``"Cluster 1"`` ..., and noise (DBSCAN, OPTICS,
   HDBSCAN) is ``"Cluster -1"``, which is what PyCaret writes for scikit-learn's -1; setup's
   ``label_format='integer'`` switches back to integers;
-- ``save_model`` returns ``(saved pipeline, file name)``;
+- ``save_model`` returns ``(saved pipeline, file name)``; it and ``load_model`` print PyCaret's
+  line saying so unless ``verbose=False``;
 - ``plot_model`` returns the file name whenever it saved the figure (``save=True``, a folder or
   a file name), the figure otherwise;
 - ``plot_model`` and ``evaluate_model`` also take the method's keyword names of PyCaret's class
@@ -71,6 +72,16 @@ class ClusteringExperiment(Experiment):
         _unused_options("save_model", "joblib.dump", kwargs)
         bundle, path = self._save(model, model_name, model_only, verbose)
         return (model if model_only else bundle), str(path)
+
+    def load_model(
+        self,
+        model_name: Any,
+        platform: str | None = None,
+        authentication: dict[str, str] | None = None,
+        verbose: bool = True,
+    ) -> Any:
+        """As :meth:`Experiment.load_model`, saying so unless ``verbose=False`` (PyCaret)."""
+        return super().load_model(model_name, platform, authentication, verbose)
 
     def plot_model(  # noqa: PLR0917 - PyCaret's positional order
         self,
