@@ -165,8 +165,11 @@ def test_mice_tutorial_script(mice, tmp_path, monkeypatch):
     pc.setup(data, normalize=True, ignore_features=["MouseID"], session_id=123, verbose=False)
     assert "MouseID" not in pc.get_config("dataset") and "MouseID" in pc.get_config("data")
     kmeans = pc.create_model("kmeans", verbose=False)
+    kmodes = pc.create_model("kmodes", num_clusters=4, verbose=False)
+    assert type(kmodes).__name__ == "KModes" and kmodes.n_clusters == 4
     results = pc.assign_model(kmeans)
     assert len(results) == len(data) and set(results["Cluster"]) <= set(CLUSTERS_4)
+    assert set(pc.assign_model(kmodes)["Cluster"]) <= set(CLUSTERS_4)
     for plot in ("cluster", "elbow", "silhouette", "distribution"):
         assert isinstance(pc.plot_model(kmeans, plot=plot), Figure)
     fig = pc.plot_model(kmeans, plot="distribution", feature="class")
@@ -330,6 +333,13 @@ def test_pull_pop_models_and_engines(exp, jewellery):
     assert exp.get_allowed_engines("kmeans") == ["clusterlab", "sklearn"]
     assert exp.get_allowed_engines("hclust") == ["sklearn"]
     assert exp.get_engine("kmeans") == "clusterlab"
+
+
+def test_kmodes_and_kmedoids_run_when_asked_for():
+    from clusterlab.workflow.compare import candidates
+
+    assert {"kmodes", "kmedoids"}.isdisjoint(candidates(None, None))
+    assert candidates(["kmodes", "kmedoids"], None) == ["kmodes", "kmedoids"]
 
 
 def test_setup_engines(jewellery):

@@ -322,7 +322,7 @@ def _storable_estimator(estimator: Any) -> bool:
 
     try:
         sio.dumps(estimator)
-    except UnsupportedTypeException:
+    except (UnsupportedTypeException, TypeError):  # TypeError: an object skops cannot reduce
         return False
     return True
 

@@ -17,7 +17,14 @@ from clusterlab.models.estimates import (
     sample_bandwidth,
     sample_eps,
 )
-from clusterlab.models.out_of_sample import RULES, NearestCentre, NearestCore, Rule, rule_for
+from clusterlab.models.out_of_sample import (
+    RULES,
+    NearestCentre,
+    NearestCore,
+    NearestMode,
+    Rule,
+    rule_for,
+)
 
 __all__ = [
     "REGISTRY",
@@ -188,6 +195,33 @@ _ENTRIES = (
         memory="O(n²)",
         turbo_max_n=5_000,
         aliases={"spectral": {}},
+    ),
+    ModelEntry(
+        id="kmodes",
+        name="K-Modes Clustering",
+        engines={"clusterlab": lazy_class("clusterlab.cluster.categorical:KModes")},
+        # PyCaret's meaning: fitted on setup's prepared columns, each distinct value of a
+        # column a category (one-hot columns are the categories); clusterlab.KModes and
+        # KPrototypes take a table's raw categorical columns directly
+        about="numba Huang k-modes on setup's prepared columns (each value a category)",
+        key_param="n_clusters",
+        key_search=ChooseK("refit"),
+        tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
+        portable_rule=NearestMode,
+        memory="O(n·k)",
+        turbo_max_n=50_000,
+        in_compare=False,  # numbers as categories: run when asked for, as in PyCaret
+    ),
+    ModelEntry(
+        id="kmedoids",
+        name="K-Medoids Clustering",
+        engines={"clusterlab": lazy_class("clusterlab.cluster.medoids:KMedoids")},
+        about="numba FasterPAM; the distance matrix only where it fits the memory budget",
+        key_param="n_clusters",
+        key_search=ChooseK("refit"),
+        tuning={"n_clusters": _K_SPACE, "method": ["fasterpam", "alternate"]},
+        turbo_max_n=20_000,
+        in_compare=False,  # euclidean k-medoids ranks with k-means; its kernels compile apart
     ),
     ModelEntry(
         id="gmm",

@@ -167,9 +167,10 @@ def _compare_one(
 
 
 def candidates(include: Iterable[Any] | None, exclude: Iterable[str] | None) -> list[Any]:
-    """The models to compare: every registry id, or ``include``, less ``exclude``."""
+    """The models to compare: every registry id meant for comparison (``in_compare``), or
+    ``include``, less ``exclude``."""
     if include is None:
-        chosen: list[Any] = list(REGISTRY)
+        chosen: list[Any] = [m for m, entry in REGISTRY.items() if entry.in_compare]
     else:
         chosen = [get_entry(m).id if isinstance(m, str) else m for m in include]
         for m in chosen:
