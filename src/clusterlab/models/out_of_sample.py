@@ -197,7 +197,7 @@ class NearestMode:
         X = np.asarray(X, dtype=np.float64)
         mismatches = np.empty((len(X), len(self.modes_)), dtype=np.int64)
         for j, mode in enumerate(self.modes_):
-            mismatches[:, j] = np.count_nonzero(X != mode, axis=1)
+            mismatches[:, j] = np.count_nonzero(np.not_equal(X, mode), axis=1)
         return np.argmin(mismatches, axis=1).astype(np.int64)
 
 
