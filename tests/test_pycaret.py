@@ -155,6 +155,15 @@ def test_jewellery_object_api(exp, kmeans, jewellery, tmp_path):
     assert exp.plot_model(kmeans, "cluster", save=tmp_path / "c.svg") == str(tmp_path / "c.svg")
 
 
+@pytest.mark.parametrize(
+    "plot", ["pipeline", "cluster", "tsne", "elbow", "silhouette", "distance", "distribution"]
+)
+def test_every_pycaret_plot(exp, kmeans, plot):
+    """PyCaret's clustering plots (ClusteringExperiment._available_plots), by their ids."""
+    fig = exp.plot_model(kmeans, plot=plot)
+    assert isinstance(fig, Figure) and fig.axes
+
+
 def test_mice_tutorial_script(mice, tmp_path, monkeypatch):
     """PyCaret's beginner clustering tutorial (CLU101) on the mice protein data."""
     monkeypatch.chdir(tmp_path)
