@@ -508,6 +508,20 @@ def test_a_model_that_does_not_converge_is_said_once(exp, clusterlab_log):
     assert "did not converge" in exp.pull().iloc[0]["Note"]
 
 
+def test_a_degenerate_result_is_not_called_non_convergence(clusterlab_log):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from clusterlab.workflow.fitting import converted_warnings
+
+    notes: list[str] = []
+    text = "Number of distinct clusters (3) found smaller than n_clusters (7)."
+    with converted_warnings("sc", notes):
+        warnings.warn(text, ConvergenceWarning, stacklevel=1)
+        warnings.warn(text, ConvergenceWarning, stacklevel=1)  # said once
+    said = [r.getMessage() for r in clusterlab_log.records if r.levelno == logging.WARNING]
+    assert said == [f"sc: {text}"] and notes == [text]
+
+
 def test_time_leaves_compilation_out(exp, monkeypatch):
     from clusterlab.workflow import fitting
 
