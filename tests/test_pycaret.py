@@ -294,6 +294,19 @@ def test_ground_truth_and_pycaret_metric_ids(mice):
         exp.remove_metric("cs")
 
 
+def test_pycaret_metric_ids_choose_the_sort_criterion(exp):
+    from clusterlab.workflow.ranking import criteria
+
+    board = pd.DataFrame({"Noise": [0.0, 0.0]})
+    expected = {
+        "silhouette": ("Silhouette", True),
+        "chs": ("Calinski-Harabasz", True),
+        "db": ("Davies-Bouldin", False),
+    }
+    for pycaret_id, criterion in expected.items():
+        assert criteria(board, exp._metrics, pycaret_id, False) == [criterion]
+
+
 def test_add_metric_pycaret_signature(exp):
     def spread(X, labels, power=1.0):
         return float(np.mean(np.abs(X)) ** power)
