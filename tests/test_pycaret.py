@@ -441,7 +441,7 @@ def test_set_config(jewellery):
         exp.set_config("USI", "abcd")
 
 
-def test_get_logs(exp, tmp_path, monkeypatch):
+def test_get_logs(exp, kmeans, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     logs = exp.get_logs(save=True)
     assert {"run_id", "experiment_name", "source", "model", "metrics.Silhouette"} <= set(logs)

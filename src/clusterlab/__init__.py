@@ -21,6 +21,8 @@ _LAZY: dict[str, str] = {
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.workflow",
+    "GaussianMixture": "clusterlab.cluster.mixture",
+    "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
     "GowerDistance": "clusterlab.metrics.gower",
@@ -41,7 +43,10 @@ _LAZY: dict[str, str] = {
     "read_table": "clusterlab.io",
     "rfm": "clusterlab.datasets",
     "set_config": "clusterlab._config",
+    "SpectralClustering": "clusterlab.cluster.spectral",
     "stability": "clusterlab.selection",
+    "uncached_kernels": "clusterlab._config",
+    "watch_compilation": "clusterlab._config",
     "write_table": "clusterlab.io",
 }
 

@@ -304,8 +304,10 @@ def _storable(estimator: Any, rule: Any) -> tuple[Any, Any]:
     """(estimator, rule) as they can be written: an estimator skops cannot store is replaced by
     ``None`` and the data-only rule its registry entry names, which predicts the same labels
     (Birch: its subcluster centres)."""
+    from clusterlab.distributed._dispatch import without_lazy_results
     from clusterlab.models import entry_for
 
+    estimator = without_lazy_results(estimator)  # a Dask fit's lazy labels_ are not the model
     if _storable_estimator(estimator):
         return estimator, rule
     entry = entry_for(estimator)

@@ -108,6 +108,8 @@ def _setup(args: argparse.Namespace, frame: pd.DataFrame) -> Any:
         "verbose": False,
         "log_transform": args.log,
     }
+    if getattr(args, "scheduler", None) is not None and args.sample is not None:
+        options["dask_sample"] = args.sample  # on Dask, --sample sizes setup's sample
     if args.normalize == "none":
         options["normalize"] = False
     else:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clusterlab import __version__
-from clusterlab.cli import _commands
+from clusterlab.cli import _commands, _dask
 from clusterlab.cli._common import PROG
 
 
@@ -150,7 +150,7 @@ def _add_segment(sub: Any, common: argparse.ArgumentParser) -> None:
         sub,
         common,
         "segment",
-        _commands.cmd_segment,
+        _dask.cmd_segment,
         summary="the whole workflow: prepare, choose a model and k, label, describe",
         description="Prepare the data, compare the models (or fit the one given), label every "
         "row and describe the segments. Prints the leaderboard, the chosen model, the segment "
@@ -159,9 +159,17 @@ def _add_segment(sub: Any, common: argparse.ArgumentParser) -> None:
             "clusterlab segment customers.csv --ignore id --out segments.csv --report report.html",
             "clusterlab segment rfm.csv --log --model kmeans --k 4 --save-model rfm.clusterlab",
             "clusterlab segment wholesale.csv --ignore Region --ground-truth Channel --log",
+            "clusterlab segment 'data/*.parquet' --scheduler local --out segments/",
         ),
     )
     _add_workflow_options(p)
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="segment INPUT (a glob or directory of Parquet / CSV files) on Dask: 'local' starts "
+        "a cluster on this machine, an address joins a running scheduler; --out is then a "
+        "directory of Parquet files",
+    )
     p.add_argument(
         "--save-model",
         metavar="FILE",

@@ -5,11 +5,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# public name -> module that defines it, imported on first use (as in ``clusterlab``)
+# public name -> module that defines it, imported on first use (no numba at import)
 _LAZY: dict[str, str] = {
+    "GaussianMixture": "clusterlab.cluster.mixture",
     "KMedoids": "clusterlab.cluster.medoids",
     "KModes": "clusterlab.cluster.categorical",
     "KPrototypes": "clusterlab.cluster.categorical",
+    "MixturePath": "clusterlab.cluster.mixture_path",
+    "SpectralClustering": "clusterlab.cluster.spectral",
+    "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
 }
 
 __all__ = sorted(_LAZY)  # noqa: PLE0605
@@ -19,4 +23,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'clusterlab.cluster' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -188,12 +188,18 @@ _ENTRIES = (
     ModelEntry(
         id="sc",
         name="Spectral Clustering",
-        engines={"sklearn": lazy_class("sklearn.cluster:SpectralClustering")},
+        engines={
+            "clusterlab": lazy_class("clusterlab.cluster.spectral:SpectralClustering"),
+            "sklearn": lazy_class("sklearn.cluster:SpectralClustering"),
+        },
+        about="sparse kNN graph, ARPACK / LOBPCG; predict: Nyström extension",
         key_param="n_clusters",
         key_search=ChooseK("spectral"),
-        tuning={"n_clusters": _K_SPACE, "affinity": ["rbf", "nearest_neighbors"]},
-        memory="O(n²)",
-        turbo_max_n=5_000,
+        tuning={"n_clusters": _K_SPACE, "affinity": ["nearest_neighbors", "rbf"]},
+        # the fitted affinity graph (sparse) and the kd-tree that places new rows in it
+        trusted=frozenset({"scipy.sparse._csr.csr_matrix", "clusterlab.kernels.kdtree.KDTree"}),
+        memory="O(n·k)",
+        turbo_max_n=50_000,
         aliases={"spectral": {}},
     ),
     ModelEntry(
@@ -226,7 +232,11 @@ _ENTRIES = (
     ModelEntry(
         id="gmm",
         name="Gaussian Mixture",
-        engines={"sklearn": lazy_class("sklearn.mixture:GaussianMixture")},
+        engines={
+            "clusterlab": lazy_class("clusterlab.cluster.mixture:GaussianMixture"),
+            "sklearn": lazy_class("sklearn.mixture:GaussianMixture"),
+        },
+        about="numba EM, sample weights, degenerate components regularised",
         key_param="n_components",
         key_search=ChooseK("mixture"),
         tuning={"n_components": _K_SPACE, "covariance_type": ["full", "diag", "tied"]},

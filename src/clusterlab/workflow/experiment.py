@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from clusterlab.distributed._dispatch import is_dask_collection
 from clusterlab.models import get_entry, registry_frame
 from clusterlab.workflow import compare as _compare
 from clusterlab.workflow import evaluate as _evaluate
@@ -113,6 +114,7 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         self._shown: list[Any] = []  # PyCaret's display container: tables or results
         self._prepared: Prepared | None = None
         self._usi = secrets.token_hex(2)
+        self._dask: Any = None  # the Dask DataFrame setup got, when it got one
         self.search_size = SEARCH_SIZE
         self.leaderboard_: _compare.Leaderboard | None = None
         self.tune_result_: _tune.TuneResult | None = None
@@ -213,9 +215,14 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         if options.get("session_id") is None:
             low, high = _SEED_RANGE
             options["session_id"] = low + secrets.randbelow(high - low + 1)
-        prepared = prepare(data, **options)
+        if is_dask_collection(data):  # a sample in memory; statistics and final fits on all rows
+            from clusterlab.distributed import workflow as _dask
+
+            prepared, dask = _dask.setup(data, **options)
+        else:
+            prepared, dask = prepare(data, **options), None
         check_engines(prepared.options.runtime.engines)
-        self._prepared = prepared
+        self._prepared, self._dask = prepared, dask
         self._fitted.clear()
         self._k_selection.clear()
         self.leaderboard_ = self.tune_result_ = None
@@ -406,6 +413,7 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
             announce=self._announce,
             **self._tools(),
         )
+        self._refit_on_dask(record, prepared)
         record.tags = dict(experiment_custom_tags or {})
         self._fitted[id(record.estimator)] = record
         row = record.to_pandas().round(round)
@@ -438,6 +446,14 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         _check_bool("transformation", transformation)
         _check_bool("verbose", verbose)
         prepared = self._state()
+        if self._dask is not None:  # a lazy Dask DataFrame, partition by partition
+            from clusterlab.distributed import workflow as _dask
+
+            if probabilities:
+                raise ValueError("probabilities=True is not available for a Dask DataFrame")
+            return _dask.assign(
+                find_record(self._fitted, model), prepared, self._dask.data, label_name
+            )
         return _labels.assign(
             find_record(self._fitted, model),
             prepared,
@@ -455,6 +471,13 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         """
         from clusterlab.persistence import ClusterPipeline
 
+        if is_dask_collection(data):  # a lazy Dask DataFrame, partition by partition
+            from clusterlab.distributed import workflow as _dask
+
+            if isinstance(model, ClusterPipeline):
+                return _dask.predict_frames(model, data, label_name)
+            record = find_record(self._fitted, model)
+            return _dask.assign(record, self._state(), data, label_name)
         if isinstance(model, ClusterPipeline):
             return model.predict_frame(data, label_name, self.label_format)
         prepared = self._state()
@@ -507,6 +530,9 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         )
         for record in board.records.values():
             self._fitted[id(record.estimator)] = record
+        for model_id in board.ranked[:n_select]:
+            if self._refit_on_dask(board.records[model_id], prepared):
+                board.table.loc[model_id, "Note"] = board.records[model_id].metrics["Note"]
         self._k_selection.update(board.k_selection)
         self.leaderboard_ = board
         self._keep(board)
@@ -548,11 +574,22 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         prepared = self._state(ground_truth)
         search = {"optimize": optimize, "n_iter": n_iter}
         result = _tune.tune(prepared, model, search_space, self._fitted, **search, **self._tools())
+        self._refit_on_dask(result.record, prepared)
         self._fitted[id(result.model)] = result.record
         self.tune_result_ = result
         self._keep(result)
         self._show(result.to_pandas(), f"tune_model (optimize={result.optimize})", verbose)
         return result.model
+
+    def _refit_on_dask(self, record: FittedModel, prepared: Prepared) -> bool:
+        """After a Dask setup: the model refitted on every row where a distributed fit exists
+        (the fit on the sample stays otherwise); its note says which. False without Dask."""
+        if self._dask is None:
+            return False
+        from clusterlab.distributed import workflow as _dask
+
+        _dask.refit(record, prepared, self._dask, self._metrics)
+        return True
 
     # ---------------------------------------------------------------------- insight
 
