@@ -34,10 +34,16 @@ def test_snippet_on_wholesale(wholesale, capsys):
     labels = ns["labels"]
     assert len(labels) == len(wholesale)
     assert list(labels.columns) == [*wholesale.columns, "Cluster"]
-    assert sorted(labels["Cluster"].unique()) == [0, 1, 2, 3]  # k = 4 by default
+    # k = 4 by default; PyCaret's label values
+    assert sorted(labels["Cluster"].unique()) == [
+        "Cluster 0",
+        "Cluster 1",
+        "Cluster 2",
+        "Cluster 3",
+    ]
     board = cl.pull()
     assert board is not None
-    assert ns["clustering"] is cl.get_experiment()
+    assert ns["clustering"] is cl.get_current_experiment() is cl.get_experiment()
     prepared = cl.get_config("X_transformed")
     assert prepared.shape == (440, 8)
     np.testing.assert_allclose(prepared.mean().to_numpy(), 0.0, atol=1e-9)
@@ -70,9 +76,11 @@ def test_functions_delegate_to_the_default_experiment(tmp_path):
     assert "Adjusted Rand" in cl.pull().columns
     assert "Channel" not in cl.get_config("X_transformed").columns
     assert "silhouette" in cl.get_metrics().index
-    path = cl.save_model(km, tmp_path / "km")
+    saved, path = cl.save_model(km, tmp_path / "km")  # PyCaret's (pipeline, file name)
+    assert path.endswith("km.clusterlab") and saved.estimator is km
     np.testing.assert_array_equal(
-        cl.predict_model(cl.load_model(path), data)["Cluster"], cl.assign_model(km)["Cluster"]
+        cl.predict_model(cl.load_model(tmp_path / "km"), data)["Cluster"],
+        cl.assign_model(km)["Cluster"],
     )
     saved = cl.save_experiment(tmp_path / "exp")
     again = cl.load_experiment(saved, data)
@@ -92,8 +100,9 @@ def test_import_is_light():
 
 
 def test_no_setup_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(cl, "_DEFAULT", [])
+    monkeypatch.setattr(cl, "_CURRENT", [])
+    assert cl.get_current_experiment() is None
     with pytest.raises(RuntimeError, match="call setup"):
         cl.create_model("kmeans")
-    with pytest.raises(TypeError, match="experiment must be an Experiment"):
-        cl.set_experiment("nope")
+    with pytest.raises(TypeError, match="experiment must be a ClusteringExperiment"):
+        cl.set_current_experiment("nope")

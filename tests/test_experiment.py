@@ -96,7 +96,7 @@ def test_metrics_row_and_external_metrics(exp, fitted):
     from sklearn.metrics import silhouette_score
 
     km = fitted["kmeans"]
-    ref = silhouette_score(exp.get_config("X"), km.labels_)
+    ref = silhouette_score(exp.get_config("X_transformed"), km.labels_)
     rec_row = exp._fitted[id(km)].metrics
     assert rec_row["Silhouette"] == pytest.approx(ref)
 

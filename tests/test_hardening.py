@@ -182,7 +182,7 @@ def test_workflow_setup_on_nasty_frames(frame):
     except (ValueError, TypeError) as exc:
         assert str(exc).strip()
     else:
-        X = exp.get_config("X")
+        X = exp.get_config("X_transformed")
         assert np.isfinite(X.to_numpy(dtype=float)).all()
     pd.testing.assert_frame_equal(frame, before)
 

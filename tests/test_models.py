@@ -30,6 +30,8 @@ IDS = [
     "ap",
     "meanshift",
     "sc",
+    "kmodes",
+    "kmedoids",
     "gmm",
 ]
 

@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from clusterlab import Experiment
-from clusterlab.clustering import load_model, predict_model
+from clusterlab.clustering import load_model
 from clusterlab.models import REGISTRY
 from clusterlab.persistence import FORMAT_VERSION, _write
 
@@ -38,7 +38,7 @@ def test_round_trip_every_id(exp, data, model_id, tmp_path):
     path = exp.save_model(model, tmp_path / model_id)
     assert path.exists() and path.suffix == ".clusterlab"
     loaded = load_model(path)
-    out = predict_model(loaded, data)
+    out = exp.predict_model(loaded, data)  # an Experiment keeps integer labels
     assert out.index.equals(data.index)
     assert list(out.columns) == [*data.columns, "Cluster"]
     np.testing.assert_array_equal(out["Cluster"].to_numpy(), assigned)
@@ -79,7 +79,9 @@ def test_refuses_foreign_and_modified_files(exp, tmp_path):
     ):
         load_model(path)
     _rewrite(path, header={**header, "kind": "experiment"}, payload=payload)
-    with pytest.raises(ValueError, match="holds a 'experiment', not a 'model'"):
+    with pytest.raises(
+        ValueError, match="is an experiment file, not a model file; read it with load_experiment"
+    ):
         load_model(path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model(tmp_path / "missing.clusterlab")
@@ -107,7 +109,9 @@ def test_experiment_round_trip(exp, data, tmp_path):
         )
     with pytest.raises(ValueError, match="data does not match the saved experiment"):
         Experiment.load_experiment(path, data.iloc[:10])
-    with pytest.raises(ValueError, match="holds a 'experiment', not a 'model'"):
+    with pytest.raises(
+        ValueError, match="is an experiment file, not a model file; read it with load_experiment"
+    ):
         load_model(path)
 
 

@@ -484,22 +484,10 @@ def test_selection_results_are_plotted(X, models, choose_k_result):
     assert ax.get_title() == "Stability of each segment (mean ARI 0.80)"
 
 
-def test_selection_computed_by_clusterlab_selection(X, models, monkeypatch, choose_k_result):
-
-    from clusterlab import selection
-
-    calls = []
-
-    def choose_k(X_, model, k_range, random_state):
-        calls.append(("choose_k", len(X_), list(k_range), random_state))
-        return choose_k_result
-
-    def stability(X_, model, random_state):
-        calls.append(("stability", len(X_), random_state))
-        return _Stability(jaccard=np.ones((2, 3)), mean_ari=1.0)
-
-    monkeypatch.setattr(selection, "choose_k", choose_k)
-    monkeypatch.setattr(selection, "stability", stability)
-    plot_model(models["kmeans"], X, plot="k_selection", k_range=range(2, 5))
-    plot_model(models["kmeans"], X, plot="stability")
-    assert calls == [("choose_k", N, [2, 3, 4], 0), ("stability", N, 0)]
+def test_selection_plots_need_their_result(X, models):
+    # clusterlab.plots never imports clusterlab.selection: the workflow computes a missing
+    # result (Experiment.plot_model), a bare plot_model says how to get one
+    with pytest.raises(ValueError, match="plot='k_selection' draws a choose_k result: pass"):
+        plot_model(models["kmeans"], X, plot="k_selection", k_range=range(2, 5))
+    with pytest.raises(ValueError, match="plot='stability' draws a stability result: pass"):
+        plot_model(models["kmeans"], X, plot="stability")

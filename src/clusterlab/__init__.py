@@ -19,6 +19,7 @@ _LAZY: dict[str, str] = {
     "Birch": "clusterlab.cluster.birch",
     "BisectingKMeans": "clusterlab.cluster.bisecting",
     "choose_k": "clusterlab.selection",
+    "ClusteringExperiment": "clusterlab.workflow",
     "config_context": "clusterlab._config",
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",

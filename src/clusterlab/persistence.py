@@ -41,11 +41,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterlab.setup_options import LABEL_FORMATS
+
 __all__ = [
     "FORMAT_VERSION",
+    "LABEL_FORMATS",
     "ClusterPipeline",
     "SavedExperiment",
     "SavedModel",
+    "find_file",
+    "format_labels",
     "load_experiment_state",
     "load_model",
     "save_experiment_state",
@@ -57,6 +62,7 @@ FORMAT_VERSION = 1
 _META = "clusterlab.json"
 _PAYLOAD = "payload.skops"
 _SUFFIX = ".clusterlab"
+_KIND_TEXT = {"model": "a model file", "experiment": "an experiment file"}
 
 #: Types of the preprocessing pipeline a payload may hold besides scikit-learn's.
 _PREPROCESSING_TYPES = frozenset(
@@ -85,10 +91,11 @@ class ClusterPipeline:
 
     Parameters
     ----------
-    pipeline : sklearn.pipeline.Pipeline
-        The fitted preprocessing pipeline of ``setup``.
+    pipeline : sklearn.pipeline.Pipeline or None
+        The fitted preprocessing pipeline of ``setup``; None for a model saved alone
+        (``save_model(..., model_only=True)``), which then reads prepared features.
     features : list of str
-        The input columns the pipeline reads.
+        The input columns the pipeline reads (without a pipeline: the prepared feature columns).
     estimator : estimator
         The fitted clustering model.
     rule : object
@@ -133,6 +140,8 @@ class ClusterPipeline:
         missing = [c for c in self.features if c not in frame.columns]
         if missing:
             raise ValueError(f"data lacks the feature columns {missing} the model was set up with")
+        if self.pipeline is None:  # a model saved alone reads prepared features
+            return frame[self.features].astype("float64")
         out = self.pipeline.transform(frame[self.features])
         out = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out, index=frame.index)
         out.index = frame.index
@@ -143,14 +152,35 @@ class ClusterPipeline:
         X = self.transform(data).to_numpy()
         return self.rule.predict(self.estimator, X)
 
-    def predict_frame(self, data: Any, label_name: str = "Cluster") -> pd.DataFrame:
-        """``data`` (its columns, index and order) plus the label column."""
+    def predict_frame(
+        self, data: Any, label_name: str = "Cluster", label_format: str = "integer"
+    ) -> pd.DataFrame:
+        """``data`` (its columns, index and order) plus the label column: integers (-1 = noise),
+        or PyCaret's ``"Cluster 0"`` ... (noise ``"Cluster -1"``) with
+        ``label_format='pycaret'``."""
         from clusterlab.preprocessing import as_frame
 
         frame = as_frame(data)
         out = frame.copy()
-        out[label_name] = self.predict(frame)
+        out[label_name] = format_labels(self.predict(frame), label_format)
         return out
+
+
+def format_labels(labels: Any, label_format: str = "integer") -> Any:
+    """Labels as ``label_format`` asks: the int64 array, or PyCaret's ``"Cluster <label>"``
+    strings (noise, -1, is ``"Cluster -1"``, as PyCaret writes it).
+
+    Examples
+    --------
+    >>> format_labels([0, 1, -1], "pycaret")
+    ['Cluster 0', 'Cluster 1', 'Cluster -1']
+    """
+    if label_format not in LABEL_FORMATS:
+        raise ValueError(f"label_format must be one of {LABEL_FORMATS}; got {label_format!r}")
+    values = np.asarray(labels, dtype=np.int64)
+    if label_format == "integer":
+        return values
+    return [f"Cluster {v}" for v in values.tolist()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,6 +191,27 @@ class ClusterPipeline:
 def _with_suffix(path: Any) -> Path:
     p = Path(os.fspath(path))
     return p if p.suffix else p.with_suffix(_SUFFIX)
+
+
+def find_file(path: Any, kind: str) -> Path:
+    """The file ``path`` names: as given, else with ``.clusterlab`` appended (PyCaret's round trip
+    ``save_model(m, 'name')`` -> ``load_model('name')``); a FileNotFoundError names both.
+
+    Examples
+    --------
+    >>> find_file("no-such-name", "model")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: model file 'no-such-name' does not exist (nor 'no-such-name.clusterlab')
+    """
+    p = Path(os.fspath(path))
+    if p.is_file():
+        return p
+    suffixed = p.with_name(p.name + _SUFFIX)
+    if p.suffix != _SUFFIX and suffixed.is_file():
+        return suffixed
+    also = f" (nor {str(suffixed)!r})" if p.suffix != _SUFFIX else ""
+    raise FileNotFoundError(f"{kind} file {str(p)!r} does not exist{also}")
 
 
 def _write(path: Any, kind: str, objects: dict[str, Any], meta: dict[str, Any]) -> Path:
@@ -204,9 +255,7 @@ def _allowed(type_name: str, trusted: frozenset[str]) -> bool:
 def _read(path: Any, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
     import skops.io as sio
 
-    p = Path(os.fspath(path))
-    if not p.exists():
-        raise FileNotFoundError(f"model file {str(p)!r} does not exist")
+    p = find_file(path, kind)
     if not zipfile.is_zipfile(p):
         raise ValueError(f"{str(p)!r} is not a clusterlab file (not a zip archive)")
     with zipfile.ZipFile(p) as zf:
@@ -230,7 +279,11 @@ def _read(path: Any, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
             f"{FORMAT_VERSION} (upgrade clusterlab)"
         )
     if header.get("kind") != kind:
-        raise ValueError(f"{str(p)!r} holds a {header.get('kind')!r}, not a {kind!r}")
+        found = header.get("kind")
+        raise ValueError(
+            f"{str(p)!r} is {_KIND_TEXT.get(found, repr(found))}, not {_KIND_TEXT[kind]}; read "
+            f"it with {'load_model' if found == 'model' else 'load_experiment'}"
+        )
     if hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
         raise ValueError(
             f"{str(p)!r} was modified after it was written (payload checksum mismatch); "
@@ -277,7 +330,7 @@ def _storable_estimator(estimator: Any) -> bool:
 
     try:
         sio.dumps(estimator)
-    except UnsupportedTypeException:
+    except (UnsupportedTypeException, TypeError):  # TypeError: an object skops cannot reduce
         return False
     return True
 
@@ -386,7 +439,8 @@ class SavedExperiment:
 
     ``selections`` are the results (dataclass instances) when saving, and each result's fields
     (a dict, tables as DataFrames) when loading; ``k_selection`` maps a model id to a position
-    in ``selections``.
+    in ``selections``. ``data`` is the table the loaded experiment works on (None when saving:
+    files never hold the data).
     """
 
     options: Any
@@ -397,6 +451,7 @@ class SavedExperiment:
     selections: list[Any] = field(default_factory=list)
     k_selection: dict[str, int] = field(default_factory=dict)
     search_size: int = 2_000
+    data: pd.DataFrame | None = None
 
 
 def options_dict(options: Any) -> dict[str, Any]:
@@ -500,17 +555,37 @@ def _safe(value: Any) -> Any:
     return repr(value)
 
 
-def load_experiment_state(path: Any, data: pd.DataFrame) -> SavedExperiment:
-    """Read an experiment file written for ``data`` (the data setup saw); nothing is refitted.
+def load_experiment_state(
+    path: Any,
+    data: Any = None,
+    *,
+    data_func: Any = None,
+    preprocess_data: bool = True,
+) -> SavedExperiment:
+    """Read an experiment file for its data (give ``data`` or ``data_func``: the data setup saw);
+    nothing is refitted.
 
-    Files written before k-selection results were kept have none.
+    With ``preprocess_data`` (the default) setup's ``index`` option is applied to the data first,
+    as setup applied it; with ``preprocess_data=False`` the data is taken as it is (e.g. the
+    experiment's ``data`` saved on its own). The table the experiment works on is the result's
+    ``data``. Files written before k-selection results were kept have none.
     """
+    from clusterlab.preprocessing import DataOptions, SetupOptions, as_frame, prepare_data
+
     header, objects = _read(path, "experiment")
     meta = header["meta"]
-    if [str(c) for c in data.columns] != meta["columns"] or len(data) != meta["n_rows"]:
+    options = SetupOptions.parse(**meta["options"])
+    if preprocess_data:
+        frame = prepare_data(data, DataOptions(index=options.data.index, data_func=data_func))
+    else:
+        if (data is None) == (data_func is None):
+            given = "both" if data is not None else "neither"
+            raise ValueError(f"give exactly one of data and data_func; got {given}")
+        frame = as_frame(data if data is not None else data_func())
+    if [str(c) for c in frame.columns] != meta["columns"] or len(frame) != meta["n_rows"]:
         raise ValueError(
             f"data does not match the saved experiment: it was set up on {meta['n_rows']} rows "
-            f"with columns {meta['columns']}; got {len(data)} rows with {list(data.columns)}"
+            f"with columns {meta['columns']}; got {len(frame)} rows with {list(frame.columns)}"
         )
     models = [
         SavedModel(
@@ -532,7 +607,7 @@ def load_experiment_state(path: Any, data: pd.DataFrame) -> SavedExperiment:
             meta.get("selections", []), objects.get("selection_arrays", []), strict=True
         )
     ]
-    preprocessor = _restore_preprocessor(meta, objects, data)
+    preprocessor = _restore_preprocessor(meta, objects, frame, options)
     return SavedExperiment(
         preprocessor.options,
         preprocessor,
@@ -542,18 +617,21 @@ def load_experiment_state(path: Any, data: pd.DataFrame) -> SavedExperiment:
         selections,
         dict(meta.get("k_selection", {})),
         meta["search_size"],
+        data=frame,
     )
 
 
-def _restore_preprocessor(meta: dict[str, Any], objects: dict[str, Any], data: pd.DataFrame) -> Any:
-    from clusterlab.preprocessing import Preprocessor, SetupOptions
+def _restore_preprocessor(
+    meta: dict[str, Any], objects: dict[str, Any], data: pd.DataFrame, options: Any
+) -> Any:
+    from clusterlab.preprocessing import Preprocessor
 
     train_mask = np.asarray(objects["train_mask"], dtype=bool)
     reasons = pd.Series(pd.NA, index=data.index, dtype=object)
     for pos, reason in meta["dropped"].items():
         reasons.loc[data.index[data.index.astype(str) == pos]] = reason
     return Preprocessor.restore(
-        SetupOptions.parse(**meta["options"]),
+        options,
         schema=pd.DataFrame(meta["schema"]).set_index("column"),
         features=meta["features"],
         pipeline=objects["pipeline"],

@@ -737,7 +737,9 @@ _GROUPS = {
     "runtime": RuntimeOptions,
     "compat": CompatOptions,
 }
-_TOP = ("session_id", "sample_size", "verbose")
+_TOP = ("session_id", "sample_size", "verbose", "label_format")
+#: Values of ``label_format`` (None: the experiment's own, see :class:`SetupOptions`).
+LABEL_FORMATS = ("integer", "pycaret")
 
 
 @dataclass
@@ -746,7 +748,11 @@ class SetupOptions:
 
     ``session_id`` seeds every random step; ``sample_size`` caps the rows used by steps whose
     cost grows faster than n (outlier detection, sampled O(n^2) metrics such as the Silhouette,
-    hyperparameter searches); ``verbose`` shows setup's tables.
+    hyperparameter searches); ``verbose`` shows setup's tables; ``label_format`` is how
+    assign_model and predict_model write labels: ``'integer'`` (-1 = noise; the default of
+    ``clusterlab.Experiment`` and the command line) or ``'pycaret'`` (PyCaret's text,
+    ``"Cluster 0"`` ... and ``"Cluster -1"`` for noise; the default of
+    ``ClusteringExperiment`` and ``clusterlab.clustering``); None: the experiment's default.
 
     Examples
     --------
@@ -769,6 +775,7 @@ class SetupOptions:
     session_id: int | None = None
     sample_size: int = 5_000
     verbose: bool = True
+    label_format: str | None = None
 
     @classmethod
     def names(cls) -> list[str]:
@@ -805,6 +812,7 @@ class SetupOptions:
             or result.sample_size < 100
         ):
             raise ValueError(f"sample_size must be an int >= 100; got {result.sample_size!r}")
+        _check_choice("label_format", result.label_format, (None, *LABEL_FORMATS))
         return result
 
     def to_record(self) -> dict[str, Any]:

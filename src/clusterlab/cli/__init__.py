@@ -10,9 +10,13 @@ answers at once; each command imports what it needs when it runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 from clusterlab.cli._common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, PROG, UI, UsageError
 from clusterlab.cli._parser import build_parser
@@ -40,6 +44,35 @@ def _configure_logging(*, quiet: bool, verbose: int, debug: bool) -> None:
     package.handlers[:] = [handler]
     package.setLevel(level)
     package.propagate = False
+    # the one line saying that numba kernels compile (first run only) is shown unless --quiet
+    notice = logging.ERROR if quiet else min(level, logging.INFO)
+    logging.getLogger(_COMPILE_LOGGER).setLevel(notice)
+
+
+#: The logger of clusterlab.workflow.compiling (not imported here: --help stays fast).
+_COMPILE_LOGGER = "clusterlab.workflow.compiling"
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+@contextlib.contextmanager
+def _warnings_as_log_lines() -> Iterator[None]:
+    """No third-party warning reaches the output: a warning raised in clusterlab's own code is
+    logged as a warning line; any other (scikit-learn, numpy, pandas, numba ...) at DEBUG level,
+    shown with --debug. The library already turns the third-party warnings users should know
+    about into its own messages (a model that did not converge ...)."""
+    logger = logging.getLogger("clusterlab.cli")
+
+    def log_warning(message: Any, category: type, filename: str, *_: Any, **__: Any) -> None:
+        text = " ".join(str(message).split())
+        if str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
+            logger.warning("%s", text)
+        else:
+            logger.debug("%s: %s (%s)", category.__name__, text, Path(filename).name)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # once per place, whatever filters were set
+        warnings.showwarning = log_warning
+        yield
 
 
 def _error_line(exc: BaseException) -> str:
@@ -68,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _configure_logging(quiet=args.quiet, verbose=args.verbose, debug=debug)
         ui = UI(quiet=args.quiet, verbose=args.verbose)
-        return args.func(args, ui)
+        with _warnings_as_log_lines():
+            return args.func(args, ui)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -332,7 +332,7 @@ def cmd_anomalies(args: argparse.Namespace, ui: UI) -> int:
         exp = _setup(args, frame)
     best, board = _choose_model(exp, args, ui)
     train = exp.get_config("train_mask")
-    X = exp.get_config("X").to_numpy()
+    X = exp.get_config("X_transformed").to_numpy()
     labels = exp.assign_model(best, label_name="_segment")["_segment"].to_numpy()[train]
     with ui.progress("scoring rows"):
         scores = anomaly_scores(best, X)

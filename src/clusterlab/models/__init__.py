@@ -21,7 +21,13 @@ from clusterlab.models.entry import (
     SizeSearch,
     lazy_class,
 )
-from clusterlab.models.out_of_sample import KNNVote, NativePredict, NearestCentre, NearestCore
+from clusterlab.models.out_of_sample import (
+    KNNVote,
+    NativePredict,
+    NearestCentre,
+    NearestCore,
+    NearestMode,
+)
 from clusterlab.models.registry import (
     REGISTRY,
     entry_for,
@@ -44,6 +50,7 @@ __all__ = [
     "NativePredict",
     "NearestCentre",
     "NearestCore",
+    "NearestMode",
     "Scaled",
     "SizeSearch",
     "entry_for",

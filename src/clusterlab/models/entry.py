@@ -216,6 +216,10 @@ class ModelEntry:
     aliases : mapping
         Older names (choose_k's ``'agglomerative'``, ``'ward'`` ...) and the parameters they
         imply.
+    in_compare : bool
+        Whether ``compare_models`` runs the id when not told which (``include=None``); False
+        for ids that only make sense when asked for (k-modes on prepared numeric columns) or
+        whose kernels would add their compile time to every first comparison.
     """
 
     id: str
@@ -235,6 +239,7 @@ class ModelEntry:
     uses_noise: bool = False
     warm_init: bool = False
     aliases: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    in_compare: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.engines) - set(ENGINES)

@@ -11,7 +11,8 @@ one of these rules, chosen by :func:`rule_for`:
   ``k = 5`` nearest training points weighted by inverse distance, so a training point keeps its
   own label; noise wins when the noise votes outweigh every cluster (:class:`KNNVote`).
 
-:class:`NearestCentre` is how a saved Birch model predicts (skops cannot store Birch's tree).
+:class:`NearestCentre` is how a saved Birch model predicts (skops cannot store Birch's tree),
+:class:`NearestMode` how a saved k-modes model does (its fitted state keeps pandas objects).
 
 A rule is fitted on the training rows and their labels (``fit(estimator, X, labels)``) and then
 labels new rows (``predict(estimator, X)``); it holds only arrays, so model files can store it.
@@ -26,7 +27,15 @@ import numpy as np
 
 from clusterlab._base import NOISE
 
-__all__ = ["RULES", "KNNVote", "NativePredict", "NearestCentre", "NearestCore", "rule_for"]
+__all__ = [
+    "RULES",
+    "KNNVote",
+    "NativePredict",
+    "NearestCentre",
+    "NearestCore",
+    "NearestMode",
+    "rule_for",
+]
 
 #: The module model files name the rules by (files written before the registry package too).
 _PUBLIC_MODULE = "clusterlab.models"
@@ -157,10 +166,45 @@ class NearestCentre:
         return self.centre_labels_[pairwise_distances_argmin(X, self.centres_)]
 
 
-#: Every rule class (what a model file may hold besides the estimator).
-RULES = (NativePredict, NearestCore, KNNVote, NearestCentre)
+class NearestMode:
+    """Label of the mode a row differs from in the fewest columns, ties to the lowest cluster
+    (how a saved k-modes model predicts: ``KModes.predict`` exactly, on numeric columns).
 
-Rule = NativePredict | NearestCore | KNNVote | NearestCentre
+    Used when a model file cannot hold the estimator itself (its fitted state keeps pandas
+    objects, which skops does not store); a value no mode has counts as one mismatch with
+    every mode, as in ``KModes.predict``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clusterlab.cluster import KModes
+    >>> X = np.array([[0.0, 1.0], [0.0, 1.0], [2.0, 3.0], [2.0, 3.0], [2.0, 1.0]])
+    >>> est = KModes(n_clusters=2).fit(X)
+    >>> rule = NearestMode().fit(est, X, est.labels_)
+    >>> bool((rule.predict(None, X) == est.predict(X)).all())
+    True
+    """
+
+    __module__ = _PUBLIC_MODULE
+    name = "nearest mode"
+    label = "nearest mode"
+
+    def fit(self, estimator: Any, X: np.ndarray, labels: np.ndarray) -> NearestMode:
+        self.modes_ = np.asarray(estimator.cluster_centroids_, dtype=np.float64)
+        return self
+
+    def predict(self, estimator: Any, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        mismatches = np.empty((len(X), len(self.modes_)), dtype=np.int64)
+        for j, mode in enumerate(self.modes_):
+            mismatches[:, j] = np.count_nonzero(np.not_equal(X, mode), axis=1)
+        return np.argmin(mismatches, axis=1).astype(np.int64)
+
+
+#: Every rule class (what a model file may hold besides the estimator).
+RULES = (NativePredict, NearestCore, KNNVote, NearestCentre, NearestMode)
+
+Rule = NativePredict | NearestCore | KNNVote | NearestCentre | NearestMode
 
 
 def rule_for(estimator: Any, fallback: type | None = None) -> Rule:

@@ -17,7 +17,14 @@ from clusterlab.models.estimates import (
     sample_bandwidth,
     sample_eps,
 )
-from clusterlab.models.out_of_sample import RULES, NearestCentre, NearestCore, Rule, rule_for
+from clusterlab.models.out_of_sample import (
+    RULES,
+    NearestCentre,
+    NearestCore,
+    NearestMode,
+    Rule,
+    rule_for,
+)
 
 __all__ = [
     "REGISTRY",
@@ -215,6 +222,33 @@ _ENTRIES = (
         aliases={"spectral": {}},
     ),
     ModelEntry(
+        id="kmodes",
+        name="K-Modes Clustering",
+        engines={"clusterlab": lazy_class("clusterlab.cluster.categorical:KModes")},
+        # PyCaret's meaning: fitted on setup's prepared columns, each distinct value of a
+        # column a category (one-hot columns are the categories); clusterlab.KModes and
+        # KPrototypes take a table's raw categorical columns directly
+        about="numba Huang k-modes on setup's prepared columns (each value a category)",
+        key_param="n_clusters",
+        key_search=ChooseK("refit"),
+        tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
+        portable_rule=NearestMode,
+        memory="O(n·k)",
+        turbo_max_n=50_000,
+        in_compare=False,  # numbers as categories: run when asked for, as in PyCaret
+    ),
+    ModelEntry(
+        id="kmedoids",
+        name="K-Medoids Clustering",
+        engines={"clusterlab": lazy_class("clusterlab.cluster.medoids:KMedoids")},
+        about="numba FasterPAM; the distance matrix only where it fits the memory budget",
+        key_param="n_clusters",
+        key_search=ChooseK("refit"),
+        tuning={"n_clusters": _K_SPACE, "method": ["fasterpam", "alternate"]},
+        turbo_max_n=20_000,
+        in_compare=False,  # euclidean k-medoids ranks with k-means; its kernels compile apart
+    ),
+    ModelEntry(
         id="gmm",
         name="Gaussian Mixture",
         engines={
@@ -320,20 +354,31 @@ def trusted_types() -> frozenset[str]:
     return frozenset(names)
 
 
-def registry_frame() -> Any:
-    """The registry as a DataFrame indexed by id (what ``models()`` returns)."""
+def registry_frame(raise_errors: bool = True) -> Any:
+    """The registry as a DataFrame indexed by id (what ``models()`` returns): name,
+    implementation, its engines, whether it predicts natively, takes k, its key parameter and
+    memory class. With ``raise_errors=False`` an id whose estimator cannot be imported is left
+    out instead of raising."""
     import pandas as pd
 
-    rows = [
-        {
-            "ID": e.id,
-            "Name": e.name,
-            "Implementation": e.implementation,
-            "Native predict": e.native_predict,
-            "Needs k": e.needs_k,
-            "Key parameter": e.key_param,
-            "Memory": e.memory,
-        }
-        for e in REGISTRY.values()
-    ]
+    rows = []
+    for e in REGISTRY.values():
+        try:
+            implementation, native = e.implementation, e.native_predict
+        except ImportError:
+            if raise_errors:
+                raise
+            continue
+        rows.append(
+            {
+                "ID": e.id,
+                "Name": e.name,
+                "Implementation": implementation,
+                "Engines": ", ".join(e.engines),
+                "Native predict": native,
+                "Needs k": e.needs_k,
+                "Key parameter": e.key_param,
+                "Memory": e.memory,
+            }
+        )
     return pd.DataFrame(rows).set_index("ID")

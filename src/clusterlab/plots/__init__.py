@@ -54,10 +54,6 @@ from clusterlab.plots.selection import (
 )
 from clusterlab.plots.trees import plot_condensed_tree, plot_dendrogram, plot_reachability
 
-# The report (clusterlab.report) still imports this private name; it moves to
-# segment_colours with the report's rework, and then this line goes.
-_colour_map = segment_colours
-
 __all__ = [
     "ELBOW_SAMPLES",
     "LOWER_IS_BETTER",

@@ -166,29 +166,26 @@ def _elbow(inputs: PlotInputs) -> Arguments:
     )
 
 
-def _selection_function(name: str) -> Callable[..., Any]:
-    """``clusterlab.selection.<name>``, imported when a plot needs it."""
-    from clusterlab import selection
-
-    return getattr(selection, name)
-
-
 def _k_selection(inputs: PlotInputs) -> Arguments:
-    """A choose_k result (or table) given as ``selection=`` / ``scores=``, else computed."""
+    """A choose_k result (or its table) given as ``selection=`` / ``scores=``."""
     result = inputs.take("selection", "scores")
     if result is None:
-        k_range = inputs.take("k_range", default=range(2, 11))
-        result = _selection_function("choose_k")(
-            inputs.X, model=inputs.model, k_range=k_range, random_state=0
+        raise ValueError(
+            "plot='k_selection' draws a choose_k result: pass selection=clusterlab.choose_k(X, "
+            "model) (or scores=<table of criteria by k>), or use Experiment.plot_model, which "
+            "takes how compare_models chose k or runs choose_k"
         )
     return (result,), {}
 
 
 def _stability(inputs: PlotInputs) -> Arguments:
-    """A stability result (or table) given as ``stability=`` / ``scores=``, else computed."""
+    """A stability result (or table) given as ``stability=`` / ``scores=``."""
     result = inputs.take("stability", "scores")
     if result is None:
-        result = _selection_function("stability")(inputs.X, model=inputs.model, random_state=0)
+        raise ValueError(
+            "plot='stability' draws a stability result: pass stability=clusterlab.stability(X, "
+            "model) (or scores=<table>), or use Experiment.plot_model, which computes it"
+        )
     return (result,), {}
 
 

@@ -159,16 +159,21 @@ def _criterion_choice(column: str, k: np.ndarray, oriented: np.ndarray, votes: d
     return int(k[np.nanargmax(oriented)])
 
 
-def _selection_table(scores: Any, chosen_k: int | None) -> tuple[pd.DataFrame, Any, dict, Any]:
-    """(criteria table, chosen k, votes, gap standard errors) from a table or a choose_k
-    result (its ``table``, ``best_k`` and ``votes``)."""
+def _selection_table(
+    scores: Any, chosen_k: int | None
+) -> tuple[pd.DataFrame, Any, dict, Any, dict]:
+    """(criteria table, chosen k, votes, gap standard errors, criterion display names) from a
+    table or a choose_k result (read by its attributes: ``table``, ``best_k``, ``votes`` and
+    ``criterion_names``; this module never imports clusterlab.selection)."""
     votes: dict[str, Any] = {}
+    names: dict[str, str] = {}
     if not isinstance(scores, pd.DataFrame) and isinstance(
         getattr(scores, "table", None), pd.DataFrame
     ):
         if chosen_k is None:
             chosen_k = getattr(scores, "best_k", None)
         votes = dict(getattr(scores, "votes", None) or {})
+        names = dict(getattr(scores, "criterion_names", None) or {})
         scores = scores.table
     if not isinstance(scores, pd.DataFrame) or scores.empty:
         raise ValueError(
@@ -176,7 +181,8 @@ def _selection_table(scores: Any, chosen_k: int | None) -> tuple[pd.DataFrame, A
             f"clusterlab.selection.ChooseKResult; got {type(scores).__name__}"
         )
     gap_se = scores["gap_se"] if "gap_se" in scores.columns else None
-    return scores.drop(columns=list(NOT_CRITERIA), errors="ignore"), chosen_k, votes, gap_se
+    criteria = scores.drop(columns=list(NOT_CRITERIA), errors="ignore")
+    return criteria, chosen_k, votes, gap_se, names
 
 
 def plot_k_selection(
@@ -221,9 +227,10 @@ def plot_k_selection(
     >>> len(plot_k_selection(table, chosen_k=3, layout="panels").axes)
     2
     """
-    table, chosen_k, votes, gap_se = _selection_table(scores, chosen_k)
+    table, chosen_k, votes, gap_se, names = _selection_table(scores, chosen_k)
     if layout == "panels":
-        return _k_panels(table, chosen_k, votes, gap_se, ax=ax, title=title, save=save)
+        marks = {"chosen_k": chosen_k, "votes": votes, "gap_se": gap_se, "names": names}
+        return _k_panels(table, **marks, ax=ax, title=title, save=save)
     if layout != "overlay":
         raise ValueError(f"layout must be 'overlay' or 'panels'; got {layout!r}")
     lower = set(lower_is_better)
@@ -253,20 +260,13 @@ def plot_k_selection(
     return finish(fig, save)
 
 
-def _criterion_title(column: str) -> str:
-    """A criterion's display name, as clusterlab.selection names it in its explanations."""
-    from clusterlab.selection import CRITERIA
-
-    key = "elbow" if column in MONOTONE_CRITERIA else column
-    return CRITERIA.get(key, column)
-
-
 def _k_panels(
     table: pd.DataFrame,
+    *,
     chosen_k: int | None,
     votes: dict,
     gap_se: Any,
-    *,
+    names: dict,
     ax: Axes | None,
     title: str | None,
     save: str | Path | None,
@@ -286,7 +286,7 @@ def _k_panels(
             panel.legend(loc="best", fontsize="small", frameon=False)
         if chosen_k is not None:
             panel.axvline(chosen_k, color="tab:green", alpha=0.3, linewidth=6)
-        panel.set_title(_criterion_title(column))
+        panel.set_title(names.get(column, column))
         panel.set_xlabel("k")
         plain_axes(panel)
     if own_figure or title:

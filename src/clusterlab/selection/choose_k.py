@@ -86,35 +86,36 @@ class ChooseKResult:
     labels_: np.ndarray
     notes: list[str]
 
-    def plot(self, *, figsize: tuple[float, float] | None = None) -> Any:
-        """One small panel per criterion, the chosen k of each marked; returns the Figure."""
-        import matplotlib.pyplot as plt
+    @property
+    def criterion_names(self) -> dict[str, str]:
+        """Each column of ``table`` that is a criterion, to its display name (``inertia`` is the
+        elbow's curve)."""
+        return {
+            column: CRITERIA.get("elbow" if column == "inertia" else column, column)
+            for column in self.table.columns
+            if column not in ("votes", "gap_se")
+        }
 
-        columns = [c for c in self.table.columns if c not in ("votes", "gap_se")]
-        n = len(columns)
-        ncols = min(3, n)
-        nrows = math.ceil(n / ncols)
-        fig, axes = plt.subplots(
-            nrows, ncols, figsize=figsize or (4.0 * ncols, 3.0 * nrows), squeeze=False
-        )
-        for ax, column in zip(axes.ravel(), columns, strict=False):
-            values = self.table[column]
-            if column == "gap" and "gap_se" in self.table:
-                ax.errorbar(values.index, values, yerr=self.table["gap_se"], marker="o")
-            else:
-                ax.plot(values.index, values, marker="o")
-            criterion = "elbow" if column == "inertia" else column
-            vote = self.votes.get(criterion)
-            if vote is not None:
-                ax.axvline(vote, color="tab:orange", linestyle="--", label=f"chosen k = {vote}")
-                ax.legend(loc="best", fontsize="small")
-            ax.axvline(self.best_k, color="tab:green", alpha=0.3, linewidth=6)
-            ax.set_title(CRITERIA.get(criterion, column))
-            ax.set_xlabel("k")
-        for ax in axes.ravel()[n:]:
-            ax.set_visible(False)
-        fig.suptitle(f"choose_k: k = {self.best_k}")
-        fig.tight_layout()
+    def plot(
+        self,
+        *,
+        figsize: tuple[float, float] | None = None,
+        ax: Any = None,
+        title: str | None = None,
+        save: Any = None,
+    ) -> Any:
+        """One small panel per criterion, its own choice and the chosen k marked
+        (:func:`clusterlab.plots.plot_k_selection` with ``layout="panels"``); returns the
+        Figure. ``figsize`` sets its size in inches; ``ax``, ``title``, ``save`` as there."""
+        from clusterlab.plots import plot_k_selection
+
+        fig = plot_k_selection(self, layout="panels", ax=ax, title=title)
+        if figsize is not None:
+            fig.set_size_inches(*figsize)
+        if save is not None:
+            from clusterlab.plots import save_figure
+
+            save_figure(fig, save)
         return fig
 
     def __repr__(self) -> str:

@@ -95,6 +95,13 @@ class StabilityResult:
             )
         return "\n".join(lines)
 
+    def plot(self, ax: Any = None, title: str | None = None, save: Any = None) -> Any:
+        """Each cluster's mean Jaccard similarity against the reappearance threshold, the mean
+        ARI in the title (:func:`clusterlab.plots.plot_stability`); returns the Figure."""
+        from clusterlab.plots import plot_stability
+
+        return plot_stability(self, ax=ax, title=title, save=save)
+
     def __repr__(self) -> str:
         return (
             f"StabilityResult(mean_ari={self.mean_ari:.3f}, "

@@ -11,7 +11,11 @@
 - :mod:`~clusterlab.workflow.labels`, :mod:`~clusterlab.workflow.evaluate`: labels out, the
   text summary and the plot glue;
 - :mod:`~clusterlab.workflow.storage`: model and experiment files;
-- :mod:`~clusterlab.workflow.experiment`: the facade.
+- :mod:`~clusterlab.workflow.config`, :mod:`~clusterlab.workflow.runs`: setup variables and
+  the table of runs (``get_config``, ``get_logs``);
+- :mod:`~clusterlab.workflow.compiling`: numba compilation measured apart and announced once;
+- :mod:`~clusterlab.workflow.experiment`: the facade; :mod:`~clusterlab.workflow.pycaret`:
+  :class:`ClusteringExperiment`, its PyCaret flavour.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from __future__ import annotations
 from clusterlab.workflow.compare import Leaderboard
 from clusterlab.workflow.experiment import Experiment
 from clusterlab.workflow.prepared import Prepared, prepare
+from clusterlab.workflow.pycaret import ClusteringExperiment
 from clusterlab.workflow.ranking import rank_models
 from clusterlab.workflow.records import FittedModel
 from clusterlab.workflow.tune import TuneResult
 
 __all__ = [
+    "ClusteringExperiment",
     "Experiment",
     "FittedModel",
     "Leaderboard",

@@ -11,15 +11,16 @@ reason (memory: an n x n matrix over the budget; ``turbo``: slow in time above t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from clusterlab.models import REGISTRY, ModelEntry, get_entry
+from clusterlab.workflow.compiling import CompileWatch
 from clusterlab.workflow.display import Progress
-from clusterlab.workflow.fitting import fit, is_estimator, resolve, threads_for
+from clusterlab.workflow.fitting import converted_warnings, fit, is_estimator, resolve, threads_for
 from clusterlab.workflow.keys import choose_key
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.ranking import criteria, order
@@ -92,8 +93,13 @@ def compare(
     budget_time: float | None = None,
     turbo: bool = True,
     verbose: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> Leaderboard:
-    """Fit, score and rank ``candidates`` (model ids or estimators; see the module docstring)."""
+    """Fit, score and rank ``candidates`` (model ids or estimators; see the module docstring).
+
+    A model's ``Time (s)`` is its whole time here (choosing its key parameter and the final
+    fit) without numba's compilation; ``announce`` shows the one-line notice when kernels
+    compile (:mod:`clusterlab.workflow.compiling`)."""
     rows, records, skipped = [], {}, []
     start_all = time.perf_counter()
     with threads_for(prepared), Progress(len(candidates), verbose) as progress:
@@ -102,7 +108,9 @@ def compare(
             reason = skip_reason(model, len(prepared.X), turbo, start_all, budget_time)
             if reason is None:
                 try:
-                    row, record = _compare_one(model, label, prepared, metrics, search_size)
+                    row, record = _compare_one(
+                        model, label, prepared, metrics, search_size, announce=announce
+                    )
                 except (MemoryError, ValueError) as exc:
                     reason = f"failed: {exc}"
                 else:
@@ -126,28 +134,43 @@ def compare(
 
 
 def _compare_one(
-    model: Any, label: str, prepared: Prepared, metrics: MetricSet, search_size: int
+    model: Any,
+    label: str,
+    prepared: Prepared,
+    metrics: MetricSet,
+    search_size: int,
+    *,
+    announce: Callable[[str], None] | None,
 ) -> tuple[dict[str, Any], FittedModel]:
-    start = time.perf_counter()
-    params, selection = choose_key(model, prepared, metrics=metrics, search_size=search_size)
-    spec = resolve(model, None, params, prepared, search_size)
-    record = fit(spec, prepared, metrics)
-    record.selection = selection
+    notes: list[str] = []
+    with CompileWatch(announce) as watch:
+        start = time.perf_counter()
+        with converted_warnings(label, notes):
+            params, selection = choose_key(
+                model, prepared, metrics=metrics, search_size=search_size
+            )
+        spec = resolve(model, None, params, prepared, search_size)
+        record = fit(spec, prepared, metrics)
+        seconds = watch.fit_seconds(time.perf_counter() - start)
+    record.selection, record.source = selection, "compare_models"
+    if notes:
+        record.metrics["Note"] = "; ".join(t for t in (*notes, record.metrics["Note"]) if t)
     row = {
         "Model": spec.model_id,
         "Name": spec.entry.name if spec.entry else label,
         "Parameters": _param_text(spec.entry, spec.params),
         **record.metrics,
-        "Time (s)": round(time.perf_counter() - start, 3),
+        "Time (s)": seconds,
         "k chosen by": selection.reason if selection is not None else "",
     }
     return row, record
 
 
 def candidates(include: Iterable[Any] | None, exclude: Iterable[str] | None) -> list[Any]:
-    """The models to compare: every registry id, or ``include``, less ``exclude``."""
+    """The models to compare: every registry id meant for comparison (``in_compare``), or
+    ``include``, less ``exclude``."""
     if include is None:
-        chosen: list[Any] = list(REGISTRY)
+        chosen: list[Any] = [m for m, entry in REGISTRY.items() if entry.in_compare]
     else:
         chosen = [get_entry(m).id if isinstance(m, str) else m for m in include]
         for m in chosen:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Progress", "show"]
+__all__ = ["Progress", "message", "show"]
 
 
 def show(frame: pd.DataFrame, title: str) -> None:
@@ -57,3 +57,10 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def message(text: str) -> None:
+    """Print one line of status (what PyCaret prints when verbose), e.g. after save_model."""
+    from rich.console import Console
+
+    Console().print(text, markup=False, highlight=False, soft_wrap=True)

@@ -13,9 +13,12 @@ from clusterlab.workflow.records import FittedModel, json_safe
 __all__ = ["evaluate", "plot"]
 
 
-def evaluate(record: FittedModel, prepared: Prepared, html: bool = False) -> str:
+def evaluate(
+    record: FittedModel, prepared: Prepared, html: bool = False, feature: str | None = None
+) -> str:
     """Metrics, how k was chosen, cluster sizes, one line per segment, feature means per cluster
-    and parameters, as text (or HTML)."""
+    and parameters, as text (or HTML); with ``feature``, that column's distribution per
+    cluster (PyCaret's ``evaluate_model(feature=...)``)."""
     data = prepared.train_data
     truth = prepared.options.columns.ground_truth
     numeric = data.select_dtypes("number").columns.difference([truth] if truth else [])
@@ -35,6 +38,8 @@ def evaluate(record: FittedModel, prepared: Prepared, html: bool = False) -> str
         ("Mean of each numeric column per cluster", profile),
         ("Parameters", params),
     ]
+    if feature is not None:
+        parts.insert(4, (f"{feature} per cluster", _feature_table(data, feature, labels)))
     if record.selection is not None:
         reason = pd.DataFrame({"Value": [record.selection.reason]}, index=["k chosen by"])
         parts.insert(1, ("How k was chosen", reason))
@@ -42,6 +47,18 @@ def evaluate(record: FittedModel, prepared: Prepared, html: bool = False) -> str
         body = "".join(f"<h3>{t}</h3>{f.to_html()}" for t, f in parts)
         return f"<div class='clusterlab-evaluate'>{body}</div>"
     return "\n\n".join(f"{t}\n{'-' * len(t)}\n{f.to_string()}" for t, f in parts)
+
+
+def _feature_table(data: pd.DataFrame, feature: str, labels: pd.Series) -> pd.DataFrame:
+    """One column's distribution per cluster: quartiles of a number, shares of a category."""
+    if feature not in data.columns:
+        raise ValueError(
+            f"feature {feature!r} is not a column of the data; columns are {list(data.columns)}"
+        )
+    column = data[feature]
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.groupby(labels).describe()
+    return pd.crosstab(labels, column, normalize="index").round(3)
 
 
 def _descriptions(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
@@ -53,20 +70,29 @@ def _descriptions(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
 
 
 def plot(
-    record: FittedModel,
-    prepared: Prepared,
-    plot: str,
-    *,
-    save: Any,
-    selection: Any,
-    **kwargs: Any,
+    record: FittedModel, prepared: Prepared, plot: str, *, selection: Any, **kwargs: Any
 ) -> Any:
     """:func:`clusterlab.plots.plot_model` of a fitted model on the prepared training rows, with
-    the data in the user's units and the fitted preprocessing pipeline; ``selection`` (how
-    compare_models chose k) gives the scores of 'k_selection' and 'elbow'."""
+    the data in the user's units and the fitted preprocessing pipeline.
+
+    The results the selection plots draw are found or computed here (clusterlab.plots never
+    imports clusterlab.selection): ``selection`` (how compare_models chose k) gives the scores
+    of 'k_selection' and 'elbow', else 'k_selection' runs choose_k on the prepared data
+    (``k_range``, default 2..10); 'stability' resamples the model unless ``stability=`` is
+    given."""
     from clusterlab import plots
 
-    kwargs = _selection_kwargs(record, selection, plots.check_plot_name(plot), kwargs)
+    kind = plots.check_plot_name(plot)
+    if kind == "k_selection" and not {"selection", "scores"} & kwargs.keys():
+        kwargs["selection"] = selection or _choose_k(record, prepared, kwargs.pop("k_range", None))
+    elif kind == "elbow" and selection is not None:
+        kwargs = _elbow_kwargs(record, selection, kwargs)
+    elif kind == "stability" and not {"stability", "scores"} & kwargs.keys():
+        from clusterlab.selection import stability
+
+        kwargs["stability"] = stability(
+            prepared.X.to_numpy(), model=record.estimator, random_state=prepared.seed
+        )
     kwargs.setdefault("pipeline", prepared.preprocessor.pipeline_)
     return plots.plot_model(
         record.estimator,
@@ -74,28 +100,25 @@ def plot(
         np.asarray(record.labels),
         plot=plot,
         data=prepared.train_data,
-        save=save,
         **kwargs,
     )
 
 
-def _selection_kwargs(
-    record: FittedModel, selection: Any, kind: str, kwargs: dict[str, Any]
-) -> dict[str, Any]:
-    """The stored choose_k result as the scores of a 'k_selection' or 'elbow' plot."""
-    if selection is None:
+def _choose_k(record: FittedModel, prepared: Prepared, k_range: Any) -> Any:
+    """choose_k for the model's estimator on the prepared training rows, seeded by setup."""
+    from clusterlab.selection import choose_k
+
+    X = prepared.X.to_numpy()
+    if k_range is None:
+        k_range = range(2, min(11, len(X)))
+    return choose_k(X, model=record.estimator, k_range=k_range, random_state=prepared.seed)
+
+
+def _elbow_kwargs(record: FittedModel, selection: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The stored choose_k result as the curve of an 'elbow' plot, its k marked the model's."""
+    if {"ks", "k_range", "selection"} & kwargs.keys() or "inertia" not in selection.table:
         return kwargs
-    table = selection.table
-    if kind == "k_selection" and "scores" not in kwargs:
-        scores = table.drop(columns=[c for c in ("votes", "gap_se") if c in table.columns])
-        return {"scores": scores, "chosen_k": selection.best_k, **kwargs}
-    if kind == "elbow" and not {"ks", "k_range"} & kwargs.keys() and "inertia" in table:
-        est = record.estimator
-        own_k = getattr(est, "n_clusters", getattr(est, "n_components", None))
-        return {
-            "ks": [int(k) for k in table.index],
-            "inertias": table["inertia"].tolist(),
-            "chosen_k": own_k if own_k in table.index else selection.best_k,
-            **kwargs,
-        }
-    return kwargs
+    est = record.estimator
+    own_k = getattr(est, "n_clusters", getattr(est, "n_components", None))
+    chosen = own_k if own_k in selection.table.index else selection.best_k
+    return {"selection": selection, "chosen_k": chosen, **kwargs}

@@ -5,24 +5,48 @@
 seeds from ``session_id``); :func:`fit` fits it on the prepared training rows, labels them,
 fits the out-of-sample rule and scores the labelling; :func:`create` does both, timed, with the
 thread rule for small data.
+
+An id is built by its registry entry's engine: the one ``create_model(engine=...)`` names, else
+setup's ``engines={id: name}``, else the entry's default (clusterlab's own where it has one).
+Warnings raised while a model fits become the experiment's own messages: a model that did not
+converge (scikit-learn's ``ConvergenceWarning``, which clusterlab's estimators raise too) is
+logged as a warning and noted in the metrics row; any other (numpy's RuntimeWarnings on
+degenerate data, FutureWarnings of a library) is logged at DEBUG level.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import numbers
 import time
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from clusterlab.models import REGISTRY, ModelEntry, get_entry, k_param_of, out_of_sample_rule
 from clusterlab.preprocessing import SMALL_DATA as _SMALL_DATA
+from clusterlab.workflow.compiling import CompileWatch
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, labels_of
 from clusterlab.workflow.scoring import MetricSet, score
 
-__all__ = ["SMALL_DATA", "ModelSpec", "create", "fit", "is_estimator", "resolve", "threads_for"]
+__all__ = [
+    "SMALL_DATA",
+    "ModelSpec",
+    "check_engines",
+    "create",
+    "engine_of",
+    "fit",
+    "is_estimator",
+    "resolve",
+    "threads_for",
+]
+
+logger = logging.getLogger(__name__)
 
 #: Below this many prepared values (rows x features) models run with one BLAS/OpenMP thread:
 #: on small data, starting threads costs more than it saves (20x slower on a loaded 2-core box).
@@ -43,15 +67,48 @@ def is_estimator(model: Any) -> bool:
     return hasattr(model, "fit") and hasattr(model, "get_params")
 
 
+def check_engines(engines: Mapping[str, str] | None) -> None:
+    """Check setup's ``engines={model id: engine name}`` against the registry.
+
+    Examples
+    --------
+    >>> check_engines({"kmeans": "sklearn"})
+    >>> check_engines({"kmeans": "sklearnex"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: engines: engine must be one of ['clusterlab', 'sklearn'] for 'kmeans'; got ...
+    """
+    for model_id, name in (engines or {}).items():
+        try:
+            get_entry(model_id).engine(name)
+        except ValueError as exc:
+            raise ValueError(f"engines: {exc}") from None
+
+
+def engine_of(entry: ModelEntry, prepared: Prepared, engine: str | None = None) -> str:
+    """The engine an id is built with: ``engine``, else setup's ``engines``, else the default."""
+    if engine is None:
+        engine = (prepared.options.runtime.engines or {}).get(entry.id, entry.default_engine)
+    entry.engine(engine)  # checks the name
+    return engine
+
+
 def resolve(
     model: Any,
     num_clusters: int | None,
     params: Mapping[str, Any],
     prepared: Prepared,
     search_size: int,
+    *,
+    engine: str | None = None,
 ) -> ModelSpec:
-    """The estimator for a model id (with its entry's defaults for the data) or a clone of an
-    estimator, with ``num_clusters`` set as its k."""
+    """The estimator for a model id (with its entry's defaults for the data, built by its
+    engine) or a clone of an estimator, with ``num_clusters`` set as its k."""
+    if engine is not None and not isinstance(model, str):
+        raise ValueError(
+            f"engine={engine!r} chooses the implementation of a model id; "
+            f"{type(model).__name__} is an estimator already"
+        )
     if isinstance(model, str):
         entry = get_entry(model)
         params = dict(params)
@@ -65,7 +122,8 @@ def resolve(
         params = {**entry.default_params(prepared.context(search_size), params), **params}
         if entry.needs_k:
             check_k(params[entry.key_param], len(prepared.X))
-        return ModelSpec(entry.id, entry, entry.factory(**params), params)
+        estimator = entry.build(engine_of(entry, prepared, engine), **params)
+        return ModelSpec(entry.id, entry, estimator, params)
     if is_estimator(model):
         from sklearn.base import clone
 
@@ -99,8 +157,16 @@ def check_k(k: Any, n: int) -> None:
         )
 
 
-def fit(spec: ModelSpec, prepared: Prepared, metrics: MetricSet) -> FittedModel:
-    """Fit ``spec`` on the training rows; label them, fit the out-of-sample rule, score."""
+def fit(
+    spec: ModelSpec,
+    prepared: Prepared,
+    metrics: MetricSet,
+    fit_kwargs: Mapping[str, Any] | None = None,
+) -> FittedModel:
+    """Fit ``spec`` on the training rows; label them, fit the out-of-sample rule, score.
+
+    ``fit_kwargs`` go to the estimator's ``fit`` (PyCaret's meaning); an array of one value per
+    row of the data (``sample_weight``) is cut to the training rows."""
     X = prepared.X.to_numpy()
     if spec.entry is not None and spec.entry.memory == "O(n²)":
         from clusterlab._config import check_memory
@@ -111,14 +177,62 @@ def fit(spec: ModelSpec, prepared: Prepared, metrics: MetricSet) -> FittedModel:
             alternative="use 'kmeans', 'birch' or 'hdbscan', or sample the data",
         )
     est = spec.estimator
-    est.fit(X)
-    labels = labels_of(est, X)
-    rule = out_of_sample_rule(est).fit(est, X, labels)
+    notes: list[str] = []
     y = None if prepared.y is None else prepared.y.to_numpy()
-    record = FittedModel(spec.model_id, est, labels, rule, spec.params)
     sample_size = prepared.options.sample_size
-    record.metrics = score(X, labels, y, metrics, sample_size=sample_size, seed=prepared.seed)
+    with converted_warnings(spec.model_id, notes):
+        est.fit(X, **_training_rows(fit_kwargs, prepared))
+        labels = labels_of(est, X)
+        rule = out_of_sample_rule(est).fit(est, X, labels)
+        record = FittedModel(spec.model_id, est, labels, rule, spec.params)
+        record.metrics = score(X, labels, y, metrics, sample_size=sample_size, seed=prepared.seed)
+    if notes:
+        record.metrics["Note"] = "; ".join(t for t in (*notes, record.metrics["Note"]) if t)
     return record
+
+
+def _training_rows(fit_kwargs: Mapping[str, Any] | None, prepared: Prepared) -> dict[str, Any]:
+    if fit_kwargs is None:
+        return {}
+    if not isinstance(fit_kwargs, Mapping):
+        raise TypeError(f"fit_kwargs must be a dict of arguments to fit; got {fit_kwargs!r}")
+    n_rows, mask = len(prepared.data), prepared.train_mask
+    out = {}
+    for name, value in fit_kwargs.items():
+        per_row = np.ndim(value) >= 1 and len(value) == n_rows and n_rows != int(mask.sum())
+        out[name] = np.asarray(value)[mask] if per_row else value
+    return out
+
+
+@contextlib.contextmanager
+def converted_warnings(model_id: str, notes: list[str]) -> Iterator[None]:
+    """Warnings raised inside the block as clusterlab's messages (see the module docstring):
+    a ConvergenceWarning is logged as a warning ("ap did not converge: ...", or "sc: Number of
+    distinct clusters ..." when its text is not about converging) and appended to ``notes``;
+    any other is logged at DEBUG level. Nothing reaches Python's warning display."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if (w.category, text) in seen:
+            continue
+        seen.add((w.category, text))
+        if issubclass(w.category, ConvergenceWarning):
+            # scikit-learn also uses ConvergenceWarning for results that converged but are
+            # degenerate ("Number of distinct clusters (3) found smaller than n_clusters"):
+            # those are said as they are, not as a failure to converge
+            if "converge" in text.lower():
+                logger.warning("%s did not converge: %s", model_id, text)
+                notes.append(f"did not converge: {text}")
+            else:
+                logger.warning("%s: %s", model_id, text)
+                notes.append(text)
+        else:
+            logger.debug("%s: %s (%s)", model_id, text, w.category.__name__)
 
 
 def create(
@@ -129,13 +243,18 @@ def create(
     *,
     metrics: MetricSet,
     search_size: int,
+    engine: str | None = None,
+    fit_kwargs: Mapping[str, Any] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> FittedModel:
-    """:func:`resolve` and :func:`fit`, with the fit's time in the metrics row."""
+    """:func:`resolve` and :func:`fit`, with the fit's time (numba compilation left out, see
+    :mod:`clusterlab.workflow.compiling`) in the metrics row."""
     with threads_for(prepared):
-        spec = resolve(model, num_clusters, params, prepared, search_size)
-        start = time.perf_counter()
-        record = fit(spec, prepared, metrics)
-        record.metrics["Time (s)"] = round(time.perf_counter() - start, 3)
+        spec = resolve(model, num_clusters, params, prepared, search_size, engine=engine)
+        with CompileWatch(announce) as watch:
+            start = time.perf_counter()
+            record = fit(spec, prepared, metrics, fit_kwargs)
+            record.metrics["Time (s)"] = watch.fit_seconds(time.perf_counter() - start)
     return record
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from clusterlab.models import REGISTRY, ChooseK, DataContext, ModelEntry, SizeSearch
+from clusterlab.workflow.fitting import engine_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.ranking import criteria, order
 from clusterlab.workflow.scoring import MetricSet, score
@@ -44,22 +45,28 @@ def choose_key(
     if not isinstance(model, str):
         return {}, None
     entry = REGISTRY[model]
+    engine = engine_of(entry, prepared)
     search = entry.key_search
     context = prepared.context(search_size)
     if isinstance(search, ChooseK):
         X = context.sample(search.rows)
-        selection = _choose_k(entry, search, X, context)
+        selection = _choose_k(entry, engine, search, X, context)
         params = {entry.key_param: selection.best_k}
         if entry.warm_init:
             params.update(warm_init(X, selection))
         return params, selection
     if isinstance(search, SizeSearch):
         sample_size = prepared.options.sample_size
-        return _search_size(entry, search, context, metrics, sample_size), None
+        found = _search_size(
+            entry, engine, search, context=context, metrics=metrics, sample_size=sample_size
+        )
+        return found, None
     return {}, None
 
 
-def _choose_k(entry: ModelEntry, search: ChooseK, X: np.ndarray, context: DataContext) -> Any:
+def _choose_k(
+    entry: ModelEntry, engine: str, search: ChooseK, X: np.ndarray, context: DataContext
+) -> Any:
     from sklearn.exceptions import ConvergenceWarning
 
     from clusterlab.selection import choose_k
@@ -71,7 +78,7 @@ def _choose_k(entry: ModelEntry, search: ChooseK, X: np.ndarray, context: DataCo
             "needs 4 rows or more"
         )
     sample = DataContext(X, context.seed, context.search_size)
-    base = entry.factory(**entry.default_params(sample, {entry.key_param: ks[0]}))
+    base = entry.build(engine, **entry.default_params(sample, {entry.key_param: ks[0]}))
     with warnings.catch_warnings():
         # a k larger than the data supports shows in the scores, not as a warning
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -80,7 +87,9 @@ def _choose_k(entry: ModelEntry, search: ChooseK, X: np.ndarray, context: DataCo
 
 def _search_size(
     entry: ModelEntry,
+    engine: str,
     search: SizeSearch,
+    *,
     context: DataContext,
     metrics: MetricSet,
     sample_size: int,
@@ -91,7 +100,7 @@ def _search_size(
     for size in search.values:
         if size * 2 > len(sample):
             break
-        labels = np.asarray(entry.factory(**{entry.key_param: size}).fit(sample).labels_)
+        labels = np.asarray(entry.build(engine, **{entry.key_param: size}).fit(sample).labels_)
         rows[size] = score(
             sample,
             labels.astype(np.int64),

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterlab.persistence import format_labels
 from clusterlab.preprocessing import as_frame
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel
@@ -15,11 +16,18 @@ __all__ = ["assign", "predict"]
 
 
 def assign(
-    record: FittedModel, prepared: Prepared, label_name: str, probabilities: bool
+    record: FittedModel,
+    prepared: Prepared,
+    label_name: str,
+    probabilities: bool,
+    *,
+    transformation: bool = False,
+    label_format: str = "integer",
 ) -> pd.DataFrame:
-    """The original data plus the label column; rows setup left out of training are labelled
-    by the out-of-sample rule and flagged in ``<label_name>_predicted``."""
-    out = prepared.data.copy()
+    """The original data (or, with ``transformation``, the prepared features of every row) plus
+    the label column; rows setup left out of training are labelled by the out-of-sample rule and
+    flagged in ``<label_name>_predicted``."""
+    out = (prepared.X_all if transformation else prepared.data).copy()
     if label_name in out.columns:
         raise ValueError(f"label_name {label_name!r} is already a column of the data")
     labels = np.empty(len(out), dtype=np.int64)
@@ -28,7 +36,7 @@ def assign(
     if not mask.all():
         left_out = prepared.X_all.to_numpy()[~mask]
         labels[~mask] = record.rule.predict(record.estimator, left_out)
-    out[label_name] = labels
+    out[label_name] = format_labels(labels, label_format)
     if not mask.all():
         out[f"{label_name}_predicted"] = ~mask
     if probabilities:
@@ -59,10 +67,17 @@ def _add_probabilities(
         out[f"{label_name}_outlier_score"] = col
 
 
-def predict(record: FittedModel, prepared: Prepared, data: Any, label_name: str) -> pd.DataFrame:
+def predict(
+    record: FittedModel,
+    prepared: Prepared,
+    data: Any,
+    label_name: str,
+    *,
+    label_format: str = "integer",
+) -> pd.DataFrame:
     """New data (its columns, index and order) plus the label column."""
     frame = as_frame(data)
     X = prepared.preprocessor.transform(frame).to_numpy()
     out = frame.copy()
-    out[label_name] = record.rule.predict(record.estimator, X)
+    out[label_name] = format_labels(record.rule.predict(record.estimator, X), label_format)
     return out

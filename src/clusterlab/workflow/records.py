@@ -31,6 +31,10 @@ class FittedModel:
         The metrics row (indices, ``Clusters``, ``Noise``, ``Largest segment``, ``Note``).
     selection : ChooseKResult or None
         How compare_models chose k, when it did.
+    source : str
+        The call that fitted it (``'create_model'``, ``'compare_models'``, ``'tune_model'``).
+    tags : dict
+        PyCaret's ``experiment_custom_tags`` given to that call (shown by ``get_logs``).
     """
 
     model_id: str
@@ -40,6 +44,8 @@ class FittedModel:
     params: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     selection: Any = None
+    source: str = "create_model"
+    tags: dict[str, Any] = field(default_factory=dict)
 
     def to_pandas(self) -> Any:
         """The metrics row, indexed by model id: what ``pull()`` shows after create_model."""

@@ -8,6 +8,7 @@ never 0, with the reason in ``Note``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +18,7 @@ import pandas as pd
 
 from clusterlab._base import NOISE
 
-__all__ = ["DEFAULT_METRICS", "MetricSet", "score"]
+__all__ = ["DEFAULT_METRICS", "PYCARET_METRIC_IDS", "MetricSet", "score"]
 
 #: Metric ids an experiment scores with by default (internal, then external indices).
 DEFAULT_METRICS = (
@@ -31,11 +32,28 @@ DEFAULT_METRICS = (
 )
 
 
+#: PyCaret 3's clustering metric ids, and the metric each names here (PyCaret's ``'ari'`` is
+#: the adjusted Rand index, which PyCaret displays as "Rand Index").
+PYCARET_METRIC_IDS = {
+    "silhouette": "silhouette",
+    "chs": "calinski_harabasz",
+    "db": "davies_bouldin",
+    "hs": "homogeneity",
+    "ari": "ari",
+    "cs": "completeness",
+}
+
+
 class MetricSet:
     """The metrics an experiment scores with: records of :mod:`clusterlab.metrics`' registry
-    and the custom metrics added to it, by id."""
+    and the custom metrics added to it, by id. PyCaret's metric ids
+    (:data:`PYCARET_METRIC_IDS`) name the same metrics."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the default metrics: custom ones dropped, removed ones back."""
         from clusterlab.metrics import get_metric
 
         self._metrics: dict[str, Any] = {name: get_metric(name) for name in DEFAULT_METRICS}
@@ -43,14 +61,25 @@ class MetricSet:
     def __iter__(self) -> Iterator[Any]:
         return iter(list(self._metrics.values()))
 
-    def find(self, name: str) -> Any:
-        """A metric in use by id or display name, else any metric of clusterlab.metrics."""
-        from clusterlab.metrics import get_metric
-
+    def _key(self, name: str) -> str | None:
+        """The id in use that ``name`` (an id, a PyCaret id, a display name) names, else None."""
+        if not isinstance(name, str):
+            raise TypeError(f"a metric is named by its id or display name (a str); got {name!r}")
+        name = PYCARET_METRIC_IDS.get(name, name)
         for key, m in self._metrics.items():
             if name in (key, m.display_name) or name.lower() == m.display_name.lower():
-                return m
-        return get_metric(name)
+                return key
+        return None
+
+    def find(self, name: str) -> Any:
+        """A metric in use by id, PyCaret id or display name, else any metric of
+        clusterlab.metrics."""
+        from clusterlab.metrics import get_metric
+
+        key = self._key(name)
+        if key is not None:
+            return self._metrics[key]
+        return get_metric(PYCARET_METRIC_IDS.get(name, name))
 
     def add(
         self,
@@ -59,21 +88,24 @@ class MetricSet:
         score_func: Callable[..., float],
         greater_is_better: bool = True,
         needs_ground_truth: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """Add ``score_func(X, labels)`` (``score_func(y, labels)`` with ground truth)."""
+        """Add ``score_func(X, labels, **kwargs)`` (``score_func(y, labels, **kwargs)`` with
+        ground truth)."""
         if not isinstance(id, str) or not id:
             raise ValueError(f"id must be a non-empty str; got {id!r}")
-        if id in self._metrics:
+        if id in self._metrics or id in PYCARET_METRIC_IDS:
             raise ValueError(f"id {id!r} is already a metric; remove_metric({id!r}) first")
         if not callable(score_func):
             raise TypeError(f"score_func must be callable; got {score_func!r}")
         from clusterlab.metrics import Metric
 
+        function = functools.partial(score_func, **kwargs) if kwargs else score_func
         # a custom metric is scored on every row (cost O(n)): it is never sampled
         self._metrics[id] = Metric(
             id,
             str(name),
-            score_func,
+            function,
             greater_is_better=bool(greater_is_better),
             needs_ground_truth=bool(needs_ground_truth),
             cost="O(n)",
@@ -81,14 +113,13 @@ class MetricSet:
         )
 
     def remove(self, name_or_id: str) -> None:
-        """Remove a metric by id or display name."""
-        for key, m in list(self._metrics.items()):
-            if name_or_id in (key, m.display_name):
-                del self._metrics[key]
-                return
-        raise ValueError(
-            f"metric {name_or_id!r} is not in use (in use: {', '.join(self._metrics)})"
-        )
+        """Remove a metric by id, PyCaret id or display name."""
+        key = self._key(name_or_id)
+        if key is None:
+            raise ValueError(
+                f"metric {name_or_id!r} is not in use (in use: {', '.join(self._metrics)})"
+            )
+        del self._metrics[key]
 
     def custom(self) -> list[str]:
         """Ids of the metrics added to this set (they are code: files do not keep them)."""
@@ -103,20 +134,25 @@ class MetricSet:
             if m.needs_ground_truth == has_truth
         ]
 
-    def table(self) -> pd.DataFrame:
-        """The metrics in use, indexed by id (what ``get_metrics()`` returns)."""
+    def table(self, include_custom: bool = True) -> pd.DataFrame:
+        """The metrics in use, indexed by id (what ``get_metrics()`` returns); PyCaret's id of
+        each in ``PyCaret ID``."""
+        pycaret_ids = {ours: theirs for theirs, ours in PYCARET_METRIC_IDS.items()}
         rows = [
             {
-                "ID": m.name,
+                "ID": key,
                 "Name": m.display_name,
+                "PyCaret ID": pycaret_ids.get(key, ""),
+                "Score Function": m.function,
                 "Greater is better": m.greater_is_better,
                 "Needs ground truth": m.needs_ground_truth,
                 "Cost": m.cost,
                 "Custom": _is_custom(m),
             }
-            for m in self._metrics.values()
+            for key, m in self._metrics.items()
         ]
-        return pd.DataFrame(rows).set_index("ID")
+        table = pd.DataFrame(rows).set_index("ID")
+        return table if include_custom else table[~table["Custom"]]
 
 
 def _is_custom(metric: Any) -> bool:

@@ -15,7 +15,6 @@ from clusterlab.persistence import (
     save_experiment_state,
     save_pipeline,
 )
-from clusterlab.preprocessing import as_frame
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel
 
@@ -31,22 +30,32 @@ class Restored(NamedTuple):
     search_size: int
 
 
-def save_model(path: Any, prepared: Prepared, record: FittedModel) -> Path:
+def save_model(
+    path: Any, prepared: Prepared, record: FittedModel, *, model_only: bool = False
+) -> tuple[ClusterPipeline, Path]:
     """The preprocessing pipeline and one fitted model in one safe file, with what scoring new
-    rows needs (:func:`clusterlab.workflow.serving.serving_record`)."""
+    rows needs (:func:`clusterlab.workflow.serving.serving_record`); with ``model_only`` the
+    model alone (it then reads prepared features, and the file has no serving record, whose
+    schema describes the raw columns). Returns what was saved and the path."""
     from clusterlab.workflow.serving import serving_record
 
-    pre = prepared.preprocessor
+    if model_only:
+        features = [str(c) for c in prepared.X.columns]
+        pipeline, columns, serving = None, features, None
+    else:
+        features, pipeline = prepared.features, prepared.preprocessor.pipeline_
+        columns = [str(c) for c in prepared.data.columns]
+        serving = serving_record(prepared, record)
     bundle = ClusterPipeline(
-        pipeline=pre.pipeline_,
-        features=prepared.features,
+        pipeline=pipeline,
+        features=features,
         estimator=record.estimator,
         rule=record.rule,
         model_id=record.model_id,
-        columns=[str(c) for c in prepared.data.columns],
-        serving=serving_record(prepared, record),
+        columns=columns,
+        serving=serving,
     )
-    return save_pipeline(bundle, path)
+    return bundle, save_pipeline(bundle, path)
 
 
 def save_experiment(
@@ -85,12 +94,15 @@ def save_experiment(
     return save_experiment_state(path, state)
 
 
-def load_experiment(path: Any, data: Any) -> Restored:
-    """The state saved in ``path``, on ``data`` (the data setup saw); nothing is refitted."""
+def load_experiment(
+    path: Any, data: Any = None, *, data_func: Any = None, preprocess_data: bool = True
+) -> Restored:
+    """The state saved in ``path``, on ``data`` or ``data_func()`` (the data setup saw; setup's
+    ``index`` applied again unless ``preprocess_data=False``); nothing is refitted."""
     from clusterlab.selection import ChooseKResult
 
-    frame = as_frame(data)
-    saved = load_experiment_state(path, frame)
+    saved = load_experiment_state(path, data, data_func=data_func, preprocess_data=preprocess_data)
+    frame = saved.data
     results = [ChooseKResult(**fields) for fields in saved.selections]
     records = {
         id(m.estimator): FittedModel(

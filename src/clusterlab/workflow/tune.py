@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from clusterlab.models import REGISTRY, get_entry
+from clusterlab.workflow.compiling import CompileWatch
 from clusterlab.workflow.fitting import create, fit, is_estimator, resolve, threads_for
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, json_safe
@@ -105,6 +106,7 @@ def tune(
     final = create(
         base, None, {**base_params, **best}, prepared, metrics=metrics, search_size=search_size
     )
+    final.source = "tune_model"
     return TuneResult(table.reset_index(drop=True), best, name, greater, final.estimator, final)
 
 
@@ -120,22 +122,24 @@ def _try(
 ) -> dict[str, Any]:
     """One setting fitted with ``params`` and scored: its row of the table (the reason when
     it failed)."""
-    start = time.perf_counter()
-    try:
-        spec = resolve(model, None, params, prepared, search_size)
-        with threads_for(prepared):
-            record = fit(spec, prepared, metrics)
-        value = objective(record)
-    except (ValueError, MemoryError) as exc:
-        value, record, error = math.nan, None, str(exc)
-    else:
-        error = ""
+    with CompileWatch() as watch:
+        start = time.perf_counter()
+        try:
+            spec = resolve(model, None, params, prepared, search_size)
+            with threads_for(prepared):
+                record = fit(spec, prepared, metrics)
+            value = objective(record)
+        except (ValueError, MemoryError) as exc:
+            value, record, error = math.nan, None, str(exc)
+        else:
+            error = ""
+        seconds = watch.fit_seconds(time.perf_counter() - start)
     return {
         **{k: json_safe(v) for k, v in setting.items()},
         "Error": error,
         objective.name: value,
         "Clusters": record.metrics["Clusters"] if record else math.nan,
-        "Time (s)": round(time.perf_counter() - start, 3),
+        "Time (s)": seconds,
     }
 
 
