@@ -30,6 +30,9 @@ IDS = [
     "ap",
     "meanshift",
     "sc",
+    "kmodes",
+    "kprototypes",
+    "kmedoids",
     "gmm",
 ]
 

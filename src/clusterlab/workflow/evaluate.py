@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterlab.workflow.categories import view_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, json_safe
 
@@ -91,7 +92,9 @@ def plot(
         from clusterlab.selection import stability
 
         kwargs["stability"] = stability(
-            prepared.X.to_numpy(), model=record.estimator, random_state=prepared.seed
+            view_of(prepared, record.estimator).X.to_numpy(),
+            model=record.estimator,
+            random_state=prepared.seed,
         )
     kwargs.setdefault("pipeline", prepared.preprocessor.pipeline_)
     return plots.plot_model(
@@ -108,7 +111,7 @@ def _choose_k(record: FittedModel, prepared: Prepared, k_range: Any) -> Any:
     """choose_k for the model's estimator on the prepared training rows, seeded by setup."""
     from clusterlab.selection import choose_k
 
-    X = prepared.X.to_numpy()
+    X = view_of(prepared, record.estimator).X.to_numpy()
     if k_range is None:
         k_range = range(2, min(11, len(X)))
     return choose_k(X, model=record.estimator, k_range=k_range, random_state=prepared.seed)

@@ -496,7 +496,7 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         if sort != "auto":
             self._metrics.find(sort)
         run = {"sort": sort, "budget_time": budget_time, "turbo": turbo}
-        candidates = _compare.candidates(include, exclude)
+        candidates = _compare.candidates(include, exclude, prepared)
         board = _compare.compare(
             prepared,
             candidates,

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from clusterlab.models import REGISTRY, ChooseK, DataContext, ModelEntry, SizeSearch
+from clusterlab.workflow.categories import view_for
 from clusterlab.workflow.fitting import engine_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.ranking import criteria, order
@@ -47,10 +48,11 @@ def choose_key(
     entry = REGISTRY[model]
     engine = engine_of(entry, prepared)
     search = entry.key_search
+    prepared, fixed = view_for(entry, {}, prepared)
     context = prepared.context(search_size)
     if isinstance(search, ChooseK):
         X = context.sample(search.rows)
-        selection = _choose_k(entry, engine, search, X, context)
+        selection = _choose_k(entry, engine, search, X, context, fixed=fixed)
         params = {entry.key_param: selection.best_k}
         if entry.warm_init:
             params.update(warm_init(X, selection))
@@ -65,7 +67,13 @@ def choose_key(
 
 
 def _choose_k(
-    entry: ModelEntry, engine: str, search: ChooseK, X: np.ndarray, context: DataContext
+    entry: ModelEntry,
+    engine: str,
+    search: ChooseK,
+    X: np.ndarray,
+    context: DataContext,
+    *,
+    fixed: dict[str, Any],
 ) -> Any:
     from sklearn.exceptions import ConvergenceWarning
 
@@ -78,7 +86,8 @@ def _choose_k(
             "needs 4 rows or more"
         )
     sample = DataContext(X, context.seed, context.search_size)
-    base = entry.build(engine, **entry.default_params(sample, {entry.key_param: ks[0]}))
+    given = {entry.key_param: ks[0], **fixed}
+    base = entry.build(engine, **{**entry.default_params(sample, given), **fixed})
     with warnings.catch_warnings():
         # a k larger than the data supports shows in the scores, not as a warning
         warnings.simplefilter("ignore", ConvergenceWarning)

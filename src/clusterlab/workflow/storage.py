@@ -15,6 +15,7 @@ from clusterlab.persistence import (
     save_experiment_state,
     save_pipeline,
 )
+from clusterlab.workflow.categories import view_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel
 
@@ -34,7 +35,9 @@ def save_model(
     path: Any, prepared: Prepared, record: FittedModel, *, model_only: bool = False
 ) -> tuple[ClusterPipeline, Path]:
     """The preprocessing pipeline and one fitted model in one safe file; with ``model_only`` the
-    model alone (it then reads prepared features). Returns what was saved and the path."""
+    model alone (it then reads prepared features). A model of categories saves the raw view's
+    pipeline (:mod:`clusterlab.workflow.categories`). Returns what was saved and the path."""
+    prepared = view_of(prepared, record.estimator)
     if model_only:
         features = [str(c) for c in prepared.X.columns]
         pipeline, columns = None, features
