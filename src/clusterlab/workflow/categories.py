@@ -49,6 +49,7 @@ __all__ = [
     "RawCategories",
     "categorical_features",
     "compares",
+    "features_frame",
     "gower_input",
     "raw_view",
     "reads_raw",
@@ -230,9 +231,12 @@ def view_for(entry: Any, params: dict[str, Any], prepared: Any) -> tuple[Any, di
 
 
 def compares(entry: Any, prepared: Any) -> bool:
-    """Whether compare_models runs ``entry`` on this data when not told which."""
+    """Whether compare_models runs ``entry`` on this data (None: data unknown, no model of
+    categories) when not told which."""
     if entry.categories is None:
         return entry.in_compare
+    if prepared is None:
+        return False
     pre = prepared.preprocessor
     return entry.categories.in_compare(len(categorical_features(pre)), len(pre.features_))
 
@@ -245,6 +249,19 @@ def gower_input(prepared: Any) -> tuple[np.ndarray, tuple[int, ...]] | None:
         return None
     raw = prepared.raw
     return raw.X.to_numpy(), raw.categorical
+
+
+def features_frame(prepared: Any) -> pd.DataFrame:
+    """The training rows' feature columns in the user's units, with the columns setup treats as
+    categorical (``categorical_features=`` numbers such as region codes among them) as pandas
+    categories, so that profiles, rules and the report show their segment contents as shares
+    of categories instead of means."""
+    frame = prepared.train_data[prepared.features]
+    kinds = categorical_features(prepared.preprocessor)
+    as_numbers = [c for c in kinds if pd.api.types.is_numeric_dtype(frame[c])]
+    if not as_numbers:
+        return frame
+    return frame.astype(dict.fromkeys(as_numbers, "category"))
 
 
 def reads_raw(estimator: Any) -> bool:

@@ -174,11 +174,7 @@ def candidates(
     (``in_compare``; the models of categories when its features include categorical columns,
     :func:`clusterlab.workflow.categories.compares`), or ``include``, less ``exclude``."""
     if include is None:
-        chosen: list[Any] = [
-            m
-            for m, entry in REGISTRY.items()
-            if (compares(entry, prepared) if prepared is not None else entry.in_compare)
-        ]
+        chosen: list[Any] = [m for m, entry in REGISTRY.items() if compares(entry, prepared)]
     else:
         chosen = [get_entry(m).id if isinstance(m, str) else m for m in include]
         for m in chosen:

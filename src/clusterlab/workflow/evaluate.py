@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clusterlab.workflow.categories import view_of
+from clusterlab.workflow.categories import features_frame, view_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, json_safe
 
@@ -20,7 +20,8 @@ def evaluate(
     """Metrics, how k was chosen, cluster sizes, one line per segment, feature means per cluster
     and parameters, as text (or HTML); with ``feature``, that column's distribution per
     cluster (PyCaret's ``evaluate_model(feature=...)``)."""
-    data = prepared.train_data
+    features = features_frame(prepared)  # setup's categorical columns as categories
+    data = prepared.train_data.assign(**{str(c): features[c] for c in features.columns})
     truth = prepared.options.columns.ground_truth
     numeric = data.select_dtypes("number").columns.difference([truth] if truth else [])
     labels = pd.Series(record.labels, index=data.index, name="Cluster")
@@ -31,12 +32,14 @@ def evaluate(
     params = pd.Series(
         {k: json_safe(v) for k, v in record.estimator.get_params().items()}, name="Value"
     ).to_frame()
+    profiles = _profiles(features, record.labels)
     parts = [
         ("Model", pd.DataFrame({"Value": [record.model_id]}, index=["id"])),
         ("Metrics", metrics),
         ("Cluster sizes", sizes),
-        ("Segments", _descriptions(data[prepared.features], record.labels)),
+        ("Segments", pd.DataFrame({"Description": pd.Series(profiles.descriptions)})),
         ("Mean of each numeric column per cluster", profile),
+        *((f"Shares of {c} per cluster", t.round(3)) for c, t in profiles.shares.items()),
         ("Parameters", params),
     ]
     if feature is not None:
@@ -62,12 +65,11 @@ def _feature_table(data: pd.DataFrame, feature: str, labels: pd.Series) -> pd.Da
     return pd.crosstab(labels, column, normalize="index").round(3)
 
 
-def _descriptions(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
-    """One line per segment from clusterlab.insight (features only, in the user's units)."""
+def _profiles(features: pd.DataFrame, labels: np.ndarray) -> Any:
+    """clusterlab.insight's profiles of the segments (features only, in the user's units)."""
     from clusterlab.insight import profile_segments
 
-    profiles = profile_segments(features, labels)
-    return pd.DataFrame({"Description": pd.Series(profiles.descriptions)})
+    return profile_segments(features, labels)
 
 
 def plot(

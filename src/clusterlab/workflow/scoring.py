@@ -232,8 +232,9 @@ def _gower_silhouette(
 
     rows, categorical = gower
     sampled = int(np.count_nonzero(labels != NOISE)) > sample_size
-    text = f"{metric.display_name} with Gower's distance (categorical columns as categories)"
-    notes.append(text + (f", on a {sample_size:,}-row sample" if sampled else ""))
+    notes.append(f"{metric.display_name} with Gower's distance (categorical columns as categories)")
+    if sampled:
+        notes.append(f"{metric.display_name} on a {sample_size:,}-row sample")
 
     def gower_score(X: np.ndarray, lab: np.ndarray) -> float:
         return gower_silhouette_score(
