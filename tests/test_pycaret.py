@@ -115,32 +115,69 @@ def test_tutorial_figure(jewellery):
 
 
 def test_jewellery_tutorial_script(jewellery, tmp_path, monkeypatch, capsys):
-    """The tutorial's cells in order (functional API, verbose as in the tutorial)."""
+    """PyCaret 3's clustering tutorial, every cell in order (functional and object API, verbose
+    as in the tutorial; only the import changed; ``evaluate_model`` returns text)."""
     monkeypatch.chdir(tmp_path)
-    s = pc.setup(jewellery, normalize=True)
+    data = jewellery
+    # Quick start
+    s = pc.setup(data, session_id=123)
     assert isinstance(s, ClusteringExperiment) and pc.get_current_experiment() is s
-    assert isinstance(pc.get_config("seed"), int) and 150 <= pc.get_config("seed") <= 9000
     assert "Setup" in capsys.readouterr().out
     assert pc.pull().loc["USI", "Value"] == pc.get_config("USI")
+    exp = ClusteringExperiment()
+    assert type(exp) is ClusteringExperiment
+    exp.setup(data, session_id=123)
+    assert pc.get_current_experiment() is s  # the functions stay on setup()'s experiment
     kmeans = pc.create_model("kmeans")
     assert "create_model('kmeans')" in capsys.readouterr().out
-    kmeans_cluster = pc.assign_model(kmeans)
-    assert list(kmeans_cluster.columns) == [*jewellery.columns, "Cluster"]
-    assert sorted(kmeans_cluster["Cluster"].unique()) == CLUSTERS_4
-    for plot in ("cluster", "elbow", "silhouette", "distribution"):
-        assert isinstance(pc.plot_model(kmeans, plot=plot), Figure)
-    assert pc.plot_model(kmeans, plot="elbow", save=True) == "Elbow Plot.png"
-    assert (tmp_path / "Elbow Plot.png").stat().st_size > 0
-    predictions = pc.predict_model(kmeans, data=jewellery)
-    assert predictions["Cluster"].tolist() == kmeans_cluster["Cluster"].tolist()
-    pipeline, name = pc.save_model(kmeans, "kmeans_pipeline")
-    assert isinstance(pipeline, ClusterPipeline) and name == "kmeans_pipeline.clusterlab"
-    loaded = pc.load_model("kmeans_pipeline")
-    assert pc.predict_model(loaded, data=jewellery)["Cluster"].equals(predictions["Cluster"])
     assert {"kmeans", "dbscan", "hclust", "birch", "ap", "meanshift", "sc", "optics"} <= set(
         pc.models().index
     )
+    meanshift = pc.create_model("meanshift")
+    assert meanshift.labels_.shape == (len(data),)
+    kmeans_cluster = pc.assign_model(kmeans)
+    assert list(kmeans_cluster.columns) == [*data.columns, "Cluster"]
+    assert sorted(kmeans_cluster["Cluster"].unique()) == CLUSTERS_4
+    for plot in ("cluster", "elbow", "silhouette"):
+        assert isinstance(pc.plot_model(kmeans, plot=plot), Figure)
     assert "Cluster sizes" in pc.evaluate_model(kmeans)
+    kmeans_pred = pc.predict_model(kmeans, data=data)
+    assert kmeans_pred["Cluster"].tolist() == kmeans_cluster["Cluster"].tolist()
+    pipeline, name = pc.save_model(kmeans, "kmeans_pipeline")
+    assert isinstance(pipeline, ClusterPipeline) and name == "kmeans_pipeline.clusterlab"
+    kmeans_pipeline = pc.load_model("kmeans_pipeline")
+    assert pc.predict_model(kmeans_pipeline, data=data)["Cluster"].equals(kmeans_pred["Cluster"])
+    # Function by function: setup, get_config, set_config
+    s = pc.setup(data, session_id=123)
+    assert {"X_train_transformed", "seed"} <= set(pc.get_config())
+    assert pc.get_config("X_train_transformed").shape == (505, 4)
+    assert pc.get_config("seed") == 123
+    pc.set_config("seed", 786)
+    assert pc.get_config("seed") == 786
+    s = pc.setup(data, session_id=123, normalize=True, normalize_method="minmax")
+    ages = pc.get_config("X_train_transformed")["Age"]
+    assert ages.min() == 0.0 and ages.max() == 1.0
+    pd.testing.assert_series_equal(pc.get_config("X_train")["Age"], data["Age"])
+    # create_model, pull, assign_model, plot_model
+    kmeans = pc.create_model("kmeans")
+    kmeans_results = pc.pull()
+    assert isinstance(kmeans_results, pd.DataFrame)
+    assert kmeans_results.iloc[0]["Silhouette"] == pytest.approx(0.7569, abs=1e-12)
+    assert pc.create_model("kmeans", num_clusters=10).n_clusters == 10
+    assert sorted(pc.assign_model(kmeans)["Cluster"].unique()) == CLUSTERS_4
+    dpi = pc.plot_model(kmeans, plot="elbow").get_dpi()
+    assert pc.plot_model(kmeans, plot="elbow", scale=2).get_dpi() == 2 * dpi
+    assert pc.plot_model(kmeans, plot="elbow", save=True) == "Elbow Plot.png"
+    assert (tmp_path / "Elbow Plot.png").stat().st_size > 0
+    # save / load model and experiment
+    pc.save_model(kmeans, "my_first_model")
+    loaded_from_disk = pc.load_model("my_first_model")
+    assert isinstance(loaded_from_disk, ClusterPipeline)
+    assert pc.save_experiment("my_experiment") == Path("my_experiment.clusterlab")
+    assert (tmp_path / "my_experiment.clusterlab").is_file()
+    exp_from_disk = pc.load_experiment("my_experiment", data=data)
+    assert exp_from_disk.get_config("seed") == 123
+    assert exp_from_disk.get_config("X_train_transformed").equals(s.X_train_transformed)
 
 
 def test_jewellery_object_api(exp, kmeans, jewellery, tmp_path):
@@ -179,10 +216,12 @@ def test_mice_tutorial_script(mice, tmp_path, monkeypatch):
     results = pc.assign_model(kmeans)
     assert len(results) == len(data) and set(results["Cluster"]) <= set(CLUSTERS_4)
     assert set(pc.assign_model(kmodes)["Cluster"]) <= set(CLUSTERS_4)
-    for plot in ("cluster", "elbow", "silhouette", "distribution"):
+    assert isinstance(pc.plot_model(kmeans), Figure)  # the default: the cluster plot
+    for plot in ("elbow", "silhouette", "distribution"):
         assert isinstance(pc.plot_model(kmeans, plot=plot), Figure)
     fig = pc.plot_model(kmeans, plot="distribution", feature="class")
     assert fig.axes[0].get_legend() is not None
+    assert isinstance(pc.plot_model(kmeans, plot="distribution", feature="CaNA_N"), Figure)
     unseen = pc.predict_model(kmeans, data=data_unseen)
     assert len(unseen) == len(data_unseen) and unseen["Cluster"].str.startswith("Cluster ").all()
     pc.save_model(kmeans, "Final KMeans Model 25Nov2020", verbose=False)
@@ -253,6 +292,19 @@ def test_ground_truth_and_pycaret_metric_ids(mice):
     exp.remove_metric("Completeness")
     with pytest.raises(ValueError, match="metric 'cs' is not in use"):
         exp.remove_metric("cs")
+
+
+def test_pycaret_metric_ids_choose_the_sort_criterion(exp):
+    from clusterlab.workflow.ranking import criteria
+
+    board = pd.DataFrame({"Noise": [0.0, 0.0]})
+    expected = {
+        "silhouette": ("Silhouette", True),
+        "chs": ("Calinski-Harabasz", True),
+        "db": ("Davies-Bouldin", False),
+    }
+    for pycaret_id, criterion in expected.items():
+        assert criteria(board, exp._metrics, pycaret_id, False) == [criterion]
 
 
 def test_add_metric_pycaret_signature(exp):
@@ -467,6 +519,20 @@ def test_a_model_that_does_not_converge_is_said_once(exp, clusterlab_log):
     assert len(said) == 1 and said[0].levelno == logging.WARNING
     assert said[0].getMessage().startswith("ap did not converge")
     assert "did not converge" in exp.pull().iloc[0]["Note"]
+
+
+def test_a_degenerate_result_is_not_called_non_convergence(clusterlab_log):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from clusterlab.workflow.fitting import converted_warnings
+
+    notes: list[str] = []
+    text = "Number of distinct clusters (3) found smaller than n_clusters (7)."
+    with converted_warnings("sc", notes):
+        warnings.warn(text, ConvergenceWarning, stacklevel=1)
+        warnings.warn(text, ConvergenceWarning, stacklevel=1)  # said once
+    said = [r.getMessage() for r in clusterlab_log.records if r.levelno == logging.WARNING]
+    assert said == [f"sc: {text}"] and notes == [text]
 
 
 def test_time_leaves_compilation_out(exp, monkeypatch):

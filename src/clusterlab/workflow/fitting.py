@@ -230,8 +230,9 @@ def _training_rows(fit_kwargs: Mapping[str, Any] | None, prepared: Prepared) -> 
 @contextlib.contextmanager
 def converted_warnings(model_id: str, notes: list[str]) -> Iterator[None]:
     """Warnings raised inside the block as clusterlab's messages (see the module docstring):
-    a ConvergenceWarning is logged as a warning and appended to ``notes``; any other is logged
-    at DEBUG level. Nothing reaches Python's warning display."""
+    a ConvergenceWarning is logged as a warning ("ap did not converge: ...", or "sc: Number of
+    distinct clusters ..." when its text is not about converging) and appended to ``notes``;
+    any other is logged at DEBUG level. Nothing reaches Python's warning display."""
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -244,8 +245,15 @@ def converted_warnings(model_id: str, notes: list[str]) -> Iterator[None]:
             continue
         seen.add((w.category, text))
         if issubclass(w.category, ConvergenceWarning):
-            logger.warning("%s did not converge: %s", model_id, text)
-            notes.append(f"did not converge: {text}")
+            # scikit-learn also uses ConvergenceWarning for results that converged but are
+            # degenerate ("Number of distinct clusters (3) found smaller than n_clusters"):
+            # those are said as they are, not as a failure to converge
+            if "converge" in text.lower():
+                logger.warning("%s did not converge: %s", model_id, text)
+                notes.append(f"did not converge: {text}")
+            else:
+                logger.warning("%s: %s", model_id, text)
+                notes.append(text)
         else:
             logger.debug("%s: %s (%s)", model_id, text, w.category.__name__)
 
