@@ -160,6 +160,12 @@ def test_compare_models_on_wholesale(wholesale_exp):
     assert set(board.index) == {"kmeans", "kprototypes", "kmedoids"}
     assert board["Note"].str.contains("Gower").all()
     assert board["Silhouette"].between(-1, 1).all()
+    # k of the models of categories by the Gower silhouette, which choose_k's table holds
+    for model in ("kprototypes", "kmedoids"):
+        assert "silhouette under Gower's distance" in board.loc[model, "k chosen by"]
+        table = wholesale_exp.leaderboard_.records[model].selection.table
+        assert f"n_clusters={table['silhouette'].idxmax()}" == board.loc[model, "Parameters"]
+    assert "Gower" not in board.loc["kmeans", "k chosen by"]
     labels = wholesale_exp.assign_model(best)["Cluster"].to_numpy()
     check_labels(labels, 440)
 
@@ -245,3 +251,12 @@ def test_report_shows_category_shares(exp, fitted, tmp_path):
     html = path.read_text(encoding="utf-8")
     assert "Category shares per segment" in html
     assert "<h4>island</h4>" in html and "Torgersen" in html and "Everyone" in html
+
+
+def test_rules_name_categories(exp, fitted):
+    from clusterlab.insight import describe_segments
+
+    frame = features_frame(exp._state())
+    rules = describe_segments(frame, fitted["kmedoids"].labels_).to_pandas()
+    # Gower k-medoids separates the sexes: a rule says so in the user's categories
+    assert rules["rule"].str.contains("sex = male|sex ≠ male").any()
