@@ -46,16 +46,24 @@ from clusterlab.preprocessing import (
 )
 
 __all__ = [
+    "GOWER_MESSAGE",
     "RawCategories",
     "categorical_features",
     "compares",
     "features_frame",
     "gower_input",
+    "has_categories",
     "raw_view",
     "reads_raw",
     "view_for",
     "view_of",
 ]
+
+#: What compare_models says on data with categorical columns (``n``: setup's sample_size).
+GOWER_MESSAGE = (
+    "The data has categorical columns: every model's Silhouette is computed with Gower's "
+    "distance on the columns as categories (on a {n:,}-row sample above that many rows)"
+)
 
 #: Code of a category first seen after setup (it matches no fitted category).
 UNSEEN_CODE = -1

@@ -110,12 +110,25 @@ def plot(
 
 
 def _choose_k(record: FittedModel, prepared: Prepared, k_range: Any) -> Any:
-    """choose_k for the model's estimator on the prepared training rows, seeded by setup."""
-    from clusterlab.selection import choose_k
+    """choose_k for the model's estimator on the prepared training rows, seeded by setup (a
+    model of categories: by the Gower silhouette, as compare_models chooses its k)."""
+    from sklearn.base import clone
 
-    X = view_of(prepared, record.estimator).X.to_numpy()
+    from clusterlab.models import k_param_of
+    from clusterlab.selection import choose_k
+    from clusterlab.workflow.gower_k import choose_k_by_gower
+
+    view = view_of(prepared, record.estimator)
+    X = view.X.to_numpy()
     if k_range is None:
         k_range = range(2, min(11, len(X)))
+    if view.categorical:
+        key = k_param_of(record.estimator)
+
+        def build(k: int) -> Any:
+            return clone(record.estimator).set_params(**{key: k})
+
+        return choose_k_by_gower(build, X, view.categorical, k_range, seed=prepared.seed)
     return choose_k(X, model=record.estimator, k_range=k_range, random_state=prepared.seed)
 
 

@@ -27,6 +27,7 @@ from clusterlab.workflow import evaluate as _evaluate
 from clusterlab.workflow import labels as _labels
 from clusterlab.workflow import storage as _storage
 from clusterlab.workflow import tune as _tune
+from clusterlab.workflow.categories import GOWER_MESSAGE, has_categories
 from clusterlab.workflow.compiling import logger as _compile_logger
 from clusterlab.workflow.config import (
     CONFIG_NAMES,
@@ -497,6 +498,8 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
             self._metrics.find(sort)
         run = {"sort": sort, "budget_time": budget_time, "turbo": turbo}
         candidates = _compare.candidates(include, exclude, prepared)
+        if has_categories(prepared):
+            self._message(GOWER_MESSAGE.format(n=prepared.options.sample_size), verbose)
         board = _compare.compare(
             prepared,
             candidates,

@@ -12,6 +12,7 @@ leaderboard's ``k chosen by`` and the k-selection plot show it like any other.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ def choose_k_by_gower(
     build: Any,
     X: np.ndarray,
     categorical: tuple[int, ...],
-    k_range: range,
+    k_range: Iterable[int],
     *,
     seed: int | None,
 ) -> Any:
