@@ -482,7 +482,11 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         fitted on all training rows and ranked by the rule of :mod:`clusterlab.workflow.ranking`.
         Models that cannot run at this n are skipped with the reason (memory; ``turbo``: slow
         above their limit). ``budget_time`` is in minutes, as in PyCaret. ``Time (s)`` leaves
-        out numba's one-time compilation.
+        out numba's one-time compilation. On data with categorical columns the models made for
+        categories join (``kprototypes``, ``kmedoids`` with Gower's distance; ``kmodes`` when
+        every column is categorical), each reading the categorical columns as they are
+        (:mod:`clusterlab.workflow.categories`), and every model's Silhouette is Gower's, so
+        that all are ranked with one distance.
 
         Returns
         -------
