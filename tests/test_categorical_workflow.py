@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 from clusterlab import Experiment, GowerDistance
@@ -260,3 +262,28 @@ def test_rules_name_categories(exp, fitted):
     rules = describe_segments(frame, fitted["kmedoids"].labels_).to_pandas()
     # Gower k-medoids separates the sexes: a rule says so in the user's categories
     assert rules["rule"].str.contains("sex = male|sex ≠ male").any()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    values=st.lists(st.sampled_from(["a", "b", "c", None]), min_size=6, max_size=40),
+    new=st.lists(st.sampled_from(["a", "b", "c", "zz", "yy"]), min_size=1, max_size=10),
+)
+def test_raw_view_codes_are_the_categories(values, new):
+    """Codes name the categories in sorted order; missing values get setup's imputed
+    category; a category first seen after setup gets -1 (hypothesis over the inputs)."""
+    from clusterlab.preprocessing import Preprocessor, SetupOptions
+
+    present = [v for v in values if v is not None]
+    if not present:
+        return
+    data = pd.DataFrame({"x": np.arange(len(values), dtype=float), "c": values})
+    pre = Preprocessor(SetupOptions.parse(verbose=False, categorical_features=["c"])).fit(data)
+    raw = RawCategories(pre).fit(data)
+    levels = raw.categories_["c"]
+    assert levels == sorted(levels)
+    mode = pd.Series(present).mode().iloc[0]
+    codes = raw.transform(data)["c"].to_numpy()
+    assert [levels[int(code)] for code in codes] == [mode if v is None else v for v in values]
+    unseen = raw.transform(pd.DataFrame({"x": 0.0, "c": new}))["c"].tolist()
+    assert unseen == [levels.index(v) if v in levels else -1 for v in new]
