@@ -93,12 +93,15 @@ def test_metrics_row_and_external_metrics(exp, fitted):
     ):
         assert np.isfinite(row[name])
     assert row["Adjusted Rand"] > 0.5  # the blobs are the truth (the categorical column adds noise)
-    from sklearn.metrics import silhouette_score
+    from clusterlab.metrics import gower_silhouette_score
 
+    # with a categorical column, every model's silhouette is Gower's on the raw columns
     km = fitted["kmeans"]
-    ref = silhouette_score(exp.get_config("X_transformed"), km.labels_)
+    raw = exp._state().raw
+    ref = gower_silhouette_score(raw.X, km.labels_, categorical=list(raw.categorical))
     rec_row = exp._fitted[id(km)].metrics
     assert rec_row["Silhouette"] == pytest.approx(ref)
+    assert "Gower" in rec_row["Note"]
 
 
 def test_silhouette_is_sampled_above_sample_size():

@@ -31,6 +31,7 @@ IDS = [
     "meanshift",
     "sc",
     "kmodes",
+    "kprototypes",
     "kmedoids",
     "gmm",
 ]

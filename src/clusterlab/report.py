@@ -730,7 +730,34 @@ def _segments_section(
         "fidelity": f"{rules.fidelity:.0%}",
         "depth": rules.max_depth,
         "heatmap": heatmap,
+        "shares": _share_tables(profiles),
     }
+
+
+#: Categories of one feature shown in its table of shares (the most frequent overall).
+MAX_CATEGORIES_SHOWN = 12
+
+
+def _share_tables(profiles: Any) -> list[dict[str, Any]]:
+    """Each categorical feature's segment contents: the share of its categories per segment."""
+    out = []
+    for feature, shares in getattr(profiles, "shares", {}).items():
+        shown = shares.iloc[:, :MAX_CATEGORIES_SHOWN].map(lambda v: f"{v:.0%}")
+        shown.index = [_segment_title(str(name)) for name in shown.index]
+        shown.index.name = "Segment"
+        table = _table(shown)
+        table.numeric = [False] + [True] * shown.shape[1]
+        more = shares.shape[1] - shown.shape[1]
+        out.append({"feature": feature, "table": table, "more": more})
+    return out
+
+
+def _segment_title(name: str) -> str:
+    from clusterlab.insight.profiles import ALL_ROWS
+
+    if name == ALL_ROWS:
+        return "Everyone"
+    return "Noise" if name == "noise" else f"Segment {name}"
 
 
 def _plots_section(

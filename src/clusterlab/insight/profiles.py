@@ -21,6 +21,8 @@ __all__ = ["SegmentProfiles", "profile_segments"]
 
 #: Label shown for missing values among a categorical column's categories.
 MISSING_CATEGORY = "(missing)"
+#: Row of :attr:`SegmentProfiles.shares` for the whole population.
+ALL_ROWS = "all"
 
 
 @dataclass
@@ -42,12 +44,16 @@ class SegmentProfiles:
         ``population_share`` and ``lift`` (their ratio).
     descriptions : dict
         Segment name -> one-line description from its most distinctive features.
+    shares : dict
+        Categorical feature -> its segment contents: the share of every category (columns, most
+        frequent first) in each segment (rows), and in everyone (the last row, ``"all"``).
     """
 
     sizes: pd.DataFrame
     numeric: pd.DataFrame
     categorical: pd.DataFrame
     descriptions: dict[str, str] = field(default_factory=dict)
+    shares: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per segment: size, share, the mean of each numeric feature, description."""
@@ -141,7 +147,8 @@ def profile_segments(
         name: _describe(candidates.get(name, []), n_describe, min_effect) for name in names
     }
     sizes_frame["description"] = pd.Series(descriptions)
-    return SegmentProfiles(sizes_frame, numeric, categorical, descriptions)
+    shares = {c: category_shares(frame[c], group, names) for c in categorical_cols}
+    return SegmentProfiles(sizes_frame, numeric, categorical, descriptions, shares)
 
 
 def _numeric_table(frame: pd.DataFrame, group: pd.Series, names: list[str]) -> pd.DataFrame:
@@ -190,6 +197,19 @@ def _numeric_table(frame: pd.DataFrame, group: pd.Series, names: list[str]) -> p
 
 def _category_values(column: pd.Series) -> pd.Series:
     return column.astype("object").where(column.notna(), MISSING_CATEGORY).astype(str)
+
+
+def category_shares(column: pd.Series, group: pd.Series, names: list[str]) -> pd.DataFrame:
+    """Share of every category of ``column`` in each segment of ``group`` (rows ``names``, then
+    ``"all"``); columns are the categories, most frequent overall first."""
+    values = _category_values(column)
+    population = values.value_counts(normalize=True)
+    shares = pd.crosstab(group, values, normalize="index").reindex(
+        index=names, columns=population.index, fill_value=0.0
+    )
+    shares.loc[ALL_ROWS] = population
+    shares.index.name, shares.columns.name = "segment", str(column.name)
+    return shares
 
 
 def _categorical_table(

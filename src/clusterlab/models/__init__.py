@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from clusterlab.models.entry import (
     ENGINES,
+    CategoryInput,
     ChooseK,
     ClassRef,
     DataContext,
@@ -26,7 +27,9 @@ from clusterlab.models.out_of_sample import (
     NativePredict,
     NearestCentre,
     NearestCore,
+    NearestGowerMedoid,
     NearestMode,
+    NearestPrototype,
 )
 from clusterlab.models.registry import (
     REGISTRY,
@@ -42,6 +45,7 @@ from clusterlab.models.registry import (
 __all__ = [
     "ENGINES",
     "REGISTRY",
+    "CategoryInput",
     "ChooseK",
     "ClassRef",
     "DataContext",
@@ -50,7 +54,9 @@ __all__ = [
     "NativePredict",
     "NearestCentre",
     "NearestCore",
+    "NearestGowerMedoid",
     "NearestMode",
+    "NearestPrototype",
     "Scaled",
     "SizeSearch",
     "entry_for",

@@ -27,6 +27,7 @@ from clusterlab.models.out_of_sample import KNNVote, Rule, rule_for
 
 __all__ = [
     "ENGINES",
+    "CategoryInput",
     "ChooseK",
     "ClassRef",
     "DataContext",
@@ -172,6 +173,70 @@ class Scaled:
         return [round(base * f, 6) for f in self.factors]
 
 
+@dataclass(frozen=True)
+class CategoryInput:
+    """The id reads setup's raw view of categorical columns (one column of category codes per
+    categorical column, :mod:`clusterlab.workflow.categories`) instead of the one-hot features.
+
+    Attributes
+    ----------
+    columns_param : str or None
+        The parameter given the positions of the code columns when not given (KPrototypes'
+        ``categorical``); None: the model takes every column as categories (k-modes).
+    gower_metric : bool
+        The id reads the raw view only with Gower's distance: when its ``metric`` is not given
+        on data with categorical columns, or is ``'gower'``, it becomes
+        ``GowerDistance(categorical=<positions>)``; any other metric reads the one-hot features.
+    compare : {'any', 'all'}
+        ``compare_models`` runs the id when not told which if some (``'any'``) or every
+        (``'all'``) feature column is categorical.
+    """
+
+    columns_param: str | None = None
+    gower_metric: bool = False
+    compare: str = "any"
+
+    def __post_init__(self) -> None:
+        if self.compare not in ("any", "all"):
+            raise ValueError(f"compare must be 'any' or 'all'; got {self.compare!r}")
+
+    def reads_raw(self, params: Mapping[str, Any], has_categories: bool = True) -> bool:
+        """Whether an estimator with ``params`` (those given, or all of a built one) reads the
+        raw view."""
+        if not self.gower_metric:
+            return True
+        metric = params.get("metric", "gower" if has_categories else None)
+        return is_gower(metric)
+
+    def params(self, given: Mapping[str, Any], categorical: tuple[int, ...]) -> dict[str, Any]:
+        """The parameters to set on an estimator reading the raw view, whose code columns are
+        at ``categorical``."""
+        if self.gower_metric:
+            metric = given.get("metric", "gower")
+            if isinstance(metric, str):  # 'gower': setup's categorical columns
+                from clusterlab.metrics.gower import GowerDistance
+
+                return {"metric": GowerDistance(categorical=list(categorical))}
+            return {}
+        if self.columns_param is not None and given.get(self.columns_param) is None:
+            return {self.columns_param: list(categorical)}
+        return {}
+
+    def in_compare(self, n_categorical: int, n_features: int) -> bool:
+        """Whether compare_models runs the id on data with these feature columns."""
+        if self.compare == "all":
+            return 0 < n_categorical == n_features
+        return n_categorical > 0
+
+
+def is_gower(metric: Any) -> bool:
+    """Whether ``metric`` is Gower's distance: ``'gower'`` or a GowerDistance-like object."""
+    if isinstance(metric, str):
+        return metric == "gower"
+    params = metric.get_params() if hasattr(metric, "get_params") else {}
+    return {"categorical", "ordinal", "weights"} <= set(params) and hasattr(metric, "fit")
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ModelEntry:
     """One model id of the registry.
@@ -218,8 +283,11 @@ class ModelEntry:
         imply.
     in_compare : bool
         Whether ``compare_models`` runs the id when not told which (``include=None``); False
-        for ids that only make sense when asked for (k-modes on prepared numeric columns) or
-        whose kernels would add their compile time to every first comparison.
+        for ids that only make sense when asked for or whose kernels would add their compile
+        time to every first comparison. An id with ``categories`` runs as its
+        :meth:`CategoryInput.in_compare` says.
+    categories : CategoryInput or None
+        The id reads setup's raw categorical columns (see :class:`CategoryInput`).
     """
 
     id: str
@@ -240,6 +308,7 @@ class ModelEntry:
     warm_init: bool = False
     aliases: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     in_compare: bool = True
+    categories: CategoryInput | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.engines) - set(ENGINES)

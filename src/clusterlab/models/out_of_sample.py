@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from clusterlab._base import NOISE
+from clusterlab.models.mixed_rules import NearestGowerMedoid, NearestPrototype
 
 __all__ = [
     "RULES",
@@ -33,7 +34,9 @@ __all__ = [
     "NativePredict",
     "NearestCentre",
     "NearestCore",
+    "NearestGowerMedoid",
     "NearestMode",
+    "NearestPrototype",
     "rule_for",
 ]
 
@@ -202,9 +205,25 @@ class NearestMode:
 
 
 #: Every rule class (what a model file may hold besides the estimator).
-RULES = (NativePredict, NearestCore, KNNVote, NearestCentre, NearestMode)
+RULES = (
+    NativePredict,
+    NearestCore,
+    KNNVote,
+    NearestCentre,
+    NearestMode,
+    NearestPrototype,
+    NearestGowerMedoid,
+)
 
-Rule = NativePredict | NearestCore | KNNVote | NearestCentre | NearestMode
+Rule = (
+    NativePredict
+    | NearestCore
+    | KNNVote
+    | NearestCentre
+    | NearestMode
+    | NearestPrototype
+    | NearestGowerMedoid
+)
 
 
 def rule_for(estimator: Any, fallback: type | None = None) -> Rule:

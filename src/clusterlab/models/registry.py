@@ -9,7 +9,14 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from clusterlab.models.entry import ChooseK, ModelEntry, Scaled, SizeSearch, lazy_class
+from clusterlab.models.entry import (
+    CategoryInput,
+    ChooseK,
+    ModelEntry,
+    Scaled,
+    SizeSearch,
+    lazy_class,
+)
 from clusterlab.models.estimates import (
     dbscan_defaults,
     hdbscan_defaults,
@@ -17,6 +24,7 @@ from clusterlab.models.estimates import (
     sample_bandwidth,
     sample_eps,
 )
+from clusterlab.models.mixed_rules import NearestGowerMedoid, NearestPrototype
 from clusterlab.models.out_of_sample import (
     RULES,
     NearestCentre,
@@ -225,28 +233,46 @@ _ENTRIES = (
         id="kmodes",
         name="K-Modes Clustering",
         engines={"clusterlab": lazy_class("clusterlab.cluster.categorical:KModes")},
-        # PyCaret's meaning: fitted on setup's prepared columns, each distinct value of a
-        # column a category (one-hot columns are the categories); clusterlab.KModes and
-        # KPrototypes take a table's raw categorical columns directly
-        about="numba Huang k-modes on setup's prepared columns (each value a category)",
+        # setup's raw view: each categorical column one column of categories (not one-hot
+        # columns); numeric columns as PyCaret fits them, each distinct value a category
+        about="numba Huang k-modes on the categorical columns as they are",
         key_param="n_clusters",
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
         portable_rule=NearestMode,
         memory="O(n·k)",
         turbo_max_n=50_000,
-        in_compare=False,  # numbers as categories: run when asked for, as in PyCaret
+        categories=CategoryInput(compare="all"),  # compared when every feature is categorical
+    ),
+    ModelEntry(
+        id="kprototypes",
+        name="K-Prototypes Clustering",
+        engines={"clusterlab": lazy_class("clusterlab.cluster.categorical:KPrototypes")},
+        about="numba Huang k-prototypes: numeric columns and categorical columns as they are",
+        key_param="n_clusters",
+        key_search=ChooseK("refit"),
+        tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
+        portable_rule=NearestPrototype,
+        memory="O(n·k)",
+        turbo_max_n=50_000,
+        categories=CategoryInput(columns_param="categorical"),
     ),
     ModelEntry(
         id="kmedoids",
         name="K-Medoids Clustering",
         engines={"clusterlab": lazy_class("clusterlab.cluster.medoids:KMedoids")},
-        about="numba FasterPAM; the distance matrix only where it fits the memory budget",
+        about=(
+            "numba FasterPAM, Gower's distance on data with categorical columns; the distance "
+            "matrix only where it fits the memory budget"
+        ),
         key_param="n_clusters",
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "method": ["fasterpam", "alternate"]},
+        portable_rule=NearestGowerMedoid,
         turbo_max_n=20_000,
-        in_compare=False,  # euclidean k-medoids ranks with k-means; its kernels compile apart
+        # compared on data with categorical columns (Gower); euclidean k-medoids ranks with
+        # k-means, and its kernels would add their compile time to every first comparison
+        categories=CategoryInput(gower_metric=True),
     ),
     ModelEntry(
         id="gmm",

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from clusterlab.models import REGISTRY, ModelEntry, get_entry
+from clusterlab.workflow.categories import compares
 from clusterlab.workflow.compiling import CompileWatch
 from clusterlab.workflow.display import Progress
 from clusterlab.workflow.fitting import converted_warnings, fit, is_estimator, resolve, threads_for
@@ -166,11 +167,14 @@ def _compare_one(
     return row, record
 
 
-def candidates(include: Iterable[Any] | None, exclude: Iterable[str] | None) -> list[Any]:
-    """The models to compare: every registry id meant for comparison (``in_compare``), or
-    ``include``, less ``exclude``."""
+def candidates(
+    include: Iterable[Any] | None, exclude: Iterable[str] | None, prepared: Prepared | None = None
+) -> list[Any]:
+    """The models to compare: every registry id meant for comparison on ``prepared``'s data
+    (``in_compare``; the models of categories when its features include categorical columns,
+    :func:`clusterlab.workflow.categories.compares`), or ``include``, less ``exclude``."""
     if include is None:
-        chosen: list[Any] = [m for m, entry in REGISTRY.items() if entry.in_compare]
+        chosen: list[Any] = [m for m, entry in REGISTRY.items() if compares(entry, prepared)]
     else:
         chosen = [get_entry(m).id if isinstance(m, str) else m for m in include]
         for m in chosen:

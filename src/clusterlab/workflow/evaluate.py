@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterlab.workflow.categories import features_frame, view_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, json_safe
 
@@ -19,7 +20,8 @@ def evaluate(
     """Metrics, how k was chosen, cluster sizes, one line per segment, feature means per cluster
     and parameters, as text (or HTML); with ``feature``, that column's distribution per
     cluster (PyCaret's ``evaluate_model(feature=...)``)."""
-    data = prepared.train_data
+    features = features_frame(prepared)  # setup's categorical columns as categories
+    data = prepared.train_data.assign(**{str(c): features[c] for c in features.columns})
     truth = prepared.options.columns.ground_truth
     numeric = data.select_dtypes("number").columns.difference([truth] if truth else [])
     labels = pd.Series(record.labels, index=data.index, name="Cluster")
@@ -30,12 +32,14 @@ def evaluate(
     params = pd.Series(
         {k: json_safe(v) for k, v in record.estimator.get_params().items()}, name="Value"
     ).to_frame()
+    profiles = _profiles(features, record.labels)
     parts = [
         ("Model", pd.DataFrame({"Value": [record.model_id]}, index=["id"])),
         ("Metrics", metrics),
         ("Cluster sizes", sizes),
-        ("Segments", _descriptions(data[prepared.features], record.labels)),
+        ("Segments", pd.DataFrame({"Description": pd.Series(profiles.descriptions)})),
         ("Mean of each numeric column per cluster", profile),
+        *((f"Shares of {c} per cluster", t.round(3)) for c, t in profiles.shares.items()),
         ("Parameters", params),
     ]
     if feature is not None:
@@ -61,12 +65,11 @@ def _feature_table(data: pd.DataFrame, feature: str, labels: pd.Series) -> pd.Da
     return pd.crosstab(labels, column, normalize="index").round(3)
 
 
-def _descriptions(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
-    """One line per segment from clusterlab.insight (features only, in the user's units)."""
+def _profiles(features: pd.DataFrame, labels: np.ndarray) -> Any:
+    """clusterlab.insight's profiles of the segments (features only, in the user's units)."""
     from clusterlab.insight import profile_segments
 
-    profiles = profile_segments(features, labels)
-    return pd.DataFrame({"Description": pd.Series(profiles.descriptions)})
+    return profile_segments(features, labels)
 
 
 def plot(
@@ -91,7 +94,9 @@ def plot(
         from clusterlab.selection import stability
 
         kwargs["stability"] = stability(
-            prepared.X.to_numpy(), model=record.estimator, random_state=prepared.seed
+            view_of(prepared, record.estimator).X.to_numpy(),
+            model=record.estimator,
+            random_state=prepared.seed,
         )
     kwargs.setdefault("pipeline", prepared.preprocessor.pipeline_)
     return plots.plot_model(
@@ -105,12 +110,25 @@ def plot(
 
 
 def _choose_k(record: FittedModel, prepared: Prepared, k_range: Any) -> Any:
-    """choose_k for the model's estimator on the prepared training rows, seeded by setup."""
-    from clusterlab.selection import choose_k
+    """choose_k for the model's estimator on the prepared training rows, seeded by setup (a
+    model of categories: by the Gower silhouette, as compare_models chooses its k)."""
+    from sklearn.base import clone
 
-    X = prepared.X.to_numpy()
+    from clusterlab.models import k_param_of
+    from clusterlab.selection import choose_k
+    from clusterlab.workflow.gower_k import choose_k_by_gower
+
+    view = view_of(prepared, record.estimator)
+    X = view.X.to_numpy()
     if k_range is None:
         k_range = range(2, min(11, len(X)))
+    if view.categorical:
+        key = k_param_of(record.estimator)
+
+        def build(k: int) -> Any:
+            return clone(record.estimator).set_params(**{key: k})
+
+        return choose_k_by_gower(build, X, view.categorical, k_range, seed=prepared.seed)
     return choose_k(X, model=record.estimator, k_range=k_range, random_state=prepared.seed)
 
 

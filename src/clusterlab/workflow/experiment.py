@@ -28,6 +28,7 @@ from clusterlab.workflow import evaluate as _evaluate
 from clusterlab.workflow import labels as _labels
 from clusterlab.workflow import storage as _storage
 from clusterlab.workflow import tune as _tune
+from clusterlab.workflow.categories import GOWER_MESSAGE, has_categories
 from clusterlab.workflow.compiling import logger as _compile_logger
 from clusterlab.workflow.config import (
     CONFIG_NAMES,
@@ -504,7 +505,11 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         fitted on all training rows and ranked by the rule of :mod:`clusterlab.workflow.ranking`.
         Models that cannot run at this n are skipped with the reason (memory; ``turbo``: slow
         above their limit). ``budget_time`` is in minutes, as in PyCaret. ``Time (s)`` leaves
-        out numba's one-time compilation.
+        out numba's one-time compilation. On data with categorical columns the models made for
+        categories join (``kprototypes``, ``kmedoids`` with Gower's distance; ``kmodes`` when
+        every column is categorical), each reading the categorical columns as they are
+        (:mod:`clusterlab.workflow.categories`), and every model's Silhouette is Gower's, so
+        that all are ranked with one distance.
 
         Returns
         -------
@@ -519,7 +524,9 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         if sort != "auto":
             self._metrics.find(sort)
         run = {"sort": sort, "budget_time": budget_time, "turbo": turbo}
-        candidates = _compare.candidates(include, exclude)
+        candidates = _compare.candidates(include, exclude, prepared)
+        if has_categories(prepared):
+            self._message(GOWER_MESSAGE.format(n=prepared.options.sample_size), verbose)
         board = _compare.compare(
             prepared,
             candidates,

@@ -27,8 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from clusterlab.models import REGISTRY, ModelEntry, get_entry, k_param_of, out_of_sample_rule
+from clusterlab.models import (
+    REGISTRY,
+    ModelEntry,
+    entry_for,
+    get_entry,
+    k_param_of,
+    out_of_sample_rule,
+)
 from clusterlab.preprocessing import SMALL_DATA as _SMALL_DATA
+from clusterlab.workflow.categories import gower_input, view_for, view_of
 from clusterlab.workflow.compiling import CompileWatch
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, labels_of
@@ -119,7 +127,9 @@ def resolve(
                     f"clusters itself (set {entry.key_param} instead)"
                 )
             params[entry.key_param] = num_clusters
-        params = {**entry.default_params(prepared.context(search_size), params), **params}
+        view, completed = view_for(entry, params, prepared)
+        params = {**params, **completed}
+        params = {**entry.default_params(view.context(search_size), params), **params}
         if entry.needs_k:
             check_k(params[entry.key_param], len(prepared.X))
         estimator = entry.build(engine_of(entry, prepared, engine), **params)
@@ -138,6 +148,8 @@ def resolve(
                 )
             params[key] = num_clusters
             check_k(num_clusters, len(prepared.X))
+        _, completed = view_for(entry_for(est), {**est.get_params(deep=False), **params}, prepared)
+        params.update(completed)
         if params:
             est.set_params(**params)
         return ModelSpec(type(model).__name__, None, est, params)
@@ -165,9 +177,12 @@ def fit(
 ) -> FittedModel:
     """Fit ``spec`` on the training rows; label them, fit the out-of-sample rule, score.
 
+    The estimator reads the view its entry names (the one-hot features, or the raw categorical
+    columns of :mod:`clusterlab.workflow.categories`); every labelling is scored on the same
+    features, with the silhouette under Gower's distance when the data has categorical columns.
     ``fit_kwargs`` go to the estimator's ``fit`` (PyCaret's meaning); an array of one value per
     row of the data (``sample_weight``) is cut to the training rows."""
-    X = prepared.X.to_numpy()
+    X = view_of(prepared, spec.estimator).X.to_numpy()
     if spec.entry is not None and spec.entry.memory == "O(n²)":
         from clusterlab._config import check_memory
 
@@ -185,7 +200,15 @@ def fit(
         labels = labels_of(est, X)
         rule = out_of_sample_rule(est).fit(est, X, labels)
         record = FittedModel(spec.model_id, est, labels, rule, spec.params)
-        record.metrics = score(X, labels, y, metrics, sample_size=sample_size, seed=prepared.seed)
+        record.metrics = score(
+            prepared.X.to_numpy(),
+            labels,
+            y,
+            metrics,
+            sample_size=sample_size,
+            seed=prepared.seed,
+            gower=gower_input(prepared),
+        )
     if notes:
         record.metrics["Note"] = "; ".join(t for t in (*notes, record.metrics["Note"]) if t)
     return record

@@ -12,6 +12,9 @@
   Models with ``warm_init`` (k-means, mini-batch k-means) then fit from the centers of
   choose_k's labelling at the chosen k, so the model keeps the optimum choose_k reached rather
   than a fresh single seeding's.
+  A model that reads setup's raw view of categorical columns (k-modes, k-prototypes, Gower
+  k-medoids on data with categorical columns) is chosen by the Gower silhouette instead
+  (:mod:`clusterlab.workflow.gower_k`): Euclidean criteria mean nothing between category codes.
 - :class:`~clusterlab.models.SizeSearch` (HDBSCAN's min_cluster_size): each value is fitted on
   a sample of ``search_size`` rows, the labellings are ranked by the rank rule of
   :mod:`clusterlab.workflow.ranking`, and the best is scaled to the full data.
@@ -27,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from clusterlab.models import REGISTRY, ChooseK, DataContext, ModelEntry, SizeSearch
+from clusterlab.workflow.categories import view_for
 from clusterlab.workflow.fitting import engine_of
+from clusterlab.workflow.gower_k import choose_k_by_gower
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.ranking import criteria, order
 from clusterlab.workflow.scoring import MetricSet, score
@@ -47,10 +52,23 @@ def choose_key(
     entry = REGISTRY[model]
     engine = engine_of(entry, prepared)
     search = entry.key_search
+    prepared, fixed = view_for(entry, {}, prepared)
     context = prepared.context(search_size)
+    if isinstance(search, ChooseK) and prepared.categorical:
+        X = context.sample(search.rows)
+        sample = DataContext(X, context.seed, context.search_size)
+
+        def build(k: int) -> Any:
+            given = {**fixed, entry.key_param: k}
+            return entry.build(engine, **{**entry.default_params(sample, given), **given})
+
+        selection = choose_k_by_gower(
+            build, X, prepared.categorical, search.k_range, seed=context.seed
+        )
+        return {entry.key_param: selection.best_k}, selection
     if isinstance(search, ChooseK):
         X = context.sample(search.rows)
-        selection = _choose_k(entry, engine, search, X, context)
+        selection = _choose_k(entry, engine, search, X, context, fixed=fixed)
         params = {entry.key_param: selection.best_k}
         if entry.warm_init:
             params.update(warm_init(X, selection))
@@ -65,7 +83,13 @@ def choose_key(
 
 
 def _choose_k(
-    entry: ModelEntry, engine: str, search: ChooseK, X: np.ndarray, context: DataContext
+    entry: ModelEntry,
+    engine: str,
+    search: ChooseK,
+    X: np.ndarray,
+    context: DataContext,
+    *,
+    fixed: dict[str, Any],
 ) -> Any:
     from sklearn.exceptions import ConvergenceWarning
 
@@ -78,7 +102,8 @@ def _choose_k(
             "needs 4 rows or more"
         )
     sample = DataContext(X, context.seed, context.search_size)
-    base = entry.build(engine, **entry.default_params(sample, {entry.key_param: ks[0]}))
+    given = {entry.key_param: ks[0], **fixed}
+    base = entry.build(engine, **{**entry.default_params(sample, given), **fixed})
     with warnings.catch_warnings():
         # a k larger than the data supports shows in the scores, not as a warning
         warnings.simplefilter("ignore", ConvergenceWarning)

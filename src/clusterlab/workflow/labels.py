@@ -9,6 +9,7 @@ import pandas as pd
 
 from clusterlab.persistence import format_labels
 from clusterlab.preprocessing import as_frame
+from clusterlab.workflow.categories import view_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel
 
@@ -34,7 +35,7 @@ def assign(
     mask = prepared.train_mask
     labels[mask] = record.labels
     if not mask.all():
-        left_out = prepared.X_all.to_numpy()[~mask]
+        left_out = view_of(prepared, record.estimator).X_all.to_numpy()[~mask]
         labels[~mask] = record.rule.predict(record.estimator, left_out)
     out[label_name] = format_labels(labels, label_format)
     if not mask.all():
@@ -49,7 +50,7 @@ def _add_probabilities(
 ) -> None:
     est, mask = record.estimator, prepared.train_mask
     if hasattr(est, "predict_proba"):
-        proba = est.predict_proba(prepared.X_all.to_numpy())
+        proba = est.predict_proba(view_of(prepared, est).X_all.to_numpy())
         for j in range(proba.shape[1]):
             out[f"{label_name}_proba_{j}"] = proba[:, j]
     elif hasattr(est, "probabilities_"):
@@ -77,7 +78,7 @@ def predict(
 ) -> pd.DataFrame:
     """New data (its columns, index and order) plus the label column."""
     frame = as_frame(data)
-    X = prepared.preprocessor.transform(frame).to_numpy()
+    X = view_of(prepared, record.estimator).preprocessor.transform(frame).to_numpy()
     out = frame.copy()
     out[label_name] = format_labels(record.rule.predict(record.estimator, X), label_format)
     return out

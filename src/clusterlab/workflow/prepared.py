@@ -9,6 +9,7 @@ that uses another ground-truth column, or a changed option, gets a new state.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,19 @@ class Prepared:
     def context(self, search_size: int) -> DataContext:
         """What the registry's data-dependent behaviour sees: the training rows and the seed."""
         return DataContext(self.X.to_numpy(), self.seed, search_size)
+
+    @functools.cached_property
+    def raw(self) -> Prepared:
+        """This state under setup's raw view of categorical columns, for the models made for
+        categories (:mod:`clusterlab.workflow.categories`; built on first use)."""
+        from clusterlab.workflow.categories import raw_view
+
+        return raw_view(self)
+
+    @property
+    def categorical(self) -> tuple[int, ...]:
+        """Positions of the category-code columns in ``X`` (only the raw view has any)."""
+        return tuple(getattr(self.preprocessor, "categorical_", ()))
 
     def with_ground_truth(self, column: str | None) -> Prepared:
         """This state with ``column`` (of ``data``, not a feature) as the ground truth."""

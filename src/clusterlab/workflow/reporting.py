@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from clusterlab.workflow.categories import features_frame
 from clusterlab.workflow.compare import Leaderboard
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, find_record
@@ -52,7 +53,7 @@ def report_input(
         if isinstance(value, numbers.Real) and not isinstance(value, bool) and name != "Time (s)"
     }
     return ReportInput.build(
-        data=prepared.train_data[prepared.features],
+        data=features_frame(prepared),
         labels=record.labels,
         X_prepared=prepared.X,
         model=record.estimator,

@@ -2,8 +2,11 @@
 
 Metrics are computed on the rows in clusters (noise left out) of the prepared training data; an
 O(n²) metric (Silhouette) uses a random sample of ``sample_size`` rows above that size and the
-metrics row says so in its ``Note``. A metric that cannot be computed (one cluster only) is NaN,
-never 0, with the reason in ``Note``.
+metrics row says so in its ``Note``. On data with categorical columns the Silhouette of every
+model is Gower's (:func:`clusterlab.metrics.gower_silhouette_score` on setup's raw view of the
+categorical columns, :mod:`clusterlab.workflow.categories`), so that models of one-hot features
+and models of categories are scored with one distance; the ``Note`` says so. A metric that
+cannot be computed (one cluster only) is NaN, never 0, with the reason in ``Note``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -173,10 +177,12 @@ def score(
     *,
     sample_size: int,
     seed: int | None,
+    gower: tuple[np.ndarray, tuple[int, ...]] | None = None,
 ) -> dict[str, Any]:
     """Every metric of ``metrics`` for one labelling, with ``Clusters``, ``Noise``, ``Largest
     segment`` and ``Note`` (internal indices on the rows in clusters, sampled above
-    ``sample_size`` rows when they cost O(n²))."""
+    ``sample_size`` rows when they cost O(n²)); with ``gower`` (rows and the positions of
+    their categorical columns), the Silhouette under Gower's distance on those rows."""
     notes: list[str] = []
     in_cluster = labels != NOISE
     n_clusters = int(np.unique(labels[in_cluster]).size)
@@ -189,6 +195,11 @@ def score(
             continue
         if n_clusters < 2 or n_clusters >= len(lc):
             row[m.display_name] = math.nan
+            continue
+        if gower is not None and m.name == "silhouette":
+            row[m.display_name] = _gower_silhouette(
+                m, notes, gower, labels, sample_size=sample_size, seed=seed
+            )
             continue
         Xm, lm = Xc, lc
         if m.cost == "O(n²)" and len(lc) > sample_size:
@@ -206,6 +217,41 @@ def score(
     row["Largest segment"] = float(sizes.max() / len(labels))
     row["Note"] = "; ".join(notes)
     return row
+
+
+def _gower_silhouette(
+    metric: Any,
+    notes: list[str],
+    gower: tuple[np.ndarray, tuple[int, ...]],
+    labels: np.ndarray,
+    *,
+    sample_size: int,
+    seed: int | None,
+) -> float:
+    from clusterlab.metrics import gower_silhouette_score
+
+    rows, categorical = gower
+    sampled = int(np.count_nonzero(labels != NOISE)) > sample_size
+    notes.append(f"{metric.display_name} with Gower's distance (categorical columns as categories)")
+    if sampled:
+        notes.append(f"{metric.display_name} on a {sample_size:,}-row sample")
+
+    def gower_score(X: np.ndarray, lab: np.ndarray) -> float:
+        return gower_silhouette_score(
+            X,
+            lab,
+            categorical=list(categorical),
+            sample_size=sample_size if sampled else None,
+            random_state=seed,
+        )
+
+    return _value(_Named(metric.display_name, gower_score), notes, rows, labels)
+
+
+@dataclass(frozen=True)
+class _Named:
+    display_name: str
+    function: Callable[[np.ndarray, np.ndarray], float]
 
 
 def _sample(

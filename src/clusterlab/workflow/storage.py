@@ -15,6 +15,7 @@ from clusterlab.persistence import (
     save_experiment_state,
     save_pipeline,
 )
+from clusterlab.workflow.categories import view_of
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel
 
@@ -36,9 +37,11 @@ def save_model(
     """The preprocessing pipeline and one fitted model in one safe file, with what scoring new
     rows needs (:func:`clusterlab.workflow.serving.serving_record`); with ``model_only`` the
     model alone (it then reads prepared features, and the file has no serving record, whose
-    schema describes the raw columns). Returns what was saved and the path."""
+    schema describes the raw columns). A model of categories saves the raw view's pipeline
+    (:mod:`clusterlab.workflow.categories`). Returns what was saved and the path."""
     from clusterlab.workflow.serving import serving_record
 
+    prepared = view_of(prepared, record.estimator)
     if model_only:
         features = [str(c) for c in prepared.X.columns]
         pipeline, columns, serving = None, features, None
