@@ -13,6 +13,7 @@ __version__ = "0.1.0.dev0"
 
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
+    "AgglomerativeClustering": "clusterlab.cluster.hierarchy",
     "anomaly_scores": "clusterlab.insight",
     "BisectingKMeans": "clusterlab.cluster.bisecting",
     "choose_k": "clusterlab.selection",
@@ -20,11 +21,13 @@ _LAZY: dict[str, str] = {
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.experiment",
+    "Genie": "clusterlab.cluster.hierarchy",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
     "kmeans": "clusterlab.cluster.kmeans",
     "KMeans": "clusterlab.cluster.kmeans",
     "kmeans_plusplus": "clusterlab.cluster.kmeans",
+    "linkage": "clusterlab.cluster.hierarchy",
     "list_datasets": "clusterlab.datasets",
     "load_benchmark": "clusterlab.datasets",
     "load_online_retail": "clusterlab.datasets",

@@ -1,0 +1,151 @@
+"""The minimum spanning tree that single linkage and Genie walk, from the shared kernels.
+
+:func:`spanning_tree` composes the kernels: a kd-tree and parallel Borůvka
+(:mod:`clusterlab.kernels.mst`, the same tree HDBSCAN builds) in few dimensions, the exact
+parallel Prim (:mod:`clusterlab.kernels.prim`) in many, with mutual reachability distances when
+``M > 1``, and returns the edges in the order the linkages consume them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["METRICS", "SpanningTree", "spanning_tree"]
+
+#: metric name -> Minkowski exponent of the kernels (cosine runs as euclidean on unit rows)
+METRICS = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf, "cosine": 2.0}
+# above this many features, a kd-tree prunes too little and Prim's scan is faster
+KD_TREE_MAX_FEATURES = 8
+
+
+@dataclass
+class SpanningTree:
+    """A minimum spanning tree of the data and what labelling new points needs.
+
+    ``a``, ``b``, ``weight`` are the ``n - 1`` edges sorted by (weight, smaller end, larger end);
+    weights and ``core`` (core distances, zeros when ``M <= 1``) are in the user's metric.
+    ``data`` is the data as the kernels saw it (rows scaled to unit length for cosine) and
+    ``kdtree`` its kd-tree, or None when Prim's algorithm was used.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+    core: np.ndarray
+    data: np.ndarray
+    kdtree: tuple | None
+    p: float
+    cosine: bool
+
+    def to_metric(self, d: np.ndarray) -> np.ndarray:
+        """Kernel distances (euclidean on unit rows for cosine) in the user's metric."""
+        return d * d / 2.0 if self.cosine else d
+
+
+def resolve_algorithm(algorithm: str, n_features: int) -> str:
+    """``"auto"`` -> ``"boruvka"`` in few dimensions, ``"prim"`` otherwise."""
+    if algorithm != "auto":
+        return algorithm
+    return "boruvka" if n_features <= KD_TREE_MAX_FEATURES else "prim"
+
+
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit euclidean length (same dtype); all-zero rows are an error."""
+    norms = np.linalg.norm(X, axis=1)
+    if np.any(norms == 0):
+        raise ValueError(
+            "metric='cosine' needs rows with a non-zero norm; got all-zero rows at indices "
+            f"{np.flatnonzero(norms == 0)[:5].tolist()}"
+        )
+    return np.ascontiguousarray(X / norms[:, None].astype(X.dtype))
+
+
+def spanning_tree(
+    X: np.ndarray, *, M: int, metric: str, algorithm: str, leaf_size: int = 40
+) -> SpanningTree:
+    """Minimum spanning tree of ``X`` in ``metric`` (mutual reachability with ``M`` neighbours).
+
+    Parameters
+    ----------
+    X : float32 or float64 (n, d), n >= 2
+    M : int
+        ``M <= 1``: plain distances; otherwise the mutual reachability distance
+        ``max(d(i, j), c(i), c(j))`` with ``c(i)`` the distance from ``i`` to its ``M``-th
+        nearest neighbour, the point itself not counted (genieclust's convention).
+    metric : {"euclidean", "manhattan", "chebyshev", "cosine"}
+    algorithm : {"auto", "boruvka", "prim"}
+    leaf_size : int
+        Points per kd-tree leaf.
+    """
+    from clusterlab.kernels import kdtree, mst, prim
+
+    cosine = metric == "cosine"
+    data = unit_rows(X) if cosine else np.ascontiguousarray(X)
+    p = METRICS[metric]
+    n = data.shape[0]
+    k = min(M + 1, n) if M > 1 else 1
+    if resolve_algorithm(algorithm, data.shape[1]) == "boruvka":
+        tree = kdtree.build_kdtree(data, int(leaf_size))
+        core_t, knn_pos = mst.core_distances_tree(tree, k, p)
+        a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, p)
+        order = tree[1]
+        core = np.empty_like(core_t)
+        core[order] = core_t
+        knn = order[knn_pos] if k > 1 else None
+    else:
+        tree = None
+        if k > 1:
+            knn, dist = mst.knn_brute(data, data, k, p)
+            core = np.ascontiguousarray(dist[:, -1])
+        else:
+            knn, core = None, np.zeros(n)
+        a, b, w = prim.prim_mst(data, core, p)
+    if knn is not None:
+        a, b, w = _prefer_nearer(data, (a, b), knn, core, p)
+    order = _tree_order(a, b, w)
+    result = SpanningTree(a[order], b[order], w[order], core, data, tree, p, cosine)
+    result.weight = result.to_metric(result.weight)
+    result.core = result.to_metric(result.core)
+    return result
+
+
+def _tree_order(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(weight, smaller end, larger end): a total order, so that the linkages never depend on
+    the order an algorithm found the edges in."""
+    return np.lexsort((np.maximum(a, b), np.minimum(a, b), weight))
+
+
+def _prefer_nearer(
+    data: np.ndarray,
+    edges: tuple[np.ndarray, np.ndarray],
+    knn: np.ndarray,
+    core: np.ndarray,
+    p: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Among the minimum spanning trees of the mutual reachability distance, the one that
+    prefers, between edges of equal weight, the smaller raw distance.
+
+    Mutual reachability ties whole neighbourhoods (every neighbour within a point's core
+    distance is at the same weight), so many trees are minimal and the linkages walking them
+    differ. Edges of equal weight can only be exchanged within those neighbourhoods, so the
+    tree found plus every core-distance neighbour edge holds the refined minimum tree, which
+    Kruskal picks out by (weight, raw distance, ends).
+    """
+    from clusterlab.kernels import spanning
+
+    a, b = edges
+    n = data.shape[0]
+    # every neighbour column, the point itself included (a self-loop is skipped), so that a
+    # duplicate point sorted before the point itself is not lost
+    rows = np.repeat(np.arange(n, dtype=np.int64), knn.shape[1])
+    cols = np.ascontiguousarray(knn).ravel().astype(np.int64)
+    ca = np.concatenate([a, rows])
+    cb = np.concatenate([b, cols])
+    d = spanning.edge_distances(data, ca, cb, p)
+    mr = np.maximum(d, np.maximum(core[ca], core[cb]))
+    lo = np.minimum(ca, cb)
+    hi = np.maximum(ca, cb)
+    keep = spanning.kruskal(n, lo, hi, np.lexsort((hi, lo, d, mr)))
+    return lo[keep], hi[keep], mr[keep]
