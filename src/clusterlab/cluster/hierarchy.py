@@ -75,7 +75,7 @@ def _condensed_tree(X: np.ndarray, method: str, metric: str) -> np.ndarray:
     D = np.empty(n_pairs, dtype=X.dtype)
     lk.condensed_distances(_as_columns(X, metric), _kernel_metric(metric), D)
     code = {"complete": lk.COMPLETE, "average": lk.AVERAGE, "weighted": lk.WEIGHTED}[method]
-    x, y, height = lk.linkage_condensed(D, n, code)
+    x, y, height = lk.nn_chain_condensed(D, n, code)
     del D
     return lk.label_merges(x, y, height)
 

@@ -1,32 +1,37 @@
 """Agglomerative linkage: nearest-neighbour chains, the generic algorithm, and scipy's layout.
 
 The algorithms are Müllner's ("Modern hierarchical, agglomerative clustering algorithms",
-2011; fastcluster, JSS 2013):
+2011; fastcluster, JSS 2013), with scipy's tie rules:
 
 - :func:`nn_chain_ward` -- Ward's method on the observation vectors by nearest-neighbour
   chains, O(n d) memory: clusters are kept as centroids and sizes and the Ward distance
-  ``sqrt(2 |A| |B| / (|A| + |B|)) * ||c_A - c_B||`` is computed when needed.
+  ``sqrt(2 |A| |B| / (|A| + |B|)) * ||c_A - c_B||`` is computed when needed; each search walks
+  a kd-tree of the centroids or scans them, whichever has been cheaper.
 - :func:`generic_centroid` -- centroid and median (WPGMC) linkage on the vectors by the generic
-  algorithm (a priority queue of nearest-neighbour candidates, each a lower bound that is
-  checked before it is used); these methods are not reducible, so chains do not apply and the
+  algorithm (a priority queue of nearest-neighbour candidates, each a lower bound checked before
+  it is used), O(n d) memory; these methods are not reducible, so chains do not apply and the
   heights may decrease.
-- :func:`nn_chain_condensed` -- complete, average and weighted (WPGMA) linkage on a condensed
-  distance matrix (float32 or float64) by nearest-neighbour chains with the Lance-Williams
-  updates; :func:`condensed_distances` fills that matrix in parallel.
-- :func:`label_merges` -- sorts the merges of a chain (or of a minimum spanning tree: single
-  linkage) by height and numbers the clusters as scipy does.
+- :func:`nn_chain_condensed` -- complete, average and weighted (WPGMA) linkage by
+  nearest-neighbour chains with the Lance-Williams updates on a condensed distance matrix
+  (float32 or float64), which :func:`condensed_distances` fills in parallel.
+- :func:`label_merges` sorts the merges of a chain (or the edges of a minimum spanning tree:
+  single linkage) by height and numbers the clusters as scipy does; :func:`cut_labels` labels
+  a cut; :func:`linkage_predict` labels new points by a linkage distance.
 
 Slots
 -----
-The chain algorithms work on *slots*: slot ``i`` starts as point ``i``; merging the clusters of
-slots ``x < y`` keeps the new cluster in slot ``y`` and retires slot ``x`` (fastcluster's and
-scipy's convention), so slot ``y`` always holds point ``y``. A merge is recorded as the pair of
+The algorithms work on *slots*: slot ``i`` starts as point ``i``; merging the clusters of slots
+``x < y`` keeps the new cluster in slot ``y`` and retires slot ``x`` (fastcluster's and scipy's
+convention), so slot ``y`` always holds point ``y``. A chain's merge is recorded as the pair of
 slots; :func:`label_merges` turns slots into scipy's cluster ids.
 
-Ties follow scipy's: a chain prefers the previous element of the chain, otherwise the smallest
-slot among equal distances; the chain starts from the smallest active slot. The nearest-neighbour
-searches run in parallel over chunks of candidates when there are many, and the minimum is taken
-by (distance, slot), so the result does not depend on the thread count.
+Ties are scipy's: a chain starts from the smallest active slot and prefers the previous element
+of the chain, otherwise the earliest slot among equal distances; the generic algorithm's queue
+compares keys as scipy's does. With the same distances the merges are therefore scipy's (the
+condensed linkages compute scipy's numbers exactly; ward, centroid and median compute them from
+the centroids, which can round a tie away, or into one, where scipy's Lance-Williams
+arithmetic does not). The chains and queues are sequential; only the distance matrix is filled
+in parallel.
 """
 
 from __future__ import annotations
@@ -48,8 +53,8 @@ __all__ = [
     "distances_to",
     "generic_centroid",
     "label_merges",
-    "linkage_condensed",
     "linkage_predict",
+    "nn_chain_condensed",
     "nn_chain_ward",
 ]
 
@@ -68,9 +73,10 @@ _CHUNK = 1024
 # Ward by nearest-neighbour chains on the vectors
 # --------------------------------------------------------------------------------------------
 # The clusters live at *positions* of a kd-tree built over their centroids; the tree is rebuilt
-# over the active clusters whenever their number halves, which also compacts the arrays. State:
-#   cent = (CT, S, slot_of, pos_of): centroids transposed (d, positions), sizes (0: retired),
-#          the slot at each position and the position of each slot (-1: retired);
+# over the active clusters whenever their number falls by a quarter, which also compacts the
+# arrays. State:
+#   cent = (CT, S, slot_of): centroids transposed (d, positions), sizes (0: retired) and the
+#          slot at each position (pos_of, the position of each slot, is kept beside);
 #   tree = (start, end, left, right, leaf_of, parent) and boxes = (lower, upper),
 #          stats = (count, smallest): per node the box of its active centroids, their number
 #          and their smallest size (refreshed along two root paths per merge).
@@ -429,44 +435,41 @@ def _nearest_above(CT, S, x, buf):
     return _argmin_range(CT, S, x + 1, S.shape[0], x, buf)
 
 
+# A binary min-heap of slots by key with scipy's rules (strict comparisons on the keys alone,
+# the right child only when strictly smaller), so that equal keys leave it in scipy's order.
 @njit(cache=CACHE, inline="always")
-def _heap_less(key, a, b):
-    return key[a] < key[b] or (key[a] == key[b] and a < b)
-
-
-@njit(cache=CACHE)
-def _heap_fix(heap, where, key, size, pos):
-    """Move the entry at heap position ``pos`` up or down until the min-heap holds again."""
-    item = heap[pos]
-    while pos > 0:
-        up = (pos - 1) // 2
-        if not _heap_less(key, item, heap[up]):
-            break
-        heap[pos] = heap[up]
-        where[heap[pos]] = pos
-        pos = up
-    heap[pos] = item
-    where[item] = pos
-    _heap_down(heap, where, key, size, pos)
+def _heap_swap(heap, where, i, j):
+    heap[i], heap[j] = heap[j], heap[i]
+    where[heap[i]] = i
+    where[heap[j]] = j
 
 
 @njit(cache=CACHE)
 def _heap_down(heap, where, key, size, pos):
-    """Move the entry at heap position ``pos`` down until it is no larger than its children."""
-    item = heap[pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and _heap_less(key, heap[child + 1], heap[child]):
+    child = 2 * pos + 1
+    while child < size:
+        if child + 1 < size and key[heap[child + 1]] < key[heap[child]]:
             child += 1
-        if not _heap_less(key, heap[child], item):
+        if key[heap[pos]] > key[heap[child]]:
+            _heap_swap(heap, where, pos, child)
+            pos = child
+            child = 2 * pos + 1
+        else:
             break
-        heap[pos] = heap[child]
-        where[heap[pos]] = pos
-        pos = child
-    heap[pos] = item
-    where[item] = pos
+
+
+@njit(cache=CACHE)
+def _heap_set(heap, where, key, size, item, value):  # noqa: PLR0917
+    """Change the key of ``item`` and restore the heap."""
+    old = key[item]
+    key[item] = value
+    pos = where[item]
+    if value < old:
+        while pos > 0 and key[heap[(pos - 1) >> 1]] > key[heap[pos]]:
+            _heap_swap(heap, where, pos, (pos - 1) >> 1)
+            pos = (pos - 1) >> 1
+    else:
+        _heap_down(heap, where, key, size, pos)
 
 
 @njit(cache=CACHE)
@@ -506,7 +509,7 @@ def generic_centroid(X, method):
     heap = np.arange(n - 1, dtype=np.int64)
     where = np.arange(n - 1, dtype=np.int64)
     size = n - 1
-    for pos in range((size - 2) // 2, -1, -1):
+    for pos in range(size // 2 - 1, -1, -1):
         _heap_down(heap, where, key, size, pos)
     Z = np.empty((n - 1, 4), dtype=np.float64)
     for k in range(n - 1):
@@ -520,22 +523,17 @@ def generic_centroid(X, method):
                     acc += t * t
                 if acc == key[x]:
                     break
-            key[x], neighbor[x] = _nearest_above(CT, S, x, buf)
-            _heap_fix(heap, where, key, size, 0)
+            dist, neighbor[x] = _nearest_above(CT, S, x, buf)
+            _heap_set(heap, where, key, size, x, dist)
         dist = key[x]
-        # retire x from the queue
+        # remove x from the queue
+        _heap_swap(heap, where, 0, size - 1)
         size -= 1
-        if size > 0:
-            last = heap[size]
-            heap[0] = last
-            where[last] = 0
-            _heap_fix(heap, where, key, size, 0)
+        _heap_down(heap, where, key, size, 0)
         sx = S[x]
         sy = S[y]
-        a = min(cluster_id[x], cluster_id[y])
-        b = max(cluster_id[x], cluster_id[y])
-        Z[k, 0] = a
-        Z[k, 1] = b
+        Z[k, 0] = min(cluster_id[x], cluster_id[y])
+        Z[k, 1] = max(cluster_id[x], cluster_id[y])
         Z[k, 2] = np.sqrt(dist)
         Z[k, 3] = sx + sy
         if method == MEDIAN:
@@ -555,12 +553,11 @@ def generic_centroid(X, method):
         _sq_dists_to(CT, S, 0, y, y, below)
         for z in range(y):
             if below[z] < key[z]:
-                key[z] = below[z]
                 neighbor[z] = y
-                _heap_fix(heap, where, key, size, where[z])
+                _heap_set(heap, where, key, size, z, below[z])
         if y < n - 1:
-            key[y], neighbor[y] = _nearest_above(CT, S, y, buf)
-            _heap_fix(heap, where, key, size, where[y])
+            dist, neighbor[y] = _nearest_above(CT, S, y, buf)
+            _heap_set(heap, where, key, size, y, dist)
     return Z
 
 
@@ -661,80 +658,62 @@ def _fill_row(XT, i, metric, out, x, buf):  # noqa: PLR0917
             out[base + lo + j] = buf[j]
 
 
-@njit(cache=CACHE, inline="always")
-def _row_min(D, n, x):
-    """Smallest entry of row ``x`` right of the diagonal (earliest first): (distance, index)."""
-    base = _cidx(n, x, x + 1)
-    row = D[base : base + n - x - 1]
-    low = np.inf
-    for j in range(row.shape[0]):
-        low = min(low, np.float64(row[j]))
-    for j in range(row.shape[0]):
-        if np.float64(row[j]) == low:
-            return low, x + 1 + j
-    return low, n - 1
+@njit(cache=CACHE)
+def _chain_nearest(D, n, x, current, active, n_act):  # noqa: PLR0917
+    """Nearest active slot to ``x`` strictly below ``current``, the earliest slot among equal
+    distances (scipy's scan); returns (distance, slot), slot -1 when none beats ``current``.
 
-
-@njit(cache=CACHE, parallel=True)
-def _row_minima(D, n, key, neighbor):
-    # rows r and n - 2 - r together hold n - 1 pairs: equal work per iteration
-    n_rows = n - 1
-    for r in prange((n_rows + 1) // 2):
-        key[r], neighbor[r] = _row_min(D, n, r)
-        other = n_rows - 1 - r
-        if other != r:
-            key[other], neighbor[other] = _row_min(D, n, other)
+    ``active[:n_act]`` holds the active slots in increasing order: entries left of ``x`` are
+    read down column ``x`` of the condensed matrix, those right of it along row ``x``.
+    """
+    best = current
+    best_i = -1
+    base = _cidx(n, x, x + 1) - x - 1
+    for q in range(n_act):
+        i = active[q]
+        if i < x:
+            v = np.float64(D[_cidx(n, i, x)])
+        elif i > x:
+            v = np.float64(D[base + i])
+        else:
+            continue
+        if v < best:
+            best = v
+            best_i = i
+    return best, best_i
 
 
 @njit(cache=CACHE)
-def _lance_williams(D, n, x, y, sizes, method, queue):  # noqa: PLR0917
-    """Distances of the cluster merged into slot ``y`` (from slots ``x < y``) to every active
-    slot, written in column / row ``y``; entries ``(i, x)`` for ``i < x`` become ``inf``.
-
-    ``queue = (key, neighbor, heap, where, size)``: candidates pointing at ``x`` now point at
-    ``y`` (checked when used), and a slot whose new distance to ``y`` fell below its bound (only
-    by rounding: these methods are reducible) gets ``y`` as its candidate.
-    """
-    key, neighbor, heap, where, size = queue
+def _lance_williams(D, n, x, y, sizes, method, active, n_act):  # noqa: PLR0917
+    """Distances of the cluster merged into slot ``y`` (from slots ``x < y``) to every other
+    active slot, written in place of its distances from ``y`` (scipy's formulas, in float64)."""
     nx = sizes[x]
     ny = sizes[y]
-    for i in range(n):
-        if sizes[i] == 0 or i in (x, y):
+    for q in range(n_act):
+        i = active[q]
+        if i in (x, y):
             continue
-        if i < x:
-            ix = _cidx(n, i, x)
-            if neighbor[i] == x:
-                neighbor[i] = y
-        else:
-            ix = _cidx(n, x, i)
+        ix = _cidx(n, i, x) if i < x else _cidx(n, x, i)
         iy = _cidx(n, i, y) if i < y else _cidx(n, y, i)
         dx = np.float64(D[ix])
         dy = np.float64(D[iy])
         if method == COMPLETE:
-            new = max(dx, dy)
+            D[iy] = max(dx, dy)
         elif method == AVERAGE:
-            new = (nx * dx + ny * dy) / (nx + ny)
+            D[iy] = (nx * dx + ny * dy) / (nx + ny)
         else:
-            new = 0.5 * (dx + dy)
-        D[iy] = new
-        if i < x:
-            D[ix] = np.inf
-        if i < y and np.float64(D[iy]) < key[i]:
-            key[i] = np.float64(D[iy])
-            neighbor[i] = y
-            _heap_fix(heap, where, key, size, where[i])
+            D[iy] = 0.5 * (dx + dy)
 
 
 @njit(cache=CACHE)
-def linkage_condensed(D, n, method):
-    """Complete, average or weighted linkage of a condensed matrix by the generic algorithm.
+def nn_chain_condensed(D, n, method):
+    """Complete, average or weighted linkage of a condensed matrix by nearest-neighbour chains.
 
-    Every slot keeps its nearest neighbour among the slots above it, which is a contiguous
-    scan of its row, and the slots sit in a priority queue by that distance. These methods are
-    reducible: a merged cluster is never nearer to a third one than the nearer of its parts, so
-    a candidate only goes stale when its neighbour was merged; it is rescanned when it reaches
-    the top of the queue (Müllner 2011, the generic algorithm). The Lance-Williams update reads
-    the two merged columns once per merge.
+    scipy's algorithm and ties (the same merges, the same heights in float64): a chain grows
+    from the smallest active slot, each step to the nearest cluster of its last element,
+    preferring the previous element of the chain and otherwise the earliest slot among equal
+    distances, until two clusters are each other's nearest; they merge by the Lance-Williams
+    update. Only the active slots are visited, through a sorted array of them.
 
     Parameters
     ----------
@@ -748,45 +727,48 @@ def linkage_condensed(D, n, method):
 
     Returns
     -------
-    x, y : int64 (n - 1,)
-        Merged slots, ``x < y`` (the merged cluster keeps slot ``y``), in merge order.
-    height : float64 (n - 1,)
+    x, y, height
+        As :func:`nn_chain_ward`.
     """
     sizes = np.ones(n, dtype=np.int64)
-    key = np.empty(max(n - 1, 1))
-    neighbor = np.empty(max(n - 1, 1), dtype=np.int64)
-    _row_minima(D, n, key, neighbor)
-    size = n - 1
-    heap = np.arange(size, dtype=np.int64)
-    where = np.arange(size, dtype=np.int64)
-    for pos in range((size - 2) // 2, -1, -1):
-        _heap_down(heap, where, key, size, pos)
+    active = np.arange(n, dtype=np.int64)
+    n_act = n
+    chain = np.empty(n, dtype=np.int64)
+    length = 0
     xs = np.empty(n - 1, dtype=np.int64)
     ys = np.empty(n - 1, dtype=np.int64)
     height = np.empty(n - 1, dtype=np.float64)
     for k in range(n - 1):
+        if length == 0:
+            chain[0] = active[0]
+            length = 1
         while True:
-            x = heap[0]
-            y = neighbor[x]
-            if np.float64(D[_cidx(n, x, y)]) == key[x]:
+            x = chain[length - 1]
+            y = -1
+            current = np.inf
+            if length > 1:
+                y = chain[length - 2]
+                current = np.float64(D[_cidx(n, min(x, y), max(x, y))])
+            best, i = _chain_nearest(D, n, x, current, active, n_act)
+            if i >= 0:
+                current = best
+                y = i
+            if length > 1 and y == chain[length - 2]:
                 break
-            key[x], neighbor[x] = _row_min(D, n, x)
-            _heap_down(heap, where, key, size, 0)
+            chain[length] = y
+            length += 1
+        length -= 2
+        x, y = min(x, y), max(x, y)
         xs[k] = x
         ys[k] = y
-        height[k] = key[x]
-        size -= 1
-        if size > 0:
-            last = heap[size]
-            heap[0] = last
-            where[last] = 0
-            _heap_down(heap, where, key, size, 0)
-        _lance_williams(D, n, x, y, sizes, method, (key, neighbor, heap, where, size))
+        height[k] = current
+        _lance_williams(D, n, x, y, sizes, method, active, n_act)
         sizes[y] += sizes[x]
         sizes[x] = 0
-        if y < n - 1:
-            key[y], neighbor[y] = _row_min(D, n, y)
-            _heap_fix(heap, where, key, size, where[y])
+        # retire slot x from the sorted active slots
+        q = np.searchsorted(active[:n_act], x)
+        active[q : n_act - 1] = active[q + 1 : n_act]
+        n_act -= 1
     return xs, ys, height
 
 
