@@ -17,7 +17,7 @@ __all__ = ["METRICS", "SpanningTree", "spanning_tree"]
 #: metric name -> Minkowski exponent of the kernels (cosine runs as euclidean on unit rows)
 METRICS = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf, "cosine": 2.0}
 # above this many features, a kd-tree prunes too little and Prim's scan is faster
-KD_TREE_MAX_FEATURES = 8
+KD_TREE_MAX_FEATURES = 12
 
 
 @dataclass
@@ -79,42 +79,40 @@ def spanning_tree(
     leaf_size : int
         Points per kd-tree leaf.
     """
-    from clusterlab.kernels import kdtree, mst, prim
+    from clusterlab.kernels import kdtree, mst, prim, spanning
 
     cosine = metric == "cosine"
     data = unit_rows(X) if cosine else np.ascontiguousarray(X)
     p = METRICS[metric]
     n = data.shape[0]
-    k = min(M + 1, n) if M > 1 else 1
+    mutual = M > 1
+    k = min(M + 1, n)
     if resolve_algorithm(algorithm, data.shape[1]) == "boruvka":
         tree = kdtree.build_kdtree(data, int(leaf_size))
-        core_t, knn_pos = mst.core_distances_tree(tree, k, p)
+        # plain distances: the mutual reachability distance with the nearest neighbour as core
+        # distance is the distance itself (c(i) <= d(i, j) for every j), and its first Borůvka
+        # round is settled by the neighbour queries
+        core_t, knn_pos = mst.core_distances_tree(tree, k if mutual else min(2, n), p)
         a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, p)
         order = tree[1]
-        core = np.empty_like(core_t)
-        core[order] = core_t
-        knn = order[knn_pos] if k > 1 else None
+        core = np.zeros(n)
+        if mutual:
+            core[order] = core_t
+            knn = order[knn_pos]
     else:
         tree = None
-        if k > 1:
+        core = np.zeros(n)
+        if mutual:
             knn, dist = mst.knn_brute(data, data, k, p)
             core = np.ascontiguousarray(dist[:, -1])
-        else:
-            knn, core = None, np.zeros(n)
         a, b, w = prim.prim_mst(data, core, p)
-    if knn is not None:
+    if mutual:
         a, b, w = _prefer_nearer(data, (a, b), knn, core, p)
-    order = _tree_order(a, b, w)
+    order = spanning.tree_order(a, b, w)
     result = SpanningTree(a[order], b[order], w[order], core, data, tree, p, cosine)
     result.weight = result.to_metric(result.weight)
     result.core = result.to_metric(result.core)
     return result
-
-
-def _tree_order(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(weight, smaller end, larger end): a total order, so that the linkages never depend on
-    the order an algorithm found the edges in."""
-    return np.lexsort((np.maximum(a, b), np.minimum(a, b), weight))
 
 
 def _prefer_nearer(

@@ -14,10 +14,10 @@ so each merge uses one edge and the whole hierarchy takes ``n - 1`` merges.
 - each cluster keeps the edges that leave it in a leftist heap keyed by edge rank; merging two
   clusters melds their heaps, and edges that became internal are dropped when they reach the
   top;
-- the clusters sit in a binary heap by (size, lightest leaving edge), entries of clusters that
-  have merged since being skipped when they reach the top: its top is the smallest cluster with
-  the lightest edge, which is the edge the rule asks for (the lightest edge leaving any cluster
-  of the smallest size).
+- the clusters are filed in buckets by size; the smallest size never decreases, so when it
+  reaches a size that bucket is complete and is sorted once by lightest leaving edge: its first
+  live entry is the edge the rule asks for (the lightest edge leaving any cluster of the
+  smallest size).
 """
 
 from __future__ import annotations
@@ -65,13 +65,15 @@ def _spread(counts, sums, s, k, total):
 # --------------------------------------------------------------------------------------------
 # leftist heaps of edge ranks, in arrays
 # --------------------------------------------------------------------------------------------
-@njit(cache=CACHE)
+# Entries 2e and 2e + 1 stand for edge e at its two ends, so an entry's key is entry >> 1 and
+# no key array is needed; heap = (left, right, rank), int32 to keep them in cache.
+@njit(cache=CACHE, inline="always")
 def _meld(a, b, heap, spine):
     """Meld the leftist heaps rooted at ``a`` and ``b`` (-1: empty); returns the new root.
 
-    ``heap = (key, left, right, rank)``; ``spine`` is scratch for the right spine walked.
+    ``spine`` is scratch for the right spine walked (at most the two ranks, < 64).
     """
-    key, left, right, rank = heap
+    left, right, rank = heap
     if a < 0:
         return b
     if b < 0:
@@ -79,7 +81,7 @@ def _meld(a, b, heap, spine):
     # walk down the right spines, always continuing with the smaller key
     depth = 0
     while a >= 0 and b >= 0:
-        if key[b] < key[a]:
+        if (b >> 1) < (a >> 1):
             a, b = b, a
         spine[depth] = a
         depth += 1
@@ -100,80 +102,74 @@ def _meld(a, b, heap, spine):
 
 
 @njit(cache=CACHE)
-def _incident_heaps(a, b, n, spine):
-    """One leftist heap per point of the tree edges touching it (entry ``2e`` and ``2e + 1`` are
-    edge ``e`` at its two ends); returns (heap arrays, root per point)."""
+def _incident_heaps(a, b, n):
+    """One leftist heap per point of the tree edges touching it; returns (heap, root per point).
+
+    Edges come in increasing rank, so each point's heap is a chain down the left children
+    (each node's right child empty: rank 1, a valid leftist heap) built in O(1) per edge.
+    """
     m = a.shape[0]
-    key = np.empty(2 * m, dtype=np.int64)
-    left = np.full(2 * m, -1, dtype=np.int64)
-    right = np.full(2 * m, -1, dtype=np.int64)
-    rank = np.ones(2 * m, dtype=np.int64)
-    heap = (key, left, right, rank)
+    left = np.full(2 * m, -1, dtype=np.int32)
+    right = np.full(2 * m, -1, dtype=np.int32)
+    rank = np.ones(2 * m, dtype=np.int32)
     root = np.full(n, -1, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
     for e in range(m):
-        key[2 * e] = e
-        key[2 * e + 1] = e
-        root[a[e]] = _meld(root[a[e]], 2 * e, heap, spine)
-        root[b[e]] = _meld(root[b[e]], 2 * e + 1, heap, spine)
-    return heap, root
+        for entry, p in ((2 * e, a[e]), (2 * e + 1, b[e])):
+            if root[p] < 0:
+                root[p] = entry
+            else:
+                left[last[p]] = entry
+            last[p] = entry
+    return (left, right, rank), root
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _drop_used(r, heap, used, spine):
     """Remove edges already used from the top of the heap rooted at ``r``."""
-    key, left, right, _ = heap
-    while r >= 0 and used[key[r]]:
-        r = _meld(left[r], right[r], heap, spine)
+    left, right, _ = heap
+    while r >= 0 and used[r >> 1]:
+        r = _meld(np.int64(left[r]), np.int64(right[r]), heap, spine)
     return r
 
 
 # --------------------------------------------------------------------------------------------
-# the queue of clusters by (size, lightest leaving edge)
+# the clusters by (size, lightest leaving edge)
 # --------------------------------------------------------------------------------------------
+# The smallest cluster size never decreases (a merge removes two clusters and adds a larger
+# one), and a merge creates a cluster larger than the smallest. So once the smallest size has
+# reached s, no cluster of size s is created any more: that bucket is complete, and sorting it
+# once by lightest leaving edge gives its clusters in the order the rule takes them. Each
+# cluster is filed in the bucket of its size when it is created (its lightest leaving edge does
+# not change while it exists: an edge leaving it is used only by its own merge); entries of
+# clusters that merged since are skipped.
 @njit(cache=CACHE, inline="always")
-def _q_less(qs, qe, i, j):
-    return qs[i] < qs[j] or (qs[i] == qs[j] and qe[i] < qe[j])
+def _file(buckets, size, edge, cluster):
+    """Add a cluster to the bucket of its size (a linked list)."""
+    head, nxt, ent_edge, ent_cluster, count = buckets
+    entry = count[0]
+    count[0] += 1
+    ent_edge[entry] = edge
+    ent_cluster[entry] = cluster
+    nxt[entry] = head[size]
+    head[size] = entry
 
 
 @njit(cache=CACHE)
-def _q_push(queue, size, edge, cluster, length):
-    qs, qe, qc = queue
-    pos = length
-    qs[pos] = size
-    qe[pos] = edge
-    qc[pos] = cluster
-    while pos > 0:
-        up = (pos - 1) // 2
-        if not _q_less(qs, qe, pos, up):
-            break
-        qs[pos], qs[up] = qs[up], qs[pos]
-        qe[pos], qe[up] = qe[up], qe[pos]
-        qc[pos], qc[up] = qc[up], qc[pos]
-        pos = up
-    return length + 1
-
-
-@njit(cache=CACHE)
-def _q_pop(queue, length):
-    qs, qe, qc = queue
-    length -= 1
-    qs[0] = qs[length]
-    qe[0] = qe[length]
-    qc[0] = qc[length]
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= length:
-            break
-        if child + 1 < length and _q_less(qs, qe, child + 1, child):
-            child += 1
-        if not _q_less(qs, qe, child, pos):
-            break
-        qs[pos], qs[child] = qs[child], qs[pos]
-        qe[pos], qe[child] = qe[child], qe[pos]
-        qc[pos], qc[child] = qc[child], qc[pos]
-        pos = child
-    return length
+def _sorted_bucket(buckets, size):
+    """The entries of one bucket, lightest edge first."""
+    head, nxt, ent_edge, _, _ = buckets
+    n_entries = 0
+    entry = head[size]
+    while entry >= 0:
+        n_entries += 1
+        entry = nxt[entry]
+    entries = np.empty(n_entries, dtype=np.int64)
+    entry = head[size]
+    for i in range(n_entries):
+        entries[i] = entry
+        entry = nxt[entry]
+    return entries[np.argsort(ent_edge[entries])]
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,8 +200,7 @@ def genie_merges(a, b, gini_threshold):
     m = a.shape[0]
     n = m + 1
     spine = np.empty(64, dtype=np.int64)
-    heap, hroot = _incident_heaps(a, b, n, spine)
-    key = heap[0]
+    heap, hroot = _incident_heaps(a, b, n)
     parent, size_of = uf_make(n)
     node_of = np.arange(n, dtype=np.int64)
     used = np.zeros(max(m, 1), dtype=np.bool_)
@@ -213,15 +208,22 @@ def genie_merges(a, b, gini_threshold):
     sums = np.zeros(n + 1, dtype=np.int64)
     _fw_add(counts, 1, n)
     _fw_add(sums, 1, n)
-    queue = (
+    n_of_size = np.zeros(n + 1, dtype=np.int64)
+    n_of_size[1] = n
+    buckets = (
+        np.full(n + 1, -1, dtype=np.int64),
         np.empty(2 * n, dtype=np.int64),
         np.empty(2 * n, dtype=np.int64),
         np.empty(2 * n, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
     )
-    q_len = 0
-    for p in range(n):
+    for p in range(n - 1, -1, -1):
         if hroot[p] >= 0:
-            q_len = _q_push(queue, 1, key[hroot[p]], p, q_len)
+            _file(buckets, 1, hroot[p] >> 1, p)
+    smallest = 1
+    current = np.empty(0, dtype=np.int64)  # the smallest size's bucket, sorted
+    current_size = 0
+    taken = 0
     spread = 0  # sum_{i<j} |c_i - c_j|
     next_edge = 0
     edge = np.empty(m, dtype=np.int64)
@@ -232,14 +234,19 @@ def genie_merges(a, b, gini_threshold):
         k = n - i
         e = -1
         if k > 1 and spread / ((k - 1.0) * n) > gini_threshold:
-            qs, qe, qc = queue
+            while n_of_size[smallest] == 0:
+                smallest += 1
+            if current_size != smallest:
+                current = _sorted_bucket(buckets, smallest)
+                current_size = smallest
+                taken = 0
             while True:
-                c = qc[0]
-                s = qs[0]
-                e = qe[0]
-                q_len = _q_pop(queue, q_len)
-                # entries of clusters that merged since they were queued are stale
-                if parent[c] == c and size_of[c] == s:
+                entry = current[taken]
+                taken += 1
+                c = buckets[3][entry]
+                # entries of clusters that merged since they were filed are stale
+                if parent[c] == c and size_of[c] == smallest:
+                    e = buckets[2][entry]
                     break
         if e < 0:
             while used[next_edge]:
@@ -258,6 +265,9 @@ def genie_merges(a, b, gini_threshold):
         spread += _spread(counts, sums, sa + sb, k - 2, n - sa - sb)
         _fw_add(counts, sa + sb, 1)
         _fw_add(sums, sa + sb, sa + sb)
+        n_of_size[sa] -= 1
+        n_of_size[sb] -= 1
+        n_of_size[sa + sb] += 1
         used[e] = True
         edge[i] = e
         left[i] = min(node_of[ra], node_of[rb])
@@ -267,7 +277,7 @@ def genie_merges(a, b, gini_threshold):
         node_of[r] = n + i
         hroot[r] = _drop_used(_meld(hroot[ra], hroot[rb], heap, spine), heap, used, spine)
         if hroot[r] >= 0:
-            q_len = _q_push(queue, sa + sb, key[hroot[r]], r, q_len)
+            _file(buckets, sa + sb, hroot[r] >> 1, r)
     return edge, left, right, size
 
 

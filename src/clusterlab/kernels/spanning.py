@@ -21,7 +21,7 @@ from clusterlab._config import CACHE
 from clusterlab.kernels.kdtree import rdist, rdist_to_dist
 from clusterlab.kernels.union_find import uf_find, uf_make, uf_union
 
-__all__ = ["edge_distances", "kruskal"]
+__all__ = ["edge_distances", "kruskal", "tree_order"]
 
 
 @njit(cache=CACHE)
@@ -75,3 +75,27 @@ def edge_distances(X, a, b, p):
     for e in prange(m):
         out[e] = rdist_to_dist(rdist(X[a[e]], X[b[e]], p), p)
     return out
+
+
+@njit(cache=CACHE)
+def tree_order(a, b, weight):
+    """Order of edges by (weight, smaller end, larger end): a total order, so that the
+    linkages walking a tree never depend on the order an algorithm found its edges in.
+
+    One sort by weight, then each run of equal weights (rare) sorted by its ends.
+    """
+    order = np.argsort(weight)
+    m = order.shape[0]
+    i = 0
+    while i < m:
+        j = i + 1
+        while j < m and weight[order[j]] == weight[order[i]]:
+            j += 1
+        if j - i > 1:
+            run = order[i:j].copy()
+            lo = np.minimum(a[run], b[run])
+            hi = np.maximum(a[run], b[run])
+            key = lo * (m + 1) + hi
+            order[i:j] = run[np.argsort(key)]
+        i = j
+    return order
