@@ -224,3 +224,61 @@ def test_same_tree_for_any_thread_count():
     one = linkage(X, "average", n_jobs=1)
     two = linkage(X, "average", n_jobs=2)
     assert np.array_equal(one, two)
+
+
+@pytest.fixture(scope="module")
+def knn_graph():
+    from sklearn.neighbors import kneighbors_graph
+
+    return kneighbors_graph(X_SMALL, 6, include_self=False)
+
+
+@pytest.mark.parametrize("method", ["ward", "complete", "average", "single"])
+@pytest.mark.parametrize("full", [True, False])
+def test_connectivity_equals_sklearn(method, full, knn_graph):
+    ours = AgglomerativeClustering(
+        4, linkage=method, connectivity=knn_graph, compute_full_tree=full
+    ).fit(X_SMALL)
+    ref = SkAgglomerative(
+        4, linkage=method, connectivity=knn_graph, compute_full_tree=full, compute_distances=True
+    ).fit(X_SMALL)
+    assert same_partition(ours.labels_, ref.labels_)
+    if full:
+        np.testing.assert_allclose(ours.distances_, ref.distances_, rtol=1e-9)
+        assert sch.is_valid_linkage(ours.linkage_matrix_)
+    else:
+        assert np.array_equal(ours.labels_, ref.labels_)
+        assert not hasattr(ours, "linkage_matrix_")
+        with pytest.raises(ValueError, match="cut needs the whole tree"):
+            ours.cut(n_clusters=5)
+
+
+def test_connectivity_as_int_callable_or_graph(knn_graph):
+    from sklearn.neighbors import kneighbors_graph
+
+    as_int = AgglomerativeClustering(3, connectivity=6).fit(X_SMALL)
+    as_graph = AgglomerativeClustering(3, connectivity=knn_graph).fit(X_SMALL)
+    as_callable = AgglomerativeClustering(
+        3, connectivity=lambda X: kneighbors_graph(X, 6, include_self=False)
+    ).fit(X_SMALL)
+    assert np.array_equal(as_int.labels_, as_graph.labels_)
+    assert np.array_equal(as_callable.labels_, as_graph.labels_)
+    check_labels(as_int.predict(X_SMALL), X_SMALL.shape[0])
+
+
+def test_disconnected_graph_is_completed_as_sklearn():
+    from sklearn.neighbors import kneighbors_graph
+
+    X = np.vstack([X_SMALL, X_SMALL + 50.0])
+    graph = kneighbors_graph(X, 3, include_self=False)
+    with pytest.warns(UserWarning, match="connected components of the connectivity matrix is"):
+        ours = AgglomerativeClustering(2, linkage="average", connectivity=graph).fit(X)
+    with pytest.warns(UserWarning, match="connected components"):
+        ref = SkAgglomerative(2, linkage="average", connectivity=graph).fit(X)
+    assert ours.n_connected_components_ == ref.n_connected_components_ > 1
+    assert same_partition(ours.labels_, ref.labels_)
+
+
+def test_connectivity_wrong_shape():
+    with pytest.raises(ValueError, match=r"connectivity must be an \(n_samples, n_samples\)"):
+        AgglomerativeClustering(2, connectivity=np.ones((3, 3))).fit(X_SMALL)

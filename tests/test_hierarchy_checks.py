@@ -19,6 +19,7 @@ from tests.checks import check_labels
         AgglomerativeClustering(3, linkage="average"),
         AgglomerativeClustering(3, linkage="single"),
         AgglomerativeClustering(3, linkage="median"),
+        AgglomerativeClustering(3, linkage="complete", connectivity=4),
         Genie(3),
         Genie(3, M=3, mst_algorithm="prim"),
     ]

@@ -28,7 +28,16 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from clusterlab._base import ParamsMixin
 from clusterlab._config import check_memory, threads
-from clusterlab._validation import BOOLEAN, NONE, Interval, Options, check_data
+from clusterlab._validation import (
+    ARRAY_LIKE,
+    BOOLEAN,
+    CALLABLE,
+    NONE,
+    Interval,
+    Options,
+    _Kind,
+    check_data,
+)
 
 __all__ = ["AgglomerativeClustering", "Genie", "linkage"]
 
@@ -38,6 +47,7 @@ EUCLIDEAN_ONLY = ("ward", "centroid", "median")
 METRICS = ("euclidean", "manhattan", "chebyshev", "cosine")
 MST_ALGORITHMS = ("auto", "boruvka", "prim")
 _LEAF_SIZE = 32
+SPARSE = _Kind("a sparse matrix", lambda v: hasattr(v, "tocsr") and hasattr(v, "shape"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -97,10 +107,124 @@ def _tree(X: np.ndarray, method: str, metric: str) -> tuple[np.ndarray, Any]:
     return _condensed_tree(X, method, metric), None
 
 
+def _knn_graph(X: np.ndarray, k: int, metric: str) -> Any:
+    """The ``k`` nearest neighbours of every point (itself not counted), as a sparse graph."""
+    import scipy.sparse as sp
+
+    from clusterlab.cluster._spanning import METRICS, resolve_algorithm, unit_rows
+    from clusterlab.kernels import kdtree, mst
+
+    data = np.ascontiguousarray(unit_rows(X) if metric == "cosine" else X)
+    n = data.shape[0]
+    k = min(k + 1, n)
+    p = METRICS[metric]
+    if resolve_algorithm("auto", data.shape[1]) == "boruvka":
+        _, ind = kdtree.query_knn(kdtree.build_kdtree(data, _LEAF_SIZE), data, k, p)
+    else:
+        ind, _ = mst.knn_brute(data, data, k, p)
+    rows = np.repeat(np.arange(n), k)
+    return sp.csr_array((np.ones(n * k), (rows, ind.ravel())), shape=(n, n))
+
+
+def _connectivity_graph(
+    X: np.ndarray, connectivity: Any, metric: str
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int]:
+    """scikit-learn's fixed connectivity: symmetric, no self-loops, and, when it has several
+    components, completed (with a warning) by the closest pair of points between every two of
+    them. Returns ``((indptr, indices, edge distances), components before completion)``."""
+    import warnings
+
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from clusterlab.kernels import spanning, structured
+
+    n = X.shape[0]
+    if callable(connectivity):
+        connectivity = connectivity(X)
+    if isinstance(connectivity, numbers.Integral):
+        graph = _knn_graph(X, int(connectivity), metric)
+    else:
+        graph = sp.csr_array(connectivity)
+    if graph.shape != (n, n):
+        raise ValueError(
+            f"connectivity must be an (n_samples, n_samples) = ({n}, {n}) graph; got shape "
+            f"{graph.shape}"
+        )
+    graph = sp.csr_array(graph + graph.T, dtype=np.float64)
+    graph.setdiag(0)
+    graph.eliminate_zeros()
+    n_components, component = connected_components(graph, directed=False)
+    if n_components > 1:
+        warnings.warn(
+            f"the number of connected components of the connectivity matrix is {n_components} "
+            "> 1. Completing it to avoid stopping the tree early.",
+            UserWarning,
+            stacklevel=3,
+        )
+        from clusterlab.cluster._spanning import METRICS, unit_rows
+
+        data = np.ascontiguousarray(unit_rows(X) if metric == "cosine" else X)
+        best_i, best_j = structured.components_closest_pairs(
+            data, component.astype(np.int64), n_components, METRICS[metric]
+        )
+        keep = best_i >= 0
+        extra = sp.csr_array((np.ones(int(keep.sum())), (best_i[keep], best_j[keep])), shape=(n, n))
+        graph = sp.csr_array(graph + extra + extra.T)
+    graph.sort_indices()
+    indptr = graph.indptr.astype(np.int64)
+    indices = graph.indices.astype(np.int64)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    if metric == "cosine":
+        from clusterlab.cluster._spanning import unit_rows
+
+        U = unit_rows(X).astype(np.float64)
+        weights = np.maximum(0.0, 1.0 - np.einsum("ij,ij->i", U[rows], U[indices]))
+    else:
+        from clusterlab.cluster._spanning import METRICS
+
+        weights = spanning.edge_distances(np.ascontiguousarray(X), rows, indices, METRICS[metric])
+    return (indptr, indices, weights), n_components
+
+
+def _structured_tree(
+    X: np.ndarray, method: str, graph: tuple, n_merges: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from clusterlab.kernels import structured as st
+
+    code = {
+        "ward": st.S_WARD,
+        "centroid": st.S_CENTROID,
+        "median": st.S_MEDIAN,
+        "single": st.S_SINGLE,
+        "complete": st.S_COMPLETE,
+        "average": st.S_AVERAGE,
+        "weighted": st.S_WEIGHTED,
+    }[method]
+    return st.structured_linkage(graph, np.ascontiguousarray(X), code, n_merges)
+
+
+def _heads_labels(children: np.ndarray, n: int) -> np.ndarray:
+    """Labels of a partial tree: the cluster of each point after all its merges, numbered by
+    the node ids of the clusters (scikit-learn's ``hc_get_heads`` numbering)."""
+    from clusterlab.kernels.linkage import cut_labels
+
+    top = np.arange(2 * n - 1, dtype=np.int64)
+    heads = cut_labels(np.ascontiguousarray(children, dtype=np.int64), children.shape[0], top)
+    return np.searchsorted(np.unique(heads), heads).astype(np.int64)
+
+
 def _top_nodes(children: np.ndarray, n: int, n_clusters: int) -> list[int]:
     """The clusters of the top ``n_clusters``-cut, in scikit-learn's order (its ``_hc_cut``: undo
     the latest merges from the root, keeping the nodes in a heap by id; clusters are numbered
-    by their place in the heap)."""
+    by their place in the heap). For a partial tree (fewer than ``n - 1`` merges) they are the
+    tops of its clusters, by node id, as :func:`_heads_labels` numbers them."""
+    if children.shape[0] < n - 1:
+        from clusterlab.kernels.linkage import cut_labels
+
+        ids = np.arange(2 * n - 1, dtype=np.int64)
+        heads = cut_labels(np.ascontiguousarray(children, dtype=np.int64), children.shape[0], ids)
+        return np.unique(heads).tolist()
     nodes = [-(2 * n - 2)]
     for _ in range(n_clusters - 1):
         c0, c1 = children[-nodes[0] - n]
@@ -172,6 +296,11 @@ class _TreeMixin:
 
         check_is_fitted(self, "children_")
         n = self.n_leaves_
+        if self.children_.shape[0] < n - 1:
+            raise ValueError(
+                "cut needs the whole tree; this model stopped at n_clusters="
+                f"{self.n_clusters_}: fit it with compute_full_tree=True"
+            )
         k = _check_cut(n_clusters, distance, n)
         if k is None:
             k = _clusters_at(self.distances_, float(distance))
@@ -201,10 +330,22 @@ default="ward"
     distance_threshold : float or None, default=None
         Cut the tree at this height instead: merges at heights ``>= distance_threshold`` are
         undone (scikit-learn's rule). Needs ``n_clusters=None``.
+    connectivity : int, sparse matrix, array-like, callable or None, default=None
+        Only clusters joined by an edge of this graph may merge (scikit-learn's structured
+        clustering), in O(n k) memory for every linkage: an ``(n_samples, n_samples)`` graph,
+        a callable that makes one from ``X``, or an int ``k`` for the graph of every point's
+        ``k`` nearest neighbours. The graph is made symmetric; when it has several components a
+        warning says so and the closest pair of points between every two components is added,
+        as scikit-learn does. ``ward``, ``centroid`` and ``median`` then measure clusters by
+        their representatives; ``single``, ``complete``, ``average`` and ``weighted`` by the
+        distances along the graph's edges only (scikit-learn's rule).
     compute_full_tree : "auto" or bool, default="auto"
-        Kept for scikit-learn compatibility: the whole tree is always built (its cost is the
-        same), so that :meth:`cut` gives any other cut; ``False`` with ``distance_threshold`` is
-        an error, as in scikit-learn.
+        With ``connectivity``, ``False`` stops merging at ``n_clusters`` (no
+        ``linkage_matrix_``, no :meth:`cut`); ``"auto"`` builds the whole tree when
+        ``distance_threshold`` is given or ``n_clusters < max(100, 0.02 n_samples)``, as
+        scikit-learn. Without ``connectivity`` the whole tree is always built (the algorithms
+        cost the same), so that :meth:`cut` gives any other cut. ``False`` with
+        ``distance_threshold`` is an error, as in scikit-learn.
     n_jobs : int or None, default=None
         Threads for the parallel kernels (None: numba's current setting).
 
@@ -222,10 +363,12 @@ default="ward"
     counts_ : ndarray of shape (n_samples - 1,), int64
         Size of each merged cluster.
     linkage_matrix_ : ndarray of shape (n_samples - 1, 4)
-        ``[children_, distances_, counts_]`` as ``scipy.cluster.hierarchy.linkage`` returns it.
+        ``[children_, distances_, counts_]`` as ``scipy.cluster.hierarchy.linkage`` returns it
+        (rows in merge order: heights may decrease for centroid, median and trees restricted by
+        ``connectivity``). Absent when the tree stopped early.
     n_leaves_ : int
     n_connected_components_ : int
-        1 (the tree is always connected).
+        Components of the connectivity graph before it was completed (1 without one).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had string column names.
@@ -262,6 +405,7 @@ default="ward"
         "linkage": [Options(*LINKAGES)],
         "metric": [Options(*METRICS)],
         "distance_threshold": [Interval(numbers.Real, None, None), NONE],
+        "connectivity": [Interval(numbers.Integral, 1, None), SPARSE, ARRAY_LIKE, CALLABLE, NONE],
         "compute_full_tree": [Options("auto"), BOOLEAN],
         "n_jobs": [Interval(numbers.Integral, None, None), NONE],
     }
@@ -273,6 +417,7 @@ default="ward"
         linkage: str = "ward",
         metric: str = "euclidean",
         distance_threshold: float | None = None,
+        connectivity: Any = None,
         compute_full_tree: str | bool = "auto",
         n_jobs: int | None = None,
     ) -> None:
@@ -280,6 +425,7 @@ default="ward"
         self.linkage = linkage
         self.metric = metric
         self.distance_threshold = distance_threshold
+        self.connectivity = connectivity
         self.compute_full_tree = compute_full_tree
         self.n_jobs = n_jobs
 
@@ -321,18 +467,41 @@ default="ward"
         X = check_data(self, X, ensure_min_samples=2)
         n = X.shape[0]
         self._check_params(n)
+        spanning = None
         with threads(self.n_jobs):
-            Z, spanning = _tree(X, self.linkage, self.metric)
-        self._set_tree(Z)
+            if self.connectivity is None:
+                Z, spanning = _tree(X, self.linkage, self.metric)
+                self.n_connected_components_ = 1
+            else:
+                graph, self.n_connected_components_ = _connectivity_graph(
+                    X, self.connectivity, self.metric
+                )
+                n_merges = n - 1 if self._full_tree(n) else n - int(self.n_clusters)
+                left, right, height, size = _structured_tree(X, self.linkage, graph, n_merges)
+                Z = np.column_stack([left, right, height, size]).astype(np.float64)
         self.n_leaves_ = n
-        self.n_connected_components_ = 1
-        if self.distance_threshold is not None:
-            self.n_clusters_ = _clusters_at(self.distances_, float(self.distance_threshold))
-        else:
+        self._set_tree(Z)
+        if Z.shape[0] < n - 1:
+            # a partial tree (compute_full_tree=False): no linkage matrix, no other cuts
+            del self.linkage_matrix_
             self.n_clusters_ = int(self.n_clusters)
-        self.labels_ = cut_tree(self.children_, n, self.n_clusters_)
+            self.labels_ = _heads_labels(self.children_, n)
+        else:
+            if self.distance_threshold is not None:
+                self.n_clusters_ = _clusters_at(self.distances_, float(self.distance_threshold))
+            else:
+                self.n_clusters_ = int(self.n_clusters)
+            self.labels_ = cut_tree(self.children_, n, self.n_clusters_)
         self._prepare_predict(X, spanning)
         return self
+
+    def _full_tree(self, n: int) -> bool:
+        """scikit-learn's rule for a tree restricted by a connectivity graph."""
+        if self.distance_threshold is not None or self.compute_full_tree is True:
+            return True
+        if self.compute_full_tree is False:
+            return False
+        return self.n_clusters < max(100, 0.02 * n)
 
     # ------------------------------------------------------------------------------------------
     # new points
@@ -350,12 +519,14 @@ default="ward"
             self._centers = sums / np.bincount(self.labels_, minlength=k)[:, None]
         elif self.linkage == "median":
             self._centers = _median_representatives(X, self.children_, k)
-        elif self.linkage in ("complete", "average", "weighted"):
+        elif spanning is None:
             self._columns = _as_columns(X, self.metric)
             if self.linkage == "average":
                 self._weights = 1.0 / np.bincount(self.labels_, minlength=k)[self.labels_]
-            else:
+            elif self.linkage == "weighted":
                 self._weights = _wpgma_weights(self.children_, X.shape[0], k)
+            else:
+                self._weights = np.ones(X.shape[0])
 
     def predict(self, X: Any) -> np.ndarray:
         """Cluster of each new point by the rule of the linkage (see the class notes).
@@ -383,7 +554,9 @@ default="ward"
                 )
             if self._spanning is not None:
                 return self.labels_[_attach(self._spanning, X)]
-            mode = lk.PREDICT_MAX if self.linkage == "complete" else lk.PREDICT_MEAN
+            mode = {"complete": lk.PREDICT_MAX, "single": lk.PREDICT_MIN}.get(
+                self.linkage, lk.PREDICT_MEAN
+            )
             Q = X
             if self.metric == "cosine":
                 from clusterlab.cluster._spanning import unit_rows
