@@ -8,8 +8,9 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from clusterlab import Experiment
-from clusterlab.experiment import knee_eps, rank_models
 from clusterlab.models import REGISTRY
+from clusterlab.models.estimates import knee_eps
+from clusterlab.workflow import rank_models
 from tests.checks import check_labels
 
 
@@ -348,7 +349,7 @@ def test_ground_truth_at_create_model(data):
 
 
 def test_degenerate_labellings_rank_last():
-    from clusterlab.experiment import _order
+    from clusterlab.workflow.ranking import order as _order
 
     frame = pd.DataFrame(
         {
@@ -385,7 +386,7 @@ def test_compare_models_keeps_the_optimum_choose_k_found():
 def test_warm_init_centers_and_empty_cluster_fallback():
     from types import SimpleNamespace
 
-    from clusterlab.experiment import _warm_init
+    from clusterlab.workflow.keys import warm_init as _warm_init
 
     X = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [12.0, 10.0]])
     full = SimpleNamespace(best_k=2, labels_=np.array([0, 0, 1, 1]))

@@ -174,7 +174,7 @@ _hs = settings(max_examples=30, deadline=None, suppress_health_check=list(Health
 @given(frame=nasty_frames(_workflow_values))
 def test_workflow_setup_on_nasty_frames(frame):
     """The workflow either prepares the frame or raises a ValueError / TypeError saying why."""
-    from clusterlab.experiment import Experiment
+    from clusterlab import Experiment
 
     before = frame.copy()
     try:
@@ -189,7 +189,7 @@ def test_workflow_setup_on_nasty_frames(frame):
 
 def test_workflow_overflow():
     """Finite input whose z-scores overflow gets a clear error, never NaN features."""
-    from clusterlab.experiment import Experiment
+    from clusterlab import Experiment
 
     frame = pd.DataFrame({"c0": [0.0, 0.0, 1e308], "c1": [1.0, 2.0, 3.0]})
     before = frame.copy()

@@ -377,9 +377,10 @@ def test_condensed_tree_object(fitted, noisy_blobs):
     assert tree.to_numpy().dtype.names == ("parent", "child", "lambda_val", "child_size")
     assert tree.selected_clusters.size == fitted.n_clusters_
     assert "CondensedTree" in repr(tree)
-    ax = tree.plot()
-    assert ax.get_ylabel().startswith("lambda")
-    assert len(ax.patches) > fitted.n_clusters_
+    ax = tree.plot().axes[0]
+    assert ax.get_ylabel().startswith("λ = 1 / distance")
+    assert len(ax.collections[0].get_paths()) > fitted.n_clusters_  # the icicle's steps
+    assert len(ax.patches) == fitted.n_clusters_  # an outline per selected cluster
 
 
 def test_single_linkage_tree_object(fitted, noisy_blobs):
@@ -391,8 +392,9 @@ def test_single_linkage_tree_object(fitted, noisy_blobs):
     frame = slt.to_pandas()
     assert list(frame.columns) == ["parent", "left_child", "right_child", "distance", "size"]
     np.testing.assert_array_equal(slt.get_clusters(0.5, 5), fitted.dbscan_clustering(0.5))
-    ax = slt.plot(p=20)
+    ax = slt.plot(p=20).axes[0]
     assert ax.get_ylabel() == "mutual reachability distance"
+    assert len(ax.get_xticklabels()) == 20
 
 
 def test_registered_in_package():

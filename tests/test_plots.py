@@ -17,6 +17,7 @@ from sklearn import cluster, mixture
 from clusterlab import plots
 from clusterlab.cluster.kmeans import KMeans
 from clusterlab.plots import PLOT_KINDS, plot_model
+from clusterlab.plots.trees import _linkage_matrix
 
 N = 240
 
@@ -261,7 +262,7 @@ def test_dendrogram_matches_scipy_ward(X):
     from scipy.cluster.hierarchy import linkage
 
     model = cluster.AgglomerativeClustering(2, linkage="ward", compute_distances=True).fit(X)
-    ours = plots._linkage_matrix(model)
+    ours = _linkage_matrix(model)
     np.testing.assert_allclose(np.sort(ours[:, 2]), np.sort(linkage(X, "ward")[:, 2]))
     assert ours[-1, 3] == N
 

@@ -143,7 +143,7 @@ def test_choose_k_errors(four_blobs):
 
 
 def test_kneedle_hand_computed():
-    from clusterlab.selection import _kneedle
+    from clusterlab.selection.criteria import kneedle as _kneedle
 
     # A curve with a clear corner at k = 3.
     knee, height = _kneedle([1, 2, 3, 4, 5, 6], [100, 50, 10, 8, 6, 5])
@@ -152,7 +152,8 @@ def test_kneedle_hand_computed():
 
 
 def test_gap_rule_hand_computed():
-    from clusterlab.selection import _gap_band, _gap_vote
+    from clusterlab.selection.criteria import gap_band as _gap_band
+    from clusterlab.selection.criteria import gap_vote as _gap_vote
 
     gap = {2: 0.5, 3: 1.0, 4: 1.05, 5: 1.06}
     se = {2: 0.1, 3: 0.1, 4: 0.1, 5: 0.1}
@@ -168,7 +169,8 @@ def test_gap_rule_hand_computed():
 
 
 def test_gap_rule_is_not_stopped_by_an_early_plateau():
-    from clusterlab.selection import _gap_band, _gap_vote
+    from clusterlab.selection.criteria import gap_band as _gap_band
+    from clusterlab.selection.criteria import gap_vote as _gap_vote
 
     # Tibshirani's original rule stops at the first k with gap(k) >= gap(k+1) - s(k+1): k = 3
     # here (0.90 >= 0.92 - 0.05), on a plateau far below the real maximum. The first-SE-maximum
@@ -182,7 +184,7 @@ def test_gap_rule_is_not_stopped_by_an_early_plateau():
 
 
 def test_recommend_the_gap_leads_the_others_confirm():
-    from clusterlab.selection import _recommend
+    from clusterlab.selection.choose_k import _recommend
 
     ks = [2, 3, 4, 5, 6]
     # Three weak criteria agree on 3 and outnumber gap and Calinski-Harabasz: the gap leads
@@ -204,7 +206,7 @@ def test_recommend_the_gap_leads_the_others_confirm():
 
 
 def test_recommend_leaders_without_the_gap():
-    from clusterlab.selection import _recommend
+    from clusterlab.selection.choose_k import _recommend
 
     ks = [2, 3, 4, 5]
     # Mixtures: BIC leads; spectral: the eigengap; otherwise Calinski-Harabasz, then the
@@ -229,7 +231,7 @@ def test_rising_gap_abstains_and_says_so():
 
 
 def test_reason_reports_agreement_and_disagreement():
-    from clusterlab.selection import _reason
+    from clusterlab.selection.choose_k import _reason
 
     votes = {"elbow": 3, "silhouette": 3, "calinski_harabasz": 5, "gap": 5, "davies_bouldin": None}
     text = _reason(5, "gap", [5, 6], votes, ["gap statistic on a random sample of 1,000 points"])
@@ -246,7 +248,7 @@ def test_reason_reports_agreement_and_disagreement():
 def test_drop_center_removes_half_of_a_split_cluster():
     from types import SimpleNamespace
 
-    from clusterlab.selection import _drop_center
+    from clusterlab.selection.paths import drop_center as _drop_center
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (200, 2)), rng.normal(20, 1, (200, 2))])
@@ -260,7 +262,8 @@ def test_drop_center_removes_half_of_a_split_cluster():
 
 def test_kmeans_path_backward_pass_repairs_a_poor_k():
     from clusterlab.cluster.kmeans import KMeans
-    from clusterlab.selection import _kmeans_path, _seeds
+    from clusterlab.selection.paths import kmeans_path as _kmeans_path
+    from clusterlab.selection.paths import seeds as _seeds
 
     # benchmarks/bench_selection.py's make_blobs case k = 6, seed 12: six 5-D blobs, centres
     # >= 3.5 sd apart. Forward fits alone leave k = 6 in a poor optimum (inertia 22,515, barely
@@ -312,7 +315,7 @@ def test_stability_flags_an_unstable_split():
 
 
 def test_best_jaccard_hand_computed():
-    from clusterlab.selection import _best_jaccard
+    from clusterlab.selection.stability import _best_jaccard
 
     reference = np.array([0, 0, 0, 1, 1, 1])
     labels = np.array([5, 5, 7, 7, 7, -1])
@@ -330,3 +333,32 @@ def test_stability_errors(four_blobs):
         stability(X, "kmeans", n_resamples=1, n_clusters=3)
     with pytest.raises(TypeError, match="model must be 'kmeans' or an estimator"):
         stability(X, 3, n_clusters=3)
+
+
+def test_every_registry_id_that_takes_k_has_a_path(four_blobs):
+    from clusterlab.models import REGISTRY
+    from clusterlab.selection.paths import PATHS, plan
+
+    X, _ = four_blobs
+    for entry in REGISTRY.values():
+        if entry.needs_k:
+            assert entry.key_search.path in PATHS, entry.id
+            assert plan(entry.id).kind == entry.key_search.path
+            assert plan(entry.factory()).kind == entry.key_search.path
+    r = choose_k(X[:200], model="minibatch", k_range=range(2, 6), criteria=["silhouette"])
+    assert list(r.table.index) == [2, 3, 4, 5] and r.labels_.shape == (200,)
+    with pytest.raises(
+        ValueError, match=r"model must be 'kmeans' or another model id that takes k"
+    ):
+        choose_k(X, model="optics")
+
+
+def test_scikit_learn_engines_take_their_ids_path():
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    from clusterlab.selection.paths import plan
+
+    assert plan(KMeans()).kind == "kmeans"  # the kmeans id's sklearn engine
+    assert plan(AgglomerativeClustering(linkage="average")).kind == "linkage"
+    # a linkage on another metric cannot be cut from one euclidean tree: refitted per k
+    assert plan(AgglomerativeClustering(linkage="average", metric="manhattan")).kind == "refit"

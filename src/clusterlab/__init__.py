@@ -20,7 +20,7 @@ _LAZY: dict[str, str] = {
     "config_context": "clusterlab._config",
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
-    "Experiment": "clusterlab.experiment",
+    "Experiment": "clusterlab.workflow",
     "Genie": "clusterlab.cluster.hierarchy",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",

@@ -8,7 +8,7 @@ A PyCaret script runs with only the import changed::
     kmeans = create_model('kmeans')
     labels = assign_model(kmeans)
 
-``setup`` creates a new :class:`~clusterlab.experiment.Experiment`, makes it the default and
+``setup`` creates a new :class:`~clusterlab.workflow.Experiment`, makes it the default and
 returns it; every other function calls the same-named method of the default experiment (see
 :func:`get_experiment` / :func:`set_experiment`). Use the Experiment object directly to run
 several experiments side by side.
@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from clusterlab.experiment import Experiment
     from clusterlab.persistence import ClusterPipeline
+    from clusterlab.workflow import Experiment
 
 __all__ = [
     "add_metric",
@@ -63,17 +63,17 @@ def get_experiment() -> Experiment:
 
 def set_experiment(experiment: Experiment) -> None:
     """Make ``experiment`` the default for the functions of this module."""
-    from clusterlab.experiment import Experiment
+    from clusterlab.workflow import Experiment
 
     if not isinstance(experiment, Experiment):
         raise TypeError(f"experiment must be an Experiment; got {type(experiment).__name__}")
     _DEFAULT[:] = [experiment]
 
 
-def setup(data: Any, **options: Any) -> Experiment:
+def setup(data: Any = None, **options: Any) -> Experiment:
     """Create an experiment on ``data``, make it the default and return it.
 
-    See :meth:`clusterlab.experiment.Experiment.setup` for the options.
+    See :meth:`clusterlab.workflow.Experiment.setup` for the options.
 
     Examples
     --------
@@ -83,7 +83,7 @@ def setup(data: Any, **options: Any) -> Experiment:
     >>> len(assign_model(create_model("kmeans", verbose=False)))
     440
     """
-    from clusterlab.experiment import Experiment
+    from clusterlab.workflow import Experiment
 
     experiment = Experiment(data, **options)
     set_experiment(experiment)
@@ -92,7 +92,7 @@ def setup(data: Any, **options: Any) -> Experiment:
 
 def models(internal: bool = False) -> pd.DataFrame:
     """The model registry (see :meth:`Experiment.models`); needs no setup."""
-    from clusterlab.experiment import Experiment
+    from clusterlab.workflow import Experiment
 
     return (get_experiment() if _DEFAULT else Experiment()).models(internal=internal)
 
@@ -240,7 +240,7 @@ def save_experiment(path_or_file: Any) -> Any:
 
 def load_experiment(path_or_file: Any, data: Any) -> Experiment:
     """Load a saved experiment on ``data``, make it the default and return it."""
-    from clusterlab.experiment import Experiment
+    from clusterlab.workflow import Experiment
 
     experiment = Experiment.load_experiment(path_or_file, data)
     set_experiment(experiment)

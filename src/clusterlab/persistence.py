@@ -12,27 +12,45 @@ A clusterlab file is a zip archive of two members:
 Loading checks, in order: the file is a zip with both members; the format name and version are
 ours and not newer than this code; the payload's checksum matches (a file modified after it was
 written is refused); and every type the payload would build is on the allowlist -- skops's own
-trusted types, the classes of scikit-learn and of ``clusterlab.cluster``, and the few clusterlab
-classes and functions listed in ``_TRUSTED`` -- else the load is refused with the names of the
-types it would not build.
+trusted types, the classes of scikit-learn and of ``clusterlab.cluster``, the out-of-sample rules
+and what the model registry's entries add (:func:`clusterlab.models.trusted_types`), and the few
+preprocessing types listed in ``_PREPROCESSING_TYPES`` -- else the load is refused with the names
+of the types it would not build.
+
+The module deals in plain records: :class:`ClusterPipeline` for a model file;
+:class:`SavedExperiment` and :class:`SavedModel` for an experiment file (the prepared state's
+parts, the fitted-model records, and the k-selection results as their fields). It imports
+nothing of the workflow: the workflow turns its state into these records and back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import importlib
 import io
 import json
+import logging
 import os
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMAT_VERSION", "ClusterPipeline", "load_model", "save_pipeline"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ClusterPipeline",
+    "SavedExperiment",
+    "SavedModel",
+    "load_experiment_state",
+    "load_model",
+    "save_experiment_state",
+    "save_pipeline",
+]
 
 FORMAT_NAME = "clusterlab"
 FORMAT_VERSION = 1
@@ -40,24 +58,26 @@ _META = "clusterlab.json"
 _PAYLOAD = "payload.skops"
 _SUFFIX = ".clusterlab"
 
-#: clusterlab types and functions a payload may hold (besides skops's defaults and sklearn classes).
-_TRUSTED = frozenset(
+#: Types of the preprocessing pipeline a payload may hold besides scikit-learn's.
+_PREPROCESSING_TYPES = frozenset(
     {
-        "clusterlab.models.NativePredict",
-        "clusterlab.models.NearestCore",
-        "clusterlab.models.KNNVote",
-        "clusterlab.models.NearestCentre",
         "clusterlab.preprocessing.DateFeatures",
         "clusterlab.preprocessing.FrequencyEncoder",
         "clusterlab.preprocessing.CorrelationFilter",
         "clusterlab.preprocessing._to_object",
         "numpy.log1p",
         "numpy.dtype",
-        # BisectingKMeans keeps the function it ran as a fitted attribute
-        "sklearn.cluster._kmeans._kmeans_single_lloyd",
-        "sklearn.cluster._kmeans._kmeans_single_elkan",
     }
 )
+
+
+def _trusted() -> frozenset[str]:
+    """clusterlab types and functions a payload may hold (besides skops's defaults and the
+    estimator classes of scikit-learn and clusterlab.cluster)."""
+    from clusterlab.models import trusted_types
+    from clusterlab.transformers import TRUSTED_TYPES
+
+    return _PREPROCESSING_TYPES | TRUSTED_TYPES | trusted_types()
 
 
 class ClusterPipeline:
@@ -161,8 +181,8 @@ def _write(path: Any, kind: str, objects: dict[str, Any], meta: dict[str, Any]) 
     return target
 
 
-def _allowed(type_name: str) -> bool:
-    if type_name in _TRUSTED:
+def _allowed(type_name: str, trusted: frozenset[str]) -> bool:
+    if type_name in trusted:
         return True
     if not type_name.startswith(("sklearn.", "clusterlab.cluster.")):
         return False
@@ -211,7 +231,8 @@ def _read(path: Any, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
             "refusing to load it"
         )
     untrusted = sio.get_untrusted_types(data=payload)
-    refused = sorted(t for t in untrusted if not _allowed(t))
+    trusted = _trusted()
+    refused = sorted(t for t in untrusted if not _allowed(t, trusted))
     if refused:
         raise ValueError(
             f"{str(p)!r} holds types that are not on clusterlab's allowlist: {refused}; "
@@ -228,19 +249,29 @@ def _read(path: Any, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _storable(estimator: Any, rule: Any) -> tuple[Any, Any]:
     """(estimator, rule) as they can be written: an estimator skops cannot store is replaced by
-    ``None`` and a data-only rule that predicts the same labels (Birch: its subcluster centres)."""
+    ``None`` and the data-only rule its registry entry names, which predicts the same labels
+    (Birch: its subcluster centres)."""
+    from clusterlab.models import entry_for
+
+    if _storable_estimator(estimator):
+        return estimator, rule
+    entry = entry_for(estimator)
+    if entry is None or entry.portable_rule is None:
+        import skops.io as sio
+
+        sio.dumps(estimator)  # raises skops's error naming the type it cannot store
+    return None, entry.portable_rule().fit(estimator, None, None)
+
+
+def _storable_estimator(estimator: Any) -> bool:
     import skops.io as sio
     from skops.io.exceptions import UnsupportedTypeException
 
-    from clusterlab.models import NearestCentre
-
     try:
         sio.dumps(estimator)
-        return estimator, rule
     except UnsupportedTypeException:
-        if hasattr(estimator, "subcluster_centers_"):
-            return None, NearestCentre().fit(estimator, None, None)
-        raise
+        return False
+    return True
 
 
 def save_pipeline(bundle: ClusterPipeline, path: Any) -> Path:
@@ -294,82 +325,99 @@ def load_model(path: Any) -> ClusterPipeline:
 # --------------------------------------------------------------------------------------------
 
 
-def _options_dict(options: Any) -> dict[str, Any]:
-    from dataclasses import asdict
+@dataclass(frozen=True, eq=False)
+class SavedModel:
+    """A fitted model as an experiment file holds it.
 
-    flat: dict[str, Any] = {}
-    for key, value in asdict(options).items():
-        if isinstance(value, dict) and key != "ordinal_features":
-            flat.update(value)
-        else:
-            flat[key] = value
-    return flat
+    ``selection`` is the position of its k-selection result in
+    :attr:`SavedExperiment.selections` (results are stored once, shared by position).
+    """
+
+    model_id: str
+    estimator: Any
+    rule: Any
+    labels: np.ndarray
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    selection: int | None = None
 
 
-def save_experiment_state(exp: Any, path: Any) -> Path:
-    """Write setup (options, fitted pipeline, which rows trained) and every fitted model."""
-    import logging
+@dataclass(frozen=True, eq=False)
+class SavedExperiment:
+    """An experiment as its file holds it: setup (its options and fitted preprocessor), the
+    fitted models, and the k-selection results.
 
-    import skops.io as sio
-    from skops.io.exceptions import UnsupportedTypeException
+    ``selections`` are the results (dataclass instances) when saving, and each result's fields
+    (a dict, tables as DataFrames) when loading; ``k_selection`` maps a model id to a position
+    in ``selections``.
+    """
 
-    pre = exp._pre
-    records = []
-    for r in exp._fitted.values():
-        try:
-            sio.dumps(r.estimator)
-            records.append(r)
-        except UnsupportedTypeException:
-            logging.getLogger(__name__).warning(
-                "model %r cannot be stored in an experiment file and is left out "
-                "(save it with save_model)",
-                r.model_id,
-            )
-    # choose_k results: the experiment's per-id results and each record's own, stored once each
-    selections: list[Any] = []
-    for result in [*exp._k_selection.values(), *(r.selection for r in records)]:
-        if result is not None and not any(result is s for s in selections):
-            selections.append(result)
-    encoded = [_encode_selection(s) for s in selections]
+    options: Any
+    preprocessor: Any
+    columns: list[str]
+    n_rows: int
+    models: list[SavedModel]
+    selections: list[Any] = field(default_factory=list)
+    k_selection: dict[str, int] = field(default_factory=dict)
+    search_size: int = 2_000
 
-    def position(result: Any) -> int | None:
-        return next((i for i, s in enumerate(selections) if s is result), None)
 
+def options_dict(options: Any) -> dict[str, Any]:
+    """Setup options as ``setup`` takes them: flat option name -> plain JSON value (how files
+    keep them; objects such as a custom pipeline are recorded as None: the fitted pipeline
+    holds them)."""
+    return options.to_record()
+
+
+def save_experiment_state(path: Any, state: SavedExperiment) -> Path:
+    """Write setup (options, fitted pipeline, which rows trained), the fitted models and the
+    k-selection results. A model skops cannot store is left out with a warning."""
+    pre = state.preprocessor
+    models = [m for m in state.models if _kept(m)]
+    encoded = [_encode_selection(s) for s in state.selections]
     objects = {
         "pipeline": pre.pipeline_,
         "train_mask": np.asarray(pre.train_mask_, dtype=bool),
-        "estimators": [r.estimator for r in records],
-        "rules": [r.rule for r in records],
-        "labels": [np.asarray(r.labels) for r in records],
+        "estimators": [m.estimator for m in models],
+        "rules": [m.rule for m in models],
+        "labels": [np.asarray(m.labels) for m in models],
         "selection_arrays": [arrays for _, arrays in encoded],
     }
     meta = {
-        "options": _options_dict(exp.options),
+        "options": options_dict(state.options),
         "features": list(pre.features_),
-        "columns": [str(c) for c in exp.data_.columns],
-        "n_rows": len(exp.data_),
+        "columns": list(state.columns),
+        "n_rows": state.n_rows,
         "schema": pre.schema_.reset_index().astype(str).to_dict(orient="list"),
         "dropped": {str(k): str(v) for k, v in pre.dropped_.items()},
         "models": [
             {
-                "model_id": r.model_id,
-                "params": {k: _safe(v) for k, v in r.params.items()},
-                "metrics": {k: _safe(v) for k, v in r.metrics.items()},
-                "selection": position(r.selection),
+                "model_id": m.model_id,
+                "params": {k: _safe(v) for k, v in m.params.items()},
+                "metrics": {k: _safe(v) for k, v in m.metrics.items()},
+                "selection": m.selection,
             }
-            for r in records
+            for m in models
         ],
         "selections": [fields for fields, _ in encoded],
-        "k_selection": {model_id: position(s) for model_id, s in exp._k_selection.items()},
-        "search_size": exp.search_size,
+        "k_selection": dict(state.k_selection),
+        "search_size": state.search_size,
     }
     return _write(path, "experiment", objects, meta)
 
 
-def _encode_selection(result: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """A choose_k result as JSON fields (tables as columns) and its arrays (for the payload)."""
-    import dataclasses
+def _kept(model: SavedModel) -> bool:
+    if _storable_estimator(model.estimator):
+        return True
+    logging.getLogger(__name__).warning(
+        "model %r cannot be stored in an experiment file and is left out (save it with save_model)",
+        model.model_id,
+    )
+    return False
 
+
+def _encode_selection(result: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A result dataclass as JSON fields (tables as columns) and its arrays (for the payload)."""
     fields: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}
     for f in dataclasses.fields(result):
@@ -392,18 +440,17 @@ def _encode_selection(result: Any) -> tuple[dict[str, Any], dict[str, np.ndarray
     return fields, arrays
 
 
-def _decode_selection(fields: dict[str, Any], arrays: dict[str, Any]) -> Any:
-    from clusterlab.selection import ChooseKResult
-
-    kwargs: dict[str, Any] = dict(arrays)
+def _decode_selection(fields: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored result: tables as DataFrames, arrays from the payload."""
+    decoded: dict[str, Any] = dict(arrays)
     for name, value in fields.items():
         if isinstance(value, dict) and value.get("__table__"):
             table = pd.DataFrame(value["columns"], index=value["index"])
             table.index.name = value["index_name"]
-            kwargs[name] = table
+            decoded[name] = table
         else:
-            kwargs[name] = value
-    return ChooseKResult(**kwargs)
+            decoded[name] = value
+    return decoded
 
 
 def _safe(value: Any) -> Any:
@@ -416,59 +463,63 @@ def _safe(value: Any) -> Any:
     return repr(value)
 
 
-def load_experiment_state(path: Any, data: Any, cls: type) -> Any:
-    """Rebuild an Experiment from a file and the data it was set up on (nothing is refitted)."""
-    from clusterlab.experiment import FittedModel
-    from clusterlab.preprocessing import Preprocessor, SetupOptions, as_frame
+def load_experiment_state(path: Any, data: pd.DataFrame) -> SavedExperiment:
+    """Read an experiment file written for ``data`` (the data setup saw); nothing is refitted.
 
+    Files written before k-selection results were kept have none.
+    """
     header, objects = _read(path, "experiment")
     meta = header["meta"]
-    frame = as_frame(data)
-    if [str(c) for c in frame.columns] != meta["columns"] or len(frame) != meta["n_rows"]:
+    if [str(c) for c in data.columns] != meta["columns"] or len(data) != meta["n_rows"]:
         raise ValueError(
             f"data does not match the saved experiment: it was set up on {meta['n_rows']} rows "
-            f"with columns {meta['columns']}; got {len(frame)} rows with {list(frame.columns)}"
+            f"with columns {meta['columns']}; got {len(data)} rows with {list(data.columns)}"
         )
-    exp = cls()
-    options = SetupOptions.parse(**meta["options"])
-    pre = Preprocessor(options)
-    pre.pipeline_ = objects["pipeline"]
-    pre.features_ = meta["features"]
-    pre.schema_ = pd.DataFrame(meta["schema"]).set_index("column")
-    pre.train_mask_ = np.asarray(objects["train_mask"], dtype=bool)
-    reasons = pd.Series(pd.NA, index=frame.index, dtype=object)
-    for pos, reason in meta["dropped"].items():
-        reasons.loc[frame.index[frame.index.astype(str) == pos]] = reason
-    pre.dropped_ = reasons[~pre.train_mask_]
-    exp.options = options
-    exp.data_ = frame
-    exp._pre = pre
-    exp.X_all_ = pre.transform(frame)
-    exp.X_ = exp.X_all_.loc[pre.train_mask_]
-    gt = options.columns.ground_truth
-    exp.y_ = frame.loc[pre.train_mask_, gt] if gt is not None else None
-    exp.search_size = meta["search_size"]
-    # files written before choose_k results were kept have neither key
+    models = [
+        SavedModel(
+            info["model_id"],
+            est,
+            rule,
+            np.asarray(labels, dtype=np.int64),
+            info["params"],
+            info["metrics"],
+            info.get("selection"),
+        )
+        for info, est, rule, labels in zip(
+            meta["models"], objects["estimators"], objects["rules"], objects["labels"], strict=True
+        )
+    ]
     selections = [
         _decode_selection(fields, arrays)
         for fields, arrays in zip(
             meta.get("selections", []), objects.get("selection_arrays", []), strict=True
         )
     ]
-    for model_id, pos in meta.get("k_selection", {}).items():
-        exp._k_selection[model_id] = selections[pos]
-    for info, est, rule, labels in zip(
-        meta["models"], objects["estimators"], objects["rules"], objects["labels"], strict=True
-    ):
-        pos = info.get("selection")
-        exp._fitted[id(est)] = FittedModel(
-            info["model_id"],
-            est,
-            np.asarray(labels, dtype=np.int64),
-            rule,
-            info["params"],
-            info["metrics"],
-            selection=None if pos is None else selections[pos],
-        )
-    exp._last = exp._setup_summary()
-    return exp
+    preprocessor = _restore_preprocessor(meta, objects, data)
+    return SavedExperiment(
+        preprocessor.options,
+        preprocessor,
+        meta["columns"],
+        meta["n_rows"],
+        models,
+        selections,
+        dict(meta.get("k_selection", {})),
+        meta["search_size"],
+    )
+
+
+def _restore_preprocessor(meta: dict[str, Any], objects: dict[str, Any], data: pd.DataFrame) -> Any:
+    from clusterlab.preprocessing import Preprocessor, SetupOptions
+
+    train_mask = np.asarray(objects["train_mask"], dtype=bool)
+    reasons = pd.Series(pd.NA, index=data.index, dtype=object)
+    for pos, reason in meta["dropped"].items():
+        reasons.loc[data.index[data.index.astype(str) == pos]] = reason
+    return Preprocessor.restore(
+        SetupOptions.parse(**meta["options"]),
+        schema=pd.DataFrame(meta["schema"]).set_index("column"),
+        features=meta["features"],
+        pipeline=objects["pipeline"],
+        train_mask=train_mask,
+        dropped=reasons[~train_mask],
+    )

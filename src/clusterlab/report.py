@@ -1,9 +1,11 @@
 """One self-contained HTML report of a segmentation: data, choices, segments, anomalies.
 
-:func:`write_report` takes explicit inputs (the data, the labels, the prepared matrix, the
-fitted model and whatever else is known) and writes ONE file: figures are inlined as base64
-PNG, the stylesheet is inside the file, and nothing refers to the network, so the report opens
-anywhere, offline. :meth:`clusterlab.Experiment.report` passes its state to this function.
+The report shows one :class:`ReportInput`: the data and its preparation, the model comparison,
+the chosen model with its labels, the segment profiles and rules, and the anomaly scores.
+:meth:`clusterlab.Experiment.report` builds it from the experiment's state (the command line
+goes the same way); :func:`write_report` builds it from explicit arrays. :func:`render_report`
+writes ONE file: figures are inlined as base64 PNG, the stylesheet is inside the file, and
+nothing refers to the network, so the report opens anywhere, offline.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ import pandas as pd
 
 from clusterlab._base import NOISE
 
-__all__ = ["write_report"]
+__all__ = [
+    "Comparison",
+    "Preparation",
+    "ReportInput",
+    "check_path",
+    "render_report",
+    "write_report",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +95,111 @@ class _Segment:
     features: list[dict[str, str]] = field(default_factory=list)
     categories: list[dict[str, str]] = field(default_factory=list)
     more_rules: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Preparation:
+    """How the data was prepared: the inferred ``schema``, the preprocessing ``steps`` and the
+    run's ``params`` (see :func:`write_report`'s ``schema``, ``preprocessing_steps`` and
+    ``params``)."""
+
+    schema: Mapping[str, Any] | pd.DataFrame | None = None
+    steps: Iterable[Any] | None = None
+    params: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """How the model was chosen: the ``leaderboard``, the ``chosen`` row and ``k_selection``
+    (see :func:`write_report`'s parameters of these names)."""
+
+    leaderboard: pd.DataFrame | None = None
+    chosen: Any = None
+    k_selection: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReportInput:
+    """One segmentation, with everything the report shows about it.
+
+    Build it with :meth:`build` (which checks the inputs and computes the profiles, rules and
+    anomaly scores), or let :meth:`clusterlab.Experiment.report` build it.
+
+    Attributes
+    ----------
+    data, labels, X, model, metrics
+        The rows segmented in the user's units, their segments (-1 is noise), their prepared
+        features, the fitted model and its metrics (see :func:`write_report`).
+    preparation, comparison : Preparation, Comparison
+        How the data was prepared; how the model was chosen.
+    profiles : SegmentProfiles
+        :func:`clusterlab.insight.profile_segments` of ``data``.
+    rules : SegmentRules
+        :func:`clusterlab.insight.describe_segments` of ``data``.
+    anomaly_scores : ndarray or None
+        Scores in [0, 1] per row; None when the model cannot score anomalies.
+    title : str
+        Heading of the report.
+    """
+
+    data: pd.DataFrame
+    labels: np.ndarray
+    X: Any
+    model: Any
+    profiles: Any
+    rules: Any
+    anomaly_scores: np.ndarray | None = None
+    metrics: Mapping[str, float] | None = None
+    preparation: Preparation = field(default_factory=Preparation)
+    comparison: Comparison = field(default_factory=Comparison)
+    title: str = "Segmentation report"
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        data: Any,
+        labels: Any,
+        X_prepared: Any,
+        model: Any,
+        metrics: Mapping[str, float] | None = None,
+        preparation: Preparation | None = None,
+        comparison: Comparison | None = None,
+        anomaly_scores: Any = None,
+        rules_depth: int = 3,
+        title: str = "Segmentation report",
+    ) -> ReportInput:
+        """Check the inputs (one row of ``X_prepared`` and one label per row of ``data``) and
+        compute the segment profiles, the rules (a surrogate tree of ``rules_depth``) and, unless
+        given, the anomaly scores."""
+        from clusterlab.insight import describe_segments, profile_segments
+
+        frame, y, X = _check_inputs(data, labels, X_prepared)
+        if anomaly_scores is None:
+            anomaly_scores = _anomaly_scores(model, X)
+        return cls(
+            data=frame,
+            labels=y,
+            X=X,
+            model=model,
+            profiles=profile_segments(frame, y),
+            rules=describe_segments(frame, y, max_depth=rules_depth),
+            anomaly_scores=None if anomaly_scores is None else np.asarray(anomaly_scores, float),
+            metrics=metrics,
+            preparation=preparation or Preparation(),
+            comparison=comparison or Comparison(),
+            title=title,
+        )
+
+
+def _anomaly_scores(model: Any, X: Any) -> np.ndarray | None:
+    from clusterlab.insight import anomaly_scores
+
+    try:
+        return anomaly_scores(model, X)
+    except ValueError as exc:
+        logger.info("anomalies left out of the report: %s", exc)
+        return None
 
 
 def write_report(
@@ -174,9 +288,10 @@ def write_report(
 
     Notes
     -----
-    The file is written to a temporary file in the same folder and then renamed, so a reader
-    never sees half a report. Sections whose input is missing (no leaderboard, no k-selection,
-    ...) are left out.
+    The inputs become one :class:`ReportInput` (:meth:`ReportInput.build`), which
+    :func:`render_report` writes. The file is written to a temporary file in the same folder
+    and then renamed, so a reader never sees half a report. Sections whose input is missing
+    (no leaderboard, no k-selection, ...) are left out.
 
     Examples
     --------
@@ -192,28 +307,36 @@ def write_report(
     ...              plots=["cluster"]).name
     'report.html'
     """
-    start = time.perf_counter()
-    target = _check_target(Path(path), overwrite)
-    frame, y, X = _check_inputs(data, labels, X_prepared)
-    context = _context(
-        frame=frame,
-        y=y,
-        X=X,
+    target = check_path(Path(path), overwrite)
+    plots = _check_plots(plots)
+    report = ReportInput.build(
+        data=data,
+        labels=labels,
+        X_prepared=X_prepared,
         model=model,
-        leaderboard=leaderboard,
         metrics=metrics,
-        schema=schema,
-        preprocessing_steps=preprocessing_steps,
-        k_selection=k_selection,
-        title=title,
-        params=params,
+        preparation=Preparation(schema, preprocessing_steps, params),
+        comparison=Comparison(leaderboard, chosen, k_selection),
         anomaly_scores=anomaly_scores,
-        n_anomalies=n_anomalies,
-        plots=list(plots),
         rules_depth=rules_depth,
-        chosen=chosen,
+        title=title,
     )
-    html = _render(context)
+    return render_report(target, report, plots=plots, n_anomalies=n_anomalies, overwrite=overwrite)
+
+
+def render_report(
+    path: str | os.PathLike[str],
+    report: ReportInput,
+    *,
+    plots: Iterable[str] = DEFAULT_PLOTS,
+    n_anomalies: int = 10,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``report`` as one self-contained HTML file (see :func:`write_report` for the
+    parameters); return the path."""
+    start = time.perf_counter()
+    target = check_path(Path(path), overwrite)
+    html = _render(_context(report, _check_plots(plots), n_anomalies))
     _write_atomic(target, html, overwrite)
     logger.info("report written to %s in %.1f s", target, time.perf_counter() - start)
     return target
@@ -223,7 +346,9 @@ def write_report(
 # inputs and output
 
 
-def _check_target(path: Path, overwrite: bool) -> Path:
+def check_path(path: Path, overwrite: bool) -> Path:
+    """``path`` when a report may be written there (an .html / .htm name in an existing folder,
+    not an existing file unless ``overwrite``), else a ValueError or FileExistsError."""
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"path must be a file name ending in .html or .htm; got {str(path)!r}")
     if path.exists() and not overwrite:
@@ -231,6 +356,15 @@ def _check_target(path: Path, overwrite: bool) -> Path:
     if not path.parent.is_dir():
         raise ValueError(f"folder {str(path.parent)!r} of path does not exist")
     return path
+
+
+def _check_plots(plots: Iterable[str]) -> list[str]:
+    from clusterlab.plots import check_plot_name
+
+    plots = list(plots)
+    for kind in plots:
+        check_plot_name(kind)
+    return plots
 
 
 def _check_inputs(data: Any, labels: Any, X_prepared: Any):
@@ -351,45 +485,25 @@ def _hex(colour: Any) -> str:
 # sections
 
 
-def _context(
-    *,
-    frame: pd.DataFrame,
-    y: np.ndarray,
-    X: Any,
-    model: Any,
-    leaderboard: pd.DataFrame | None,
-    metrics: Mapping[str, float] | None,
-    schema: Any,
-    preprocessing_steps: Iterable[Any] | None,
-    k_selection: Any,
-    title: str,
-    params: Mapping[str, Any] | None,
-    anomaly_scores: Any,
-    n_anomalies: int,
-    plots: list[str],
-    rules_depth: int,
-    chosen: Any,
-) -> dict[str, Any]:
-    from clusterlab.plots import check_plot_name
-
-    for kind in plots:
-        check_plot_name(kind)
+def _context(report: ReportInput, plots: list[str], n_anomalies: int) -> dict[str, Any]:
+    frame, y, model = report.data, report.labels, report.model
+    prep, comp = report.preparation, report.comparison
     n_clusters = int(np.unique(y[y != NOISE]).size)
     noise_share = float(np.mean(y == NOISE))
     sections = {
-        "data": _data_section(frame, schema),
-        "preprocessing": _steps(preprocessing_steps),
-        "leaderboard": _leaderboard(leaderboard, model, chosen),
-        "k_selection": _k_selection(k_selection),
-        "model": _model_section(model, metrics),
-        "segments": _segments_section(frame, y, rules_depth),
-        "plots": _plots_section(model, X, y, frame, plots),
-        "anomalies": _anomalies_section(model, X, frame, y, scores=anomaly_scores, n=n_anomalies),
-        "reproduce": _reproduce_section(frame, model, params),
+        "data": _data_section(frame, prep.schema),
+        "preprocessing": _steps(prep.steps),
+        "leaderboard": _leaderboard(comp.leaderboard, model, comp.chosen),
+        "k_selection": _k_selection(comp.k_selection),
+        "model": _model_section(model, report.metrics),
+        "segments": _segments_section(frame, y, report.profiles, report.rules),
+        "plots": _plots_section(model, report.X, y, frame, plots),
+        "anomalies": _anomalies_section(frame, y, report.anomaly_scores, n_anomalies),
+        "reproduce": _reproduce_section(frame, model, prep.params),
     }
     present = [(key, _SECTION_TITLES[key]) for key, value in sections.items() if value]
     return {
-        "title": title,
+        "title": report.title,
         "generated": time.strftime("%Y-%m-%d %H:%M %Z"),
         "summary": [
             ("rows", f"{frame.shape[0]:,}"),
@@ -558,13 +672,12 @@ def _model_section(model: Any, metrics: Mapping[str, float] | None) -> dict[str,
     }
 
 
-def _segments_section(frame: pd.DataFrame, y: np.ndarray, depth: int) -> dict[str, Any]:
-    from clusterlab.insight import describe_segments, profile_segments
-    from clusterlab.plots import _colour_map, plot_profile
+def _segments_section(
+    frame: pd.DataFrame, y: np.ndarray, profiles: Any, rules: Any
+) -> dict[str, Any]:
+    from clusterlab.plots import plot_profile, segment_colours
 
-    profiles = profile_segments(frame, y)
-    rules = describe_segments(frame, y, max_depth=depth)
-    colours = _colour_map(y)
+    colours = segment_colours(y)
     cards = []
     for name, row in profiles.sizes.iterrows():
         label = NOISE if name == "noise" else int(name)
@@ -612,7 +725,12 @@ def _segments_section(frame: pd.DataFrame, y: np.ndarray, depth: int) -> dict[st
     heatmap = None
     if not profiles.numeric.empty:
         heatmap = _Figure("Standardised means", _figure_uri(plot_profile(frame, y)), wide=True)
-    return {"cards": cards, "fidelity": f"{rules.fidelity:.0%}", "depth": depth, "heatmap": heatmap}
+    return {
+        "cards": cards,
+        "fidelity": f"{rules.fidelity:.0%}",
+        "depth": rules.max_depth,
+        "heatmap": heatmap,
+    }
 
 
 def _plots_section(
@@ -633,17 +751,12 @@ def _plots_section(
 
 
 def _anomalies_section(
-    model: Any, X: Any, frame: pd.DataFrame, y: np.ndarray, *, scores: Any, n: int
+    frame: pd.DataFrame, y: np.ndarray, scores: np.ndarray | None, n: int
 ) -> dict[str, Any] | None:
-    from clusterlab.insight import THRESHOLD, anomaly_scores, top_anomalies
+    from clusterlab.insight import THRESHOLD, top_anomalies
 
     if scores is None:
-        try:
-            scores = anomaly_scores(model, X)
-        except ValueError as exc:
-            logger.info("anomalies left out of the report: %s", exc)
-            return None
-    scores = np.asarray(scores, dtype=np.float64)
+        return None
     table = top_anomalies(scores, frame, n=n, labels=y)
     n_flagged = int(np.sum(scores > THRESHOLD))
     return {

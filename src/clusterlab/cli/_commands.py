@@ -95,7 +95,7 @@ MODEL_SUFFIX = ".clusterlab"
 
 def _setup(args: argparse.Namespace, frame: pd.DataFrame) -> Any:
     """An Experiment set up on ``frame`` from the command's options."""
-    from clusterlab.experiment import Experiment
+    from clusterlab.workflow import Experiment
 
     columns = list(args.ignore) + ([args.ground_truth] if args.ground_truth else [])
     check_columns(frame, columns, option="--ignore / --ground-truth")
@@ -222,55 +222,21 @@ def _segment(
         ui.wrote("model", outputs["model"])
     if outputs.get("report") is not None:
         with ui.progress("writing the report (plots, profiles, rules, anomalies)"):
-            _report(
-                exp, best, board=board, features=features, labels=labels, args=args,
-                path=outputs["report"], name=name,
-            )  # fmt: skip
+            _report(exp, best, args=args, path=outputs["report"], name=name)
         ui.wrote("report", outputs["report"])
     return labelled
 
 
-def _report(
-    exp: Any,
-    model: Any,
-    *,
-    board: pd.DataFrame,
-    features: pd.DataFrame,
-    labels: Any,
-    args: argparse.Namespace,
-    path: Path,
-    name: str,
-) -> None:
-    from clusterlab.report import write_report
-
-    train = exp.get_config("train_mask")
-    model_id = board.index[0]
-    row = board.loc[model_id]
-    metrics = {
-        k: float(v)
-        for k, v in row.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and k != "Time (s)"
-    }
+def _report(exp: Any, model: Any, *, args: argparse.Namespace, path: Path, name: str) -> None:
+    """The HTML report of ``model``, as :meth:`clusterlab.Experiment.report` writes it; the
+    command's options are listed to reproduce the run."""
     options = {
         key: value
         for key in ("model", "k", "normalize", "log", "ignore", "ground_truth", "seed", "sample")
         if (value := getattr(args, key, None)) not in (None, [], False)
     }
-    write_report(
-        path,
-        data=features.loc[train],
-        labels=labels[train],
-        X_prepared=exp.get_config("X"),
-        model=model,
-        leaderboard=board if len(board) > 1 else None,
-        metrics=metrics,
-        schema=exp.get_config("schema"),
-        preprocessing_steps=[step for step, _ in exp.get_config("pipeline").steps],
-        title=f"Segmentation of {Path(name).name}",
-        params=options,
-        chosen=model_id,
-        overwrite=args.force,
-    )
+    title = f"Segmentation of {Path(name).name}"
+    exp.report(path, model, title=title, params=options, overwrite=args.force)
 
 
 def cmd_compare(args: argparse.Namespace, ui: UI) -> int:
@@ -366,7 +332,7 @@ def cmd_anomalies(args: argparse.Namespace, ui: UI) -> int:
 
 
 def cmd_models(args: argparse.Namespace, ui: UI) -> int:
-    from clusterlab.experiment import Experiment
+    from clusterlab.workflow import Experiment
 
     table = Experiment().models()
     _print_formatted(ui, table, args.format, title="models")

@@ -100,47 +100,6 @@ class CondensedTree:
             }
         )
 
-    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Icicle bars: x centre, width, bottom lambda, top lambda and cluster of each bar."""
-        n = self.n_points
-        tree = (self.parent, self.child, self.lambda_val, self.child_size)
-        cl_parent, first, second, birth, members, _ = ct.cluster_arrays(tree, n)
-        k = cl_parent.size
-        left_edge = np.zeros(k)
-        for c in range(k):  # ids are topological: a parent is placed before its children
-            a, b = first[c], second[c]
-            if a >= 0:
-                slack = members[c] - members[a] - members[b]
-                left_edge[a] = left_edge[c] + slack / 2.0
-                left_edge[b] = left_edge[a] + members[a]
-        finite = self.lambda_val[np.isfinite(self.lambda_val)]
-        cap = float(finite.max()) * 1.05 if finite.size else 1.0
-        lam = np.minimum(self.lambda_val, cap)
-        order = np.lexsort((lam, self.parent))
-        centres, widths, bottoms, tops, owners = [], [], [], [], []
-        bounds = np.searchsorted(self.parent[order], np.arange(n, n + k + 1))
-        for c in range(k):
-            rows = order[bounds[c] : bounds[c + 1]]
-            remaining = float(members[c])
-            previous = birth[c]
-            centre = left_edge[c] + members[c] / 2.0
-            for value in np.unique(lam[rows]):
-                if value > previous and remaining > 0:
-                    centres.append(centre)
-                    widths.append(remaining)
-                    bottoms.append(previous)
-                    tops.append(value)
-                    owners.append(c)
-                remaining -= float(self.child_size[rows][lam[rows] == value].sum())
-                previous = value
-        return (
-            np.asarray(centres),
-            np.asarray(widths),
-            np.asarray(bottoms),
-            np.asarray(tops),
-            np.asarray(owners, dtype=np.int64),
-        )
-
     def plot(
         self,
         *,
@@ -150,6 +109,9 @@ class CondensedTree:
         log_size: bool = False,
     ) -> Any:
         """Draw the tree as an icicle plot: lambda downwards, bar width = points still in.
+
+        Drawn by :func:`clusterlab.plots.plot_condensed_tree` (``cmap`` shading, selected
+        clusters outlined in red and numbered by their label).
 
         Parameters
         ----------
@@ -164,37 +126,20 @@ class CondensedTree:
 
         Returns
         -------
-        matplotlib Axes
+        matplotlib.figure.Figure
+            The figure, like every clusterlab plot (it used to be the Axes, as hdbscan's
+            ``plot`` returns): the axes is ``fig.axes[0]``, or the ``ax`` passed in.
         """
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import Rectangle
+        from clusterlab.plots import plot_condensed_tree
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 5))
-        centres, widths, bottoms, tops, owners = self._layout()
-        if centres.size:
-            shade = np.log(widths) if log_size else widths
-            colours = plt.get_cmap(cmap)(shade / max(shade.max(), 1e-12))
-            ax.bar(
-                centres, tops - bottoms, width=widths, bottom=bottoms, color=colours, linewidth=0
-            )
-            if select_clusters:
-                for label, cid in enumerate(self.selected_clusters - self.n_points):
-                    mine = owners == cid
-                    if not mine.any():
-                        continue
-                    x0 = (centres[mine] - widths[mine] / 2).min()
-                    x1 = (centres[mine] + widths[mine] / 2).max()
-                    y0, y1 = bottoms[mine].min(), tops[mine].max()
-                    ax.add_patch(
-                        Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="red", lw=1.5)
-                    )
-                    ax.annotate(str(label), (x1, y0), color="red", fontsize=8)
-        ax.set_ylim(max(tops.max(), 1e-12) if centres.size else 1.0, 0.0)
-        ax.set_xticks([])
-        ax.set_ylabel("lambda = 1 / distance")
-        ax.set_title("HDBSCAN condensed tree")
-        return ax
+        return plot_condensed_tree(
+            self,
+            select_clusters=select_clusters,
+            cmap=cmap,
+            log_size=log_size,
+            ax=ax,
+            title="HDBSCAN condensed tree",
+        )
 
 
 class SingleLinkageTree:
@@ -266,22 +211,21 @@ class SingleLinkageTree:
     def plot(self, *, ax: Any = None, truncate_mode: str | None = "lastp", p: int = 40) -> Any:
         """Draw the dendrogram (scipy's), truncated to the last ``p`` merges by default.
 
+        Drawn by :func:`clusterlab.plots.plot_dendrogram`; ``truncate_mode`` is scipy's
+        (``"lastp"``, ``"level"``, or None for every merge).
+
         Returns
         -------
-        matplotlib Axes
+        matplotlib.figure.Figure
+            The figure, like every clusterlab plot (it used to be the Axes): the axes is
+            ``fig.axes[0]``, or the ``ax`` passed in.
         """
-        import matplotlib.pyplot as plt
-        from scipy.cluster.hierarchy import dendrogram
+        from clusterlab.plots import plot_dendrogram
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 5))
-        dendrogram(
-            self.to_numpy(),
+        return plot_dendrogram(
+            self,
+            truncate=None if truncate_mode is None else p,
+            truncate_mode=truncate_mode or "lastp",
             ax=ax,
-            truncate_mode=truncate_mode,
-            p=p,
-            no_labels=truncate_mode is None,
+            title="HDBSCAN single-linkage tree",
         )
-        ax.set_ylabel("mutual reachability distance")
-        ax.set_title("HDBSCAN single-linkage tree")
-        return ax

@@ -1,0 +1,34 @@
+"""The low-code workflow: :class:`Experiment` and the modules it delegates to.
+
+- :mod:`~clusterlab.workflow.prepared`: the frozen prepared state, built by :func:`prepare`;
+- :mod:`~clusterlab.workflow.records`: :class:`FittedModel`, what is kept about a fitted model;
+- :mod:`~clusterlab.workflow.fitting`: model id or estimator -> fitted, scored record;
+- :mod:`~clusterlab.workflow.scoring` and :mod:`~clusterlab.workflow.ranking`: metrics of a
+  labelling and the rank rule;
+- :mod:`~clusterlab.workflow.keys`: how compare chooses each model's key hyperparameter;
+- :mod:`~clusterlab.workflow.compare` (:class:`Leaderboard`) and
+  :mod:`~clusterlab.workflow.tune` (:class:`TuneResult`);
+- :mod:`~clusterlab.workflow.labels`, :mod:`~clusterlab.workflow.evaluate`: labels out, the
+  text summary and the plot glue;
+- :mod:`~clusterlab.workflow.storage`: model and experiment files;
+- :mod:`~clusterlab.workflow.experiment`: the facade.
+"""
+
+from __future__ import annotations
+
+from clusterlab.workflow.compare import Leaderboard
+from clusterlab.workflow.experiment import Experiment
+from clusterlab.workflow.prepared import Prepared, prepare
+from clusterlab.workflow.ranking import rank_models
+from clusterlab.workflow.records import FittedModel
+from clusterlab.workflow.tune import TuneResult
+
+__all__ = [
+    "Experiment",
+    "FittedModel",
+    "Leaderboard",
+    "Prepared",
+    "TuneResult",
+    "prepare",
+    "rank_models",
+]
