@@ -168,3 +168,23 @@ def test_labels_equal_genieclust():
             ours = Genie(k, M=M).fit(BLOBS).labels_
             ref = genieclust.Genie(n_clusters=k, M=M).fit_predict(BLOBS)
             assert same_partition(ours, ref), (M, k)
+
+
+def test_approximate_tree_close_to_exact():
+    """The approximate spanning tree (k-nearest-neighbour graph, joined components) is nearly
+    minimal and gives the exact tree's clusters on separated data, the same for any thread
+    count."""
+    import numba
+
+    rng = np.random.default_rng(4)
+    latent = np.concatenate([rng.normal(c, 1.0, (150, 3)) for c in (0, 8, 16)])
+    X = latent @ rng.normal(size=(3, 40)) + rng.normal(0, 0.1, (450, 40))
+    exact = Genie(3).fit(X)
+    approx = Genie(3, mst_algorithm="approximate").fit(X)
+    assert same_partition(approx.labels_, exact.labels_)
+    assert approx.mst_[2].sum() <= 1.02 * exact.mst_[2].sum()
+    before = numba.get_num_threads()
+    one = Genie(3, mst_algorithm="approximate", n_jobs=1).fit(X)
+    assert numba.get_num_threads() == before
+    assert np.array_equal(one.mst_[0], approx.mst_[0])
+    assert np.array_equal(one.labels_, approx.labels_)

@@ -8,6 +8,7 @@ parallel Prim (:mod:`clusterlab.kernels.prim`) in many, with mutual reachability
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,7 +76,7 @@ def spanning_tree(
         ``max(d(i, j), c(i), c(j))`` with ``c(i)`` the distance from ``i`` to its ``M``-th
         nearest neighbour, the point itself not counted (genieclust's convention).
     metric : {"euclidean", "manhattan", "chebyshev", "cosine"}
-    algorithm : {"auto", "boruvka", "prim"}
+    algorithm : {"auto", "boruvka", "prim", "approximate"}
     leaf_size : int
         Points per kd-tree leaf.
     """
@@ -99,6 +100,9 @@ def spanning_tree(
         if mutual:
             core[order] = core_t
             knn = order[knn_pos]
+    elif algorithm == "approximate":
+        tree = None
+        knn, core, (a, b, w) = approximate_tree(data, M, p)
     else:
         tree = None
         core = np.zeros(n)
@@ -147,3 +151,111 @@ def _prefer_nearer(
     hi = np.maximum(ca, cb)
     keep = spanning.kruskal(n, lo, hi, np.lexsort((hi, lo, d, mr)))
     return lo[keep], hi[keep], mr[keep]
+
+
+# approximate mode: neighbours per point, random-projection trees and their leaf size, NN-descent
+# rounds, and the points per component that look for a component to join (per round, shared)
+APPROX_NEIGHBOURS = 10
+APPROX_TREES = 4
+APPROX_ROUNDS = 6
+APPROX_SEARCHERS = 128
+_SEED = 0
+
+
+def approximate_tree(
+    data: np.ndarray, M: int, p: float
+) -> tuple[np.ndarray | None, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """A spanning tree from an approximate k-nearest-neighbour graph, for many points in many
+    dimensions: the graph's minimum spanning forest (Kruskal), its components joined by
+    Borůvka rounds in which a sample of each component's points scans every point for the
+    nearest one outside, the pair then improved by alternating nearest-point steps between
+    the two components. Returns (neighbours with the point itself first when ``M > 1``, core
+    distances, edges)."""
+    from clusterlab.kernels import knn_graph, spanning
+
+    n = data.shape[0]
+    k = min(n - 1, max(APPROX_NEIGHBOURS, M))
+    heap_d, heap_i = knn_graph.rp_forest_candidates(data, k, APPROX_TREES, 2 * k + 8, _SEED, p)
+    knn_graph.nn_descent(data, heap_d, heap_i, APPROX_ROUNDS, _SEED, p)
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    cols = heap_i.ravel()
+    keep = cols >= 0
+    rows, cols = rows[keep], cols[keep]
+    d = spanning.edge_distances(data, rows, cols, p)
+    core = np.zeros(n)
+    knn = None
+    if M > 1:
+        own = np.full(n * k, np.inf)
+        own[np.flatnonzero(keep)] = d
+        core = np.sort(own.reshape(n, k), axis=1)[:, M - 1]
+        knn = np.column_stack([np.arange(n), heap_i])
+    w = np.maximum(d, np.maximum(core[rows], core[cols]))
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    kept = spanning.kruskal(n, lo, hi, np.lexsort((hi, lo, d, w)))
+    a, b, weight = lo[kept], hi[kept], w[kept]
+    while a.shape[0] < n - 1:
+        ja, jb = _join_components(data, a, b, core, p)
+        a, b = np.concatenate([a, ja]), np.concatenate([b, jb])
+        d = spanning.edge_distances(data, a, b, p)
+        weight = np.maximum(d, np.maximum(core[a], core[b]))
+        kept = spanning.kruskal(n, a, b, np.lexsort((b, a, weight)))
+        a, b, weight = a[kept], b[kept], weight[kept]
+    return knn, core, (a, b, weight)
+
+
+def _join_components(
+    data: np.ndarray, a: np.ndarray, b: np.ndarray, core: np.ndarray, p: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One Borůvka round over the components of the forest ``(a, b)``: a short edge out of
+    every component (candidates: the caller's Kruskal keeps those that join)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from clusterlab.kernels import spanning
+
+    n = data.shape[0]
+    graph = sp.csr_array((np.ones(a.shape[0]), (a, b)), shape=(n, n))
+    n_comp, component = connected_components(graph, directed=False)
+    component = component.astype(np.int64)
+    per = max(4, APPROX_SEARCHERS // n_comp)
+    # searchers: the points of each component with the largest core / random spread
+    order = np.argsort(component, kind="stable")
+    starts = np.searchsorted(component[order], np.arange(n_comp + 1))
+    rng = np.random.default_rng(_SEED + n_comp)
+    searchers = np.concatenate(
+        [
+            order[lo:hi] if hi - lo <= per else rng.choice(order[lo:hi], per, replace=False)
+            for lo, hi in itertools.pairwise(starts)
+        ]
+    ).astype(np.int64)
+    XT = np.ascontiguousarray(data.T)
+    dist, nearest = spanning.nearest_outside(XT, data, searchers, component, p)
+    out_a, out_b = [], []
+    for c in range(n_comp):
+        mine = component[searchers] == c
+        if not np.any(mine):
+            continue
+        pick = np.flatnonzero(mine)[np.argmin(dist[mine])]
+        i, j = int(searchers[pick]), int(nearest[pick])
+        i, j = _improve_pair(data, order, starts, component, (i, j), p)
+        out_a.append(i)
+        out_b.append(j)
+    return np.asarray(out_a, dtype=np.int64), np.asarray(out_b, dtype=np.int64)
+
+
+def _improve_pair(data, order, starts, component, pair, p, steps: int = 3):  # noqa: PLR0917
+    """Alternate nearest-point steps between the components of a pair: each step can only
+    shorten the edge."""
+    from clusterlab.kernels.spanning import nearest_member
+
+    i, j = pair
+    for _ in range(steps):
+        ci, cj = component[i], component[j]
+        i_new = nearest_member(data, order[starts[ci] : starts[ci + 1]], data[j].astype(float), p)
+        j_new = nearest_member(
+            data, order[starts[cj] : starts[cj + 1]], data[i_new].astype(float), p
+        )
+        if (i_new, j_new) == (i, j):
+            break
+        i, j = i_new, j_new
+    return i, j

@@ -45,7 +45,7 @@ LINKAGES = ("ward", "complete", "average", "single", "weighted", "centroid", "me
 #: linkages defined on euclidean centroids only
 EUCLIDEAN_ONLY = ("ward", "centroid", "median")
 METRICS = ("euclidean", "manhattan", "chebyshev", "cosine")
-MST_ALGORITHMS = ("auto", "boruvka", "prim")
+MST_ALGORITHMS = ("auto", "boruvka", "prim", "approximate")
 _LEAF_SIZE = 32
 SPARSE = _Kind("a sparse matrix", lambda v: hasattr(v, "tocsr") and hasattr(v, "shape"))
 
@@ -659,11 +659,15 @@ class Genie(_TreeMixin, ParamsMixin, ClusterMixin, BaseEstimator):
         (genieclust's convention since 1.3; HDBSCAN's ``min_samples = M + 1``). It pulls
         outliers away from the clusters.
     metric : {"euclidean", "manhattan", "chebyshev", "cosine"}, default="euclidean"
-    mst_algorithm : {"auto", "boruvka", "prim"}, default="auto"
+    mst_algorithm : {"auto", "boruvka", "prim", "approximate"}, default="auto"
         ``"boruvka"``: parallel Borůvka on a kd-tree (the spanning tree HDBSCAN builds), for few
         features; ``"prim"``: the exact parallel Prim with distances computed on the fly,
-        O(n^2 d) time and O(n d) memory, for many features; ``"auto"`` picks by the number of
-        features.
+        O(n^2 d) time and O(n d) memory, for many features; ``"auto"`` picks between these two
+        by the number of features. ``"approximate"``, for many points in many dimensions: the
+        minimum spanning forest of an approximate 10-nearest-neighbour graph
+        (random-projection trees, then NN-descent), its components joined by short edges
+        found from samples of their points; not a minimum tree, but close where it matters
+        (within a cluster the tree follows nearest neighbours). Deterministic.
     n_jobs : int or None, default=None
         Threads for the spanning tree (None: numba's current setting).
 

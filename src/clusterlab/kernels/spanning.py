@@ -9,7 +9,8 @@ key. It serves two purposes here:
   tree found by Borůvka or Prim plus every core-distance neighbour edge holds the minimum tree
   under the refined key (weight, raw distance), which prefers, among equal weights, the edges
   to truly nearer points;
-- the approximate spanning forest of a k-nearest-neighbour graph.
+- the approximate spanning forest of a k-nearest-neighbour graph, whose components
+  :func:`nearest_outside` helps join.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 from clusterlab.kernels.kdtree import rdist, rdist_to_dist
+from clusterlab.kernels.linkage import distances_to
 from clusterlab.kernels.union_find import uf_find, uf_make, uf_union
 
-__all__ = ["edge_distances", "kruskal", "tree_order"]
+__all__ = ["edge_distances", "kruskal", "nearest_member", "nearest_outside", "tree_order"]
+
+_CHUNK = 512
 
 
 @njit(cache=CACHE)
@@ -99,3 +103,76 @@ def tree_order(a, b, weight):
             order[i:j] = run[np.argsort(key)]
         i = j
     return order
+
+
+@njit(cache=CACHE, parallel=True)
+def nearest_outside(XT, X, points, component, metric):
+    """For each of ``points``, the nearest column of ``XT`` in another component (a full
+    scan, vectorised over the columns).
+
+    Parameters
+    ----------
+    XT : float (d, n)
+        All points, as columns.
+    X : float (n, d)
+        The same points, as rows.
+    points : int64 (m,)
+    component : int64 (n,)
+    metric : float
+        Minkowski exponent.
+
+    Returns
+    -------
+    dist : float64 (m,)
+    nearest : int64 (m,)
+        Smallest index among equal distances; -1 when every point is in one component.
+    """
+    m = points.shape[0]
+    n = XT.shape[1]
+    dist = np.full(m, np.inf)
+    nearest = np.full(m, -1, dtype=np.int64)
+    for q in prange(m):
+        i = points[q]
+        x = np.empty(XT.shape[0])
+        for f in range(XT.shape[0]):
+            x[f] = X[i, f]
+        buf = np.empty(_CHUNK)
+        c = component[i]
+        for lo in range(0, n, _CHUNK):
+            hi = min(n, lo + _CHUNK)
+            distances_to(XT, x, lo, hi, metric, buf)
+            for t in range(hi - lo):
+                if component[lo + t] != c and buf[t] < dist[q]:
+                    dist[q] = buf[t]
+                    nearest[q] = lo + t
+    return dist, nearest
+
+
+@njit(cache=CACHE)
+def nearest_member(X, members, x, metric):
+    """The row of ``members`` nearest to the point ``x`` (float64 (d,)), first among ties."""
+    best = np.inf
+    best_i = -1
+    for q in range(members.shape[0]):
+        r = _reduced(X, members[q], x, metric)
+        if r < best:
+            best = r
+            best_i = members[q]
+    return best_i
+
+
+@njit(cache=CACHE, fastmath=True)
+def _reduced(X, i, x, metric):
+    # compared only, for an approximate step: fastmath may reorder the sum
+    acc = 0.0
+    if metric == 2.0:
+        for f in range(X.shape[1]):
+            t = np.float64(X[i, f]) - x[f]
+            acc += t * t
+    elif metric == 1.0:
+        for f in range(X.shape[1]):
+            acc += abs(np.float64(X[i, f]) - x[f])
+    else:
+        for f in range(X.shape[1]):
+            acc = max(acc, abs(np.float64(X[i, f]) - x[f]))
+    return acc
