@@ -6,11 +6,15 @@ The fit is a chain of kernels (STYLE.md rule 3):
   kd-tree of the clusters (:func:`clusterlab.kernels.linkage.nn_chain_ward`);
 - ``centroid``, ``median`` -- the generic algorithm on the vectors, O(n d) memory
   (:func:`clusterlab.kernels.linkage.generic_centroid`);
-- ``complete``, ``average``, ``weighted`` -- the generic algorithm with Lance-Williams updates on
-  a condensed distance matrix in the data's dtype (:func:`clusterlab.kernels.linkage.
-  linkage_condensed`), after a check against the memory budget;
+- ``complete``, ``average``, ``weighted`` -- nearest-neighbour chains with Lance-Williams
+  updates on a condensed distance matrix in the data's dtype
+  (:func:`clusterlab.kernels.linkage.nn_chain_condensed`), after a check against the memory
+  budget;
+- ``connectivity=`` -- any linkage restricted to a graph
+  (:func:`clusterlab.kernels.structured.structured_linkage`), O(edges) memory;
 - ``single`` and :class:`Genie` -- walks over a minimum spanning tree (kd-tree Borůvka shared
-  with HDBSCAN, or the exact parallel Prim; :mod:`clusterlab.cluster._spanning`).
+  with HDBSCAN, the exact parallel Prim, or for Genie an approximate tree from a
+  nearest-neighbour graph; :mod:`clusterlab.cluster._spanning`).
 
 Results follow scipy's linkage matrix (``linkage_matrix_``, valid for
 ``scipy.cluster.hierarchy.dendrogram``) and scikit-learn's attributes (``children_``,
@@ -35,7 +39,6 @@ from clusterlab._validation import (
     NONE,
     Interval,
     Options,
-    _Kind,
     check_data,
 )
 
@@ -47,7 +50,19 @@ EUCLIDEAN_ONLY = ("ward", "centroid", "median")
 METRICS = ("euclidean", "manhattan", "chebyshev", "cosine")
 MST_ALGORITHMS = ("auto", "boruvka", "prim", "approximate")
 _LEAF_SIZE = 32
-SPARSE = _Kind("a sparse matrix", lambda v: hasattr(v, "tocsr") and hasattr(v, "shape"))
+
+
+class _SparseGraph:
+    """Parameter constraint: a scipy sparse matrix or array (without importing scipy.sparse)."""
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return hasattr(value, "tocsr") and hasattr(value, "shape")
+
+    def __str__(self) -> str:
+        return "a sparse matrix"
+
+
+SPARSE = _SparseGraph()
 
 
 # ----------------------------------------------------------------------------------------------
