@@ -37,6 +37,7 @@ from clusterlab.metrics.external import (
     rand_score,
     v_measure_score,
 )
+from clusterlab.metrics.gower import GowerDistance, gower_distances, gower_silhouette_score
 from clusterlab.metrics.internal import (
     aic_score,
     bic_score,
@@ -52,6 +53,7 @@ from clusterlab.metrics.internal import (
 
 __all__ = [
     "COSTS",
+    "GowerDistance",
     "Metric",
     "adjusted_mutual_info_score",
     "adjusted_rand_score",
@@ -65,6 +67,8 @@ __all__ = [
     "dunn_index",
     "fowlkes_mallows_score",
     "get_metric",
+    "gower_distances",
+    "gower_silhouette_score",
     "homogeneity_completeness_v_measure",
     "homogeneity_score",
     "inertia",
