@@ -27,7 +27,7 @@ def test_fused_attachment_equals_definition(p, min_samples, ties):
     tree = kdtree.build_kdtree(X, 16)
     core_t, _ = core_distances_tree(tree, min_samples, p)
     core = np.empty_like(core_t)
-    core[tree[1]] = core_t
+    core[tree.idx] = core_t
     nearest, lam = hp.attach_points_tree(tree, Q, core_t, min_samples, p)
     dist, ind = kdtree.query_knn(tree, Q, 2 * min_samples, p)
     want_nearest, want_lam, _ = hp.attach_points(ind, dist, core, min_samples)

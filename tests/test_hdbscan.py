@@ -441,3 +441,18 @@ def test_brute_and_kd_tree_predict_alike(noisy_blobs):
     # ... its scale can: hdbscan's "probability of any cluster" takes the first of the clusters
     # tied at the deepest merge height, and the two fits number their clusters differently
     assert np.mean(np.isclose(mt.sum(axis=1), mb.sum(axis=1), rtol=1e-9)) > 0.8
+
+
+def test_fitted_model_stores_plain_arrays_only(fitted, noisy_blobs):
+    # pickles and model files must not depend on a kernel type (the kd-tree is a named tuple in
+    # the kernels, a plain tuple of arrays on the estimator)
+    import pickle
+
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(data=sio.dumps(fitted))
+    assert not [name for name in untrusted if name.startswith("clusterlab.kernels")]
+    again = pickle.loads(pickle.dumps(fitted))
+    Q = noisy_blobs[::7]
+    np.testing.assert_array_equal(again.predict(Q), fitted.predict(Q))
+    np.testing.assert_array_equal(again.membership_vector(Q), fitted.membership_vector(Q))

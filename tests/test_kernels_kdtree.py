@@ -120,7 +120,7 @@ def test_radius_boundary_is_inclusive_like_sklearn():
 def test_weighted_radius_count(data, tree):
     X, Q = data
     w = np.random.default_rng(1).uniform(0, 2, size=len(X))
-    cum = np.concatenate([[0.0], np.cumsum(w[tree[1]])])
+    cum = np.concatenate([[0.0], np.cumsum(w[tree.idx])])
     ref = cKDTree(X).query_ball_point(Q, 0.7)
     for i in range(len(Q)):
         total = point_radius_count(tree, Q[i], dist_to_rdist(0.7, 2.0), 2.0, cum)
@@ -129,8 +129,8 @@ def test_weighted_radius_count(data, tree):
 
 def test_node_distance_helpers_bound_point_distances(data, tree):
     X, Q = data
-    idx = tree[1]
-    n_nodes = len(tree[2])
+    idx = tree.idx
+    n_nodes = len(tree.node_start)
     rng = np.random.default_rng(2)
     for node in rng.choice(n_nodes, size=20, replace=False):
         s, e = node_range(tree, node)
@@ -180,3 +180,77 @@ def test_thread_count_does_not_change_results(data, tree):
     r_many = query_radius(tree, Q, 0.5, 2.0)
     for a, b in zip(one + r_one, many + r_many, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_tree_is_a_named_tuple_of_plain_arrays(data, tree):
+    from clusterlab.kernels import kdtree
+
+    assert isinstance(tree, kdtree.KDTree)
+    assert tree.idx is tree[1] and tree.node_upper is tree[7]
+    # a plain tuple of the fields (what estimators store) rebuilds the same tree
+    again = kdtree.KDTree(*tuple(tree))
+    np.testing.assert_array_equal(
+        query_knn(again, data[1], 3, 2.0)[1], query_knn(tree, data[1], 3, 2.0)[1]
+    )
+
+
+def _walk(tree, x, r, p, *, before, whole, near_first):
+    from clusterlab.kernels.kdtree import STACK_SIZE, radius_next, walk_start
+
+    stack = np.empty(STACK_SIZE, dtype=np.int64)
+    sp = walk_start(stack)
+    visited = []
+    while True:
+        node, sp, inside = radius_next(tree, x, r, p, stack, sp, before, whole, near_first)
+        if node < 0:
+            return visited
+        visited.append((int(node), bool(inside)))
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, np.inf])
+@pytest.mark.parametrize(("whole", "near_first"), [(False, False), (True, False), (False, True)])
+def test_radius_walk_visits_exactly_the_points_within(data, tree, p, whole, near_first):
+    X, Q = data
+    r = dist_to_rdist(0.6, p)
+    for x in Q[:15]:
+        for before in (len(X), 300):
+            found = set()
+            for node, inside in _walk(
+                tree, x, r, p, before=before, whole=whole, near_first=near_first
+            ):
+                s, e = node_range(tree, node)
+                assert s < before
+                assert inside or node_is_leaf(tree, node)
+                for t in range(s, min(e, before)):
+                    d = rdist(tree.data[t], x, p)
+                    assert d <= r or not inside
+                    if d <= r:
+                        found.add(t)
+            expected = {t for t in range(before) if rdist(tree.data[t], x, p) <= r}
+            assert found == expected
+
+
+def test_tree_kernels_load_from_the_disk_cache(tmp_path):
+    # kernels typed on the named tuple must be cached like any other: the second process loads
+    # them instead of compiling
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from clusterlab.kernels.kdtree import build_kdtree, node_range\n"
+        "t = build_kdtree(np.random.default_rng(0).normal(size=(50, 2)), 4)\n"
+        "node_range(t, 0)\n"
+        "print(sum(build_kdtree.stats.cache_hits.values()),"
+        " sum(node_range.stats.cache_hits.values()))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "CLUSTERLAB_NUMBA_CACHE": "1"}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert runs[0] == ["0", "0"]
+    assert runs[1] == ["1", "1"]

@@ -42,7 +42,7 @@ def _boruvka(X, min_samples, alpha, p, leaf_size=10):
     core_t, knn_pos = mst.core_distances_tree(tree, min_samples, p)
     a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, p)
     core = np.empty_like(core_t)
-    core[tree[1]] = core_t
+    core[tree.idx] = core_t
     return core, a, b, w
 
 
@@ -137,3 +137,29 @@ def test_single_linkage_matches_scipy():
     # same merges: compare the unordered pairs of children
     ours = np.sort(np.column_stack([left, right]), axis=1)
     np.testing.assert_array_equal(ours, np.sort(Z[:, :2].astype(np.int64), axis=1))
+
+
+def _minkowski_reference(X, min_samples, p):
+    D = cdist(X, X, "minkowski", p=p)
+    core = np.sort(D, axis=1)[:, min_samples - 1]
+    mr = np.maximum(D, np.maximum(core[:, None], core[None, :]))
+    np.fill_diagonal(mr, 0.0)
+    return core, np.sort(minimum_spanning_tree(mr).data)
+
+
+@pytest.mark.parametrize("p", [3.0, 1.5])
+def test_general_minkowski_p_is_the_same_metric_on_every_path(p):
+    # the brute-force kernels once read any p other than 1 or 2 as chebyshev while the kd-tree
+    # handled general p: both paths and scipy's minkowski must give one tree
+    X = DATA["gauss8d"][:150]
+    core_ref, w_ref = _minkowski_reference(X, 4, p)
+    core_tree, _, _, w_tree = _boruvka(X, 4, 1.0, p)
+    core_brute = mst.core_distances_brute(X, 4, p)
+    _, _, w_prim = mst.prim_mst(X, core_brute, 1.0, p)
+    np.testing.assert_allclose(core_brute, core_ref, rtol=1e-12)
+    np.testing.assert_allclose(core_tree, core_ref, rtol=1e-12)
+    np.testing.assert_allclose(np.sort(w_prim), w_ref, rtol=1e-12)
+    np.testing.assert_allclose(np.sort(w_tree), w_ref, rtol=1e-12)
+    _, dist = mst.knn_brute(X[:5], X, 6, p)
+    ref = np.sort(cdist(X[:5], X, "minkowski", p=p), axis=1)[:, :6]
+    np.testing.assert_allclose(dist, ref, rtol=1e-12)

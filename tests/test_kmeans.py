@@ -125,7 +125,7 @@ def test_screening_fallback_is_exact(blobs8, monkeypatch):
 )
 def test_screening_bound_holds(dtype, screen_dtype):
     """The screened distance of every row-center pair is within the bound of the exact one."""
-    from clusterlab.kernels.distances import centered_centers, screen_coef
+    from clusterlab.kernels.center_distances import centered_centers, screen_coef
 
     rng = np.random.default_rng(3)
     X = (rng.normal(size=(500, 7)) * rng.uniform(0.1, 1e3, 7) + 50).astype(dtype)

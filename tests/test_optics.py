@@ -259,3 +259,17 @@ def test_thread_count_does_not_change_result(fitted):
 @parametrize_with_checks([OPTICS(), OPTICS(max_eps=2.0, cluster_method="dbscan")])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_fitted_model_stores_plain_arrays_only(fitted):
+    # pickles and model files must not depend on a kernel type (see the kd-tree module)
+    import pickle
+
+    import skops.io as sio
+
+    for model in fitted[1:]:
+        untrusted = sio.get_untrusted_types(data=sio.dumps(model))
+        assert not [name for name in untrusted if name.startswith("clusterlab.kernels")]
+        again = pickle.loads(pickle.dumps(model))
+        Q = np.random.default_rng(4).normal(size=(40, model.n_features_in_)) * 3
+        np.testing.assert_array_equal(again.predict(Q), model.predict(Q))

@@ -195,18 +195,21 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
                     else ""
                 )
             )
-        self._p = _metric_p(self.metric)
+        from clusterlab.kernels.metric import cosine_from_euclidean, metric_p, unit_rows
+
+        self._p = metric_p(self.metric)
         self._cosine = self.metric == "cosine"
         with threads(self.n_jobs):
-            a, b, w = self._spanning_tree(_unit_rows(X) if self._cosine else X)
+            a, b, w = self._spanning_tree(unit_rows(X) if self._cosine else X)
             if self._cosine:
-                w = _half_square(w)
+                w = cosine_from_euclidean(w)
             order = np.argsort(w, kind="stable")
             self._extract(np.ascontiguousarray(a[order]), np.ascontiguousarray(b[order]), w[order])
         return self
 
     def _spanning_tree(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from clusterlab.kernels import kdtree, mst
+        from clusterlab.kernels.metric import cosine_from_euclidean
 
         # cosine: d / alpha in cosine distance is the half square of d_unit / sqrt(alpha)
         alpha = float(np.sqrt(self.alpha)) if self._cosine else float(self.alpha)
@@ -217,18 +220,19 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
             core = mst.core_distances_brute(self._X_fit, self._min_samples, self._p)
             a, b, w = mst.prim_mst(self._X_fit, core, alpha, self._p)
             self._core = core
-            self.core_distances_ = _half_square(core) if self._cosine else core
+            self.core_distances_ = cosine_from_euclidean(core) if self._cosine else core
             return a, b, w
         tree = kdtree.build_kdtree(np.ascontiguousarray(X), int(self.leaf_size))
-        self._tree = tree
+        # plain arrays, so that pickles and model files hold no kernel type (kdtree docstring)
+        self._tree = tuple(tree)
         self._X_fit = None
         core_t, knn_pos = mst.core_distances_tree(tree, self._min_samples, self._p)
         a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, self._p)
         self._core_t = core_t
         core = np.empty_like(core_t)
-        core[tree[1]] = core_t
+        core[tree.idx] = core_t
         self._core = core
-        self.core_distances_ = _half_square(core) if self._cosine else core
+        self.core_distances_ = cosine_from_euclidean(core) if self._cosine else core
         return a, b, w
 
     def _extract(self, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> None:
@@ -276,20 +280,27 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
     # ------------------------------------------------------------------------------------------
     # out of sample
     # ------------------------------------------------------------------------------------------
+    def _kdtree(self) -> Any:
+        """The fitted kd-tree as the kernels' named tuple, or None (``algorithm="brute"``)."""
+        from clusterlab.kernels.kdtree import KDTree
+
+        return None if self._tree is None else KDTree(*self._tree)
+
     def _training_data(self) -> np.ndarray:
-        if self._tree is None:
+        tree = self._kdtree()
+        if tree is None:
             return self._X_fit
-        data, idx = self._tree[0], self._tree[1]
-        out = np.empty_like(data)
-        out[idx] = data
+        out = np.empty_like(tree.data)
+        out[tree.idx] = tree.data
         return out
 
     def _knn(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         from clusterlab.kernels import kdtree, mst
 
-        if self._tree is None:
+        tree = self._kdtree()
+        if tree is None:
             return mst.knn_brute(X, self._X_fit, k, self._p)
-        dist, ind = kdtree.query_knn(self._tree, X, k, self._p)
+        dist, ind = kdtree.query_knn(tree, X, k, self._p)
         return ind, dist
 
     def _attach(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -300,9 +311,10 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         """
         from clusterlab.kernels import hdbscan_predict as hp
 
-        if self._tree is not None:
+        tree = self._kdtree()
+        if tree is not None:
             return hp.attach_points_tree(
-                self._tree, X, self._core_t, self._min_samples, self._p, self._cosine
+                tree, X, self._core_t, self._min_samples, self._p, self._cosine
             )
         n_train = self.labels_.size
         k = min(self._min_samples, n_train)
@@ -318,9 +330,11 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
     def _check_new(self, X: Any) -> np.ndarray:
         from sklearn.utils.validation import check_is_fitted
 
+        from clusterlab.kernels.metric import unit_rows
+
         check_is_fitted(self, "labels_")
         X = check_data(self, X, reset=False)
-        return np.ascontiguousarray(_unit_rows(X) if self._cosine else X)
+        return np.ascontiguousarray(unit_rows(X) if self._cosine else X)
 
     def approximate_predict(
         self, X: Any, *, return_probabilities: bool = False
@@ -433,30 +447,3 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
                 f"min_cluster_size must be an int in [1, inf); got {min_cluster_size!r}"
             )
         return self.single_linkage_tree_.get_clusters(cut_distance, min_cluster_size)
-
-
-def _metric_p(metric: str) -> float:
-    from clusterlab.kernels.mst import METRICS
-
-    # cosine runs as euclidean on rows scaled to unit length
-    return 2.0 if metric == "cosine" else float(METRICS[metric])
-
-
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit euclidean length (same dtype); all-zero rows are an error."""
-    norms = np.linalg.norm(X, axis=1)
-    if np.any(norms == 0):
-        raise ValueError(
-            "metric='cosine' needs rows with a non-zero norm; got all-zero rows at indices "
-            f"{np.flatnonzero(norms == 0)[:5].tolist()}"
-        )
-    return np.ascontiguousarray(X / norms[:, None].astype(X.dtype))
-
-
-def _half_square(d: np.ndarray) -> np.ndarray:
-    """Cosine distances from euclidean distances between unit rows: ``d * d / 2``.
-
-    The same formula as the prediction kernels' (``hdbscan_predict._lambda_of``), so that a
-    training point fed back in meets the lambdas of the fit exactly.
-    """
-    return d * d / 2.0

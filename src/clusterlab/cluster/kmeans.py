@@ -391,7 +391,7 @@ class KMeans(
         return self._transform(X)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        from clusterlab.kernels.distances import pairwise_sq_distances
+        from clusterlab.kernels.center_distances import pairwise_sq_distances
 
         with threads(self._n_jobs_for(*X.shape)):
             return np.sqrt(pairwise_sq_distances(X, self.cluster_centers_))

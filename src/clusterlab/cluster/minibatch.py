@@ -31,7 +31,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
-from clusterlab.kernels.distances import pairwise_sq_distances
+from clusterlab.kernels.center_distances import pairwise_sq_distances
 from clusterlab.kernels.lloyd import assign_labels, mean_feature_variance
 from clusterlab.kernels.minibatch import minibatch_update
 from clusterlab.kernels.seeding import (

@@ -15,7 +15,6 @@ from clusterlab._validation import NONE, Interval, Options, check_data
 
 __all__ = ["OPTICS"]
 
-_METRIC_P = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf}
 _LEAF_SIZE = 32
 
 
@@ -159,6 +158,7 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
         from sklearn.cluster import cluster_optics_dbscan, cluster_optics_xi
 
         from clusterlab.kernels.kdtree import build_kdtree, query_knn
+        from clusterlab.kernels.metric import metric_p
         from clusterlab.kernels.optics import optics_scan, optics_tree
 
         self._validate_params()
@@ -170,7 +170,7 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
                 f"eps must be <= max_eps for cluster_method='dbscan'; got eps={self.eps!r}, "
                 f"max_eps={self.max_eps!r}"
             )
-        p = _METRIC_P[self.metric]
+        p = metric_p(self.metric)
         max_eps = float(self.max_eps)
         with threads(self.n_jobs):
             tree = build_kdtree(X, _LEAF_SIZE)
@@ -205,7 +205,8 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
             )
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.n_clusters_ = int(self.labels_.max(initial=NOISE) + 1)
-        self._tree = tree
+        # plain arrays, so that pickles and model files hold no kernel type (kdtree docstring)
+        self._tree = tuple(tree)
         return self
 
     def _cluster_reach_limits(self) -> np.ndarray:
@@ -242,6 +243,8 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
         labels : ndarray of shape (n_queries,), int64
             Noise is -1.
         """
+        from clusterlab.kernels.kdtree import KDTree
+        from clusterlab.kernels.metric import metric_p
         from clusterlab.kernels.optics import reach_from_clusters
 
         check_is_fitted(self, "labels_")
@@ -252,12 +255,12 @@ class OPTICS(ParamsMixin, ClusterMixin, BaseEstimator):
         offer_limit[clustered] = self._cluster_reach_limits()[labels[clustered]]
         with threads(self.n_jobs):
             _, pred, match = reach_from_clusters(
-                self._tree,
+                KDTree(*self._tree),
                 self.core_distances_,
                 offer_limit,
                 X,
                 float(self.max_eps),
-                _METRIC_P[self.metric],
+                metric_p(self.metric),
             )
         out = np.full(X.shape[0], NOISE, dtype=np.int64)
         offered = pred >= 0

@@ -8,13 +8,13 @@ upper bound stays below every lower bound (or below half the distance from its c
 nearest other center) keeps its label without computing a single distance. A point whose bounds
 fail even after its distance to its own center is recomputed is not scanned alone: the unsettled
 points of a block of rows get their distances to all centers from one BLAS product (the
-screening of :mod:`clusterlab.kernels.distances`), which also resets all their bounds. Measured
-on K1 (1M x 16, k = 64, one thread) this is 2-3x faster per unsettled point than the scalar
+screening of :mod:`clusterlab.kernels.center_distances`), which also resets all their bounds.
+Measured on K1 (1M x 16, k = 64, one thread) this is 2-3x faster per unsettled point than the scalar
 group scan it replaces, and the first iterations, when most points move, no longer cost more
 than a Lloyd pass.
 
 Exactness. Labels come from the very numbers Lloyd computes
-(:mod:`clusterlab.kernels.distances`): the screening only discards centers that a rigorous
+(:mod:`clusterlab.kernels.center_distances`): the screening only discards centers that a rigorous
 error bound proves farther, and every bound is kept conservative in exact arithmetic
 with a relative margin ``rho`` covering the rounding of a computed squared distance and an
 absolute margin ``slack`` covering the rounding of the bound updates. A point is skipped only
@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.distances import (
+from clusterlab.kernels.center_distances import (
     centered_centers,
     nearest_of_candidates,
     screen_coef,
@@ -78,7 +78,7 @@ def yinyang_step(  # noqa: PLR0917
         (n,) and ``lower`` (n, n_groups) float64 are read and written; ``rho`` is the relative
         margin of a computed distance, ``slack`` the absolute margin of a bound update.
     screen : tuple ``(mean, CcT, norms, max_norm, coef)`` — screening data from
-        :func:`clusterlab.kernels.distances.centered_centers` and ``screen_coef`` — read.
+        :func:`clusterlab.kernels.center_distances.centered_centers` and ``screen_coef`` — read.
     full : bool — screen every row (the first assignment: no bounds yet).
     part_sums, part_weights — as in :func:`clusterlab.kernels.lloyd.lloyd_step` (per-block
         cluster sums written, rows added in index order).

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from clusterlab._base import NOISE
 from clusterlab._config import CACHE
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "stabilities",
 ]
 
-_NOISE = -1
 _NO_CLUSTER = -1
 
 
@@ -376,7 +376,7 @@ def label_points(tree, n_points, clusters, selected, allow_single, epsilon):  # 
     cl_parent = clusters[0]
     max_lambda = clusters[5]
     k = cl_parent.shape[0]
-    cluster_label = np.full(k, _NOISE, dtype=np.int64)
+    cluster_label = np.full(k, NOISE, dtype=np.int64)
     n_selected = 0
     for c in range(k):
         if selected[c]:
@@ -388,12 +388,12 @@ def label_points(tree, n_points, clusters, selected, allow_single, epsilon):  # 
             owner[c] = c
         elif cl_parent[c] >= 0:
             owner[c] = owner[cl_parent[c]]
-    label_of_cluster = np.full(k, _NOISE, dtype=np.int64)
+    label_of_cluster = np.full(k, NOISE, dtype=np.int64)
     for c in range(k):
         if owner[c] >= 0:
             label_of_cluster[c] = cluster_label[owner[c]]
     threshold = 1.0 / epsilon if epsilon != 0.0 else max_lambda[0]
-    labels = np.full(n_points, _NOISE, dtype=np.int64)
+    labels = np.full(n_points, NOISE, dtype=np.int64)
     probabilities = np.zeros(n_points, dtype=np.float64)
     for r in range(parent.shape[0]):
         point = child[r]
@@ -507,7 +507,7 @@ def cut_tree(left, right, distance, cut, min_cluster_size):
     for p in range(n):
         counts[component[p]] += 1
     names = np.full(2 * n - 1, -1, dtype=np.int64)
-    labels = np.full(n, _NOISE, dtype=np.int64)
+    labels = np.full(n, NOISE, dtype=np.int64)
     n_clusters = 0
     for p in range(n):
         c = component[p]

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
+from clusterlab.kernels.metric import rdist
 
 __all__ = ["all_points_core_distances", "cluster_mst", "internal_separation"]
 
@@ -24,11 +25,8 @@ _ATOL = 1e-8
 
 @njit(cache=CACHE, inline="always")
 def _dist(XT: np.ndarray, i: int, j: int) -> float:
-    s = 0.0
-    for f in range(XT.shape[0]):
-        t = np.float64(XT[f, i]) - np.float64(XT[f, j])
-        s += t * t
-    return math.sqrt(s)
+    """Euclidean distance between columns ``i`` and ``j``."""
+    return math.sqrt(rdist(XT[:, i], XT[:, j], 2.0))
 
 
 @njit(parallel=True, cache=CACHE)

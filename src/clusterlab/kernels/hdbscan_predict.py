@@ -21,13 +21,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from clusterlab._base import NOISE
 from clusterlab._config import CACHE
-from clusterlab.kernels.kdtree import (
-    STACK_SIZE,
-    min_rdist_point_node,
-    rdist,
-    rdist_to_dist,
-)
+from clusterlab.kernels.kdtree import STACK_SIZE, min_rdist_point_node
+from clusterlab.kernels.metric import rdist, rdist_to_dist
 from clusterlab.kernels.mst import knn_within
 
 __all__ = [
@@ -172,7 +169,8 @@ _CHUNK = 64
 @njit(cache=CACHE, parallel=True)
 def _leaf_order(tree, Q, p):
     """An order of the query rows that keeps rows falling in one kd-tree leaf together."""
-    left, right = tree[4], tree[5]
+    left = tree.node_left
+    right = tree.node_right
     m = Q.shape[0]
     leaf = np.empty(m, dtype=np.int64)
     for i in prange(m):
@@ -298,7 +296,7 @@ def _knn_candidates(tree, x, p, k, cand_d, cand_i, node_d, node_id):  # noqa: PL
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         ``kdtree.build_kdtree`` with ``n >= k`` points (read only).
     x : float (d,)
     p : float
@@ -316,7 +314,11 @@ def _knn_candidates(tree, x, p, k, cand_d, cand_i, node_d, node_id):  # noqa: PL
         ``cand_*[:size]`` holds every point nearer than the k-th (and possibly some farther);
         the k nearest are ``cand_*[:k]`` (unsorted) and the k-th nearest is at ``k - 1``.
     """
-    data, _, start, end, left, right, _, _ = tree
+    data = tree.data
+    start = tree.node_start
+    end = tree.node_end
+    left = tree.node_left
+    right = tree.node_right
     capacity = cand_d.shape[0]
     bound = np.inf
     size = 0
@@ -389,7 +391,7 @@ def attach_points_tree(tree, Q, core_t, min_samples, p, half_square=False):  # n
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         ``kdtree.build_kdtree`` of the training data.
     Q : float (m, d)
     core_t : float64 (n,)
@@ -405,9 +407,10 @@ def attach_points_tree(tree, Q, core_t, min_samples, p, half_square=False):  # n
         Training row (original order) each point attaches to.
     lam : float64 (m,)
     """
-    data, idx = tree[0], tree[1]
+    data = tree.data
+    idx = tree.idx
     n = data.shape[0]
-    n_nodes = tree[2].shape[0]
+    n_nodes = tree.node_start.shape[0]
     m = Q.shape[0]
     k = min(min_samples, n)
     k_full = min(2 * min_samples, n)
@@ -469,7 +472,7 @@ def approximate_predict(nearest, lam, point_cluster, point_lambda, clusters, lab
         else:
             owner_max[c] = max_lambda[c]
     m = nearest.shape[0]
-    labels = np.full(m, -1, dtype=np.int64)
+    labels = np.full(m, NOISE, dtype=np.int64)
     probabilities = np.zeros(m, dtype=np.float64)
     for i in prange(m):
         nn = nearest[i]
@@ -511,20 +514,11 @@ def _merge_heights(point_cluster, lam, selected_ids, clusters, out):
 
 @njit(cache=CACHE)
 def _min_distance(x, data, rows, p):
-    """Smallest Minkowski distance (``p`` = 2, 1 or inf) from ``x`` to ``data[rows]``."""
+    """Smallest Minkowski distance from ``x`` to ``data[rows]``."""
     best = np.inf
     for r in rows:
-        acc = 0.0
-        for f in range(x.shape[0]):
-            diff = abs(np.float64(x[f]) - np.float64(data[r, f]))
-            if p == 2.0:
-                acc += diff * diff
-            elif p == 1.0:
-                acc += diff
-            else:
-                acc = max(acc, diff)
-        best = min(best, acc)
-    return np.sqrt(best) if p == 2.0 else best
+        best = min(best, rdist(x, data[r], p))
+    return rdist_to_dist(best, p)
 
 
 @njit(cache=CACHE, parallel=True)
@@ -563,7 +557,7 @@ def membership_vectors(  # noqa: PLR0917
     exemplar_order, exemplar_offsets : int64
         From :func:`exemplars`.
     metric : float
-        Minkowski exponent of the distances to exemplars (2, 1 or inf).
+        Minkowski exponent of the distances to exemplars.
     half_square : bool, default=False
         Rows are scaled to unit length and distances are cosine distances: half the squared
         euclidean distance (``metric`` must be 2).

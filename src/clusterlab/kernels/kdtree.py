@@ -1,10 +1,10 @@
-"""A kd-tree as a tuple of plain arrays: build, k-nearest, radius queries and node helpers.
+"""A kd-tree as a named tuple of plain arrays: build, k-nearest, radius queries, node helpers.
 
 Layout
 ------
-:func:`build_kdtree` returns ``tree = (data, idx, node_start, node_end, node_left, node_right,
-node_lower, node_upper)``; every kernel here takes that tuple as its first argument and other
-numba kernels may walk it directly (unpack it with ``data, idx, ... = tree``).
+:func:`build_kdtree` returns a :class:`KDTree`, a named tuple of plain arrays; every kernel here
+takes it as its first argument, and other numba kernels may walk it directly, reading its fields
+by name (``tree.node_left[node]``).
 
 ``data`` : float64 or float32 array of shape (n, d), C-contiguous
     The points in *tree order*: ``data[t] == X[idx[t]]`` (same dtype as ``X``).
@@ -27,15 +27,21 @@ of largest spread (a deterministic quickselect), so leaves hold between ``(leaf_
 and ``leaf_size`` points (or ``n`` when ``n <= leaf_size``) and the depth is about
 ``log2(n / leaf_size)``.
 
+An estimator that keeps a tree after ``fit`` stores ``tuple(tree)`` (plain arrays, the layout
+above in that order) and rebuilds the named tuple with ``KDTree(*fields)`` when it needs it, so
+model files hold no type of this module.
+
 Distances
 ---------
-The Minkowski exponent ``p`` is a float: ``2.0`` (euclidean), ``1.0`` (manhattan), ``np.inf``
-(chebyshev) or any other ``p >= 1``. Kernels compare *reduced* distances (``rdist``): the sum of
-squared differences for ``p = 2``, ``sum |x_k - y_k| ** p`` for finite ``p``, the largest absolute
-difference for ``p = inf``; :func:`dist_to_rdist` / :func:`rdist_to_dist` convert. Sums run over
-coordinates in order, in float64 (float32 data is widened first), exactly as scikit-learn's
-``KDTree`` does, so radius decisions agree with it to the last bit.
+Minkowski exponents and reduced distances as in :mod:`clusterlab.kernels.metric` (``rdist``,
+``dist_to_rdist`` and ``rdist_to_dist`` are re-exported here): sums over coordinates in order,
+in float64, exactly as scikit-learn's ``KDTree`` does, so radius decisions agree with it to the
+last bit.
 
+Walks
+-----
+Every search within a radius walks the tree with :func:`radius_next`, depth first, right child
+first; the caller loops over the leaves (or whole nodes) it returns and may stop at any time.
 k-nearest results are sorted by distance, ties by smaller original index; radius results by
 distance then index. Queries run in parallel over the query points (``prange``) and give the same
 result for every thread count.
@@ -43,13 +49,18 @@ result for every thread count.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
+from clusterlab.kernels.metric import accumulate, dist_to_rdist, rdist, rdist_to_dist
 
 __all__ = [
+    "NO_LIMIT",
     "STACK_SIZE",
+    "KDTree",
     "build_kdtree",
     "dist_to_rdist",
     "max_rdist_point_node",
@@ -63,59 +74,33 @@ __all__ = [
     "query_knn",
     "query_radius",
     "query_radius_count",
+    "radius_next",
     "rdist",
     "rdist_to_dist",
+    "walk_start",
 ]
 
 #: Size of the traversal stacks; a depth-first walk of a median-split tree never needs more
 #: than its depth + 1 entries, and the depth is at most log2(n) + 1 (< 64 for any n).
 STACK_SIZE = 128
 
+#: ``before`` argument of :func:`radius_next` that excludes no tree position.
+NO_LIMIT = np.iinfo(np.int64).max
+
 _INSERTION_SORT_BELOW = 16
 
 
-# --------------------------------------------------------------------------------------------
-# distances
-# --------------------------------------------------------------------------------------------
-@njit(cache=CACHE, inline="always")
-def _accumulate(acc, diff, p):
-    a = abs(diff)
-    if p == 2.0:
-        return acc + diff * diff
-    if p == 1.0:
-        return acc + a
-    if p == np.inf:
-        return a if a > acc else acc
-    return acc + a**p
+class KDTree(NamedTuple):
+    """The arrays of a kd-tree (see the module docstring); built by :func:`build_kdtree`."""
 
-
-@njit(cache=CACHE, inline="always")
-def rdist(a, b, p):
-    """Reduced Minkowski distance between two 1-D float arrays of equal length (float64 out)."""
-    acc = 0.0
-    for k in range(a.shape[0]):
-        acc = _accumulate(acc, np.float64(a[k]) - np.float64(b[k]), p)
-    return acc
-
-
-@njit(cache=CACHE, inline="always")
-def rdist_to_dist(r, p):
-    """Distance from a reduced distance (``sqrt`` for p = 2, ``r ** (1/p)``, identity for 1/inf)."""
-    if p == 2.0:
-        return np.sqrt(r)
-    if p in (1.0, np.inf):
-        return r
-    return r ** (1.0 / p)
-
-
-@njit(cache=CACHE, inline="always")
-def dist_to_rdist(r, p):
-    """Reduced distance from a distance (the inverse of :func:`rdist_to_dist`)."""
-    if p == 2.0:
-        return r * r
-    if p in (1.0, np.inf):
-        return r
-    return r**p
+    data: np.ndarray
+    idx: np.ndarray
+    node_start: np.ndarray
+    node_end: np.ndarray
+    node_left: np.ndarray
+    node_right: np.ndarray
+    node_lower: np.ndarray
+    node_upper: np.ndarray
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,26 +109,26 @@ def dist_to_rdist(r, p):
 @njit(cache=CACHE)
 def node_is_leaf(tree, node):
     """True when ``node`` has no children."""
-    return tree[4][node] < 0
+    return tree.node_left[node] < 0
 
 
 @njit(cache=CACHE)
 def node_children(tree, node):
     """``(left, right)`` children of ``node``; ``(-1, -1)`` for a leaf."""
-    return tree[4][node], tree[5][node]
+    return tree.node_left[node], tree.node_right[node]
 
 
 @njit(cache=CACHE)
 def node_range(tree, node):
     """``(start, end)``: the node holds tree positions ``start <= t < end`` (rows ``idx[t]``)."""
-    return tree[2][node], tree[3][node]
+    return tree.node_start[node], tree.node_end[node]
 
 
 @njit(cache=CACHE, inline="always")
 def min_rdist_point_node(tree, node, x, p):
     """Reduced distance from point ``x`` (1-D float) to the bounding box of ``node`` (0 inside)."""
-    lower = tree[6]
-    upper = tree[7]
+    lower = tree.node_lower
+    upper = tree.node_upper
     acc = 0.0
     for k in range(x.shape[0]):
         xk = np.float64(x[k])
@@ -151,38 +136,112 @@ def min_rdist_point_node(tree, node, x, p):
         other = xk - upper[node, k]
         gap = max(gap, other)
         if gap > 0.0:
-            acc = _accumulate(acc, gap, p)
+            acc = accumulate(acc, gap, p)
     return acc
 
 
 @njit(cache=CACHE, inline="always")
 def max_rdist_point_node(tree, node, x, p):
     """Reduced distance from ``x`` to the farthest corner of the bounding box of ``node``."""
-    lower = tree[6]
-    upper = tree[7]
+    lower = tree.node_lower
+    upper = tree.node_upper
     acc = 0.0
     for k in range(x.shape[0]):
         xk = np.float64(x[k])
         far = abs(xk - lower[node, k])
         other = abs(upper[node, k] - xk)
         far = max(far, other)
-        acc = _accumulate(acc, far, p)
+        acc = accumulate(acc, far, p)
     return acc
 
 
 @njit(cache=CACHE, inline="always")
 def min_rdist_node_node(tree, a, b, p):
     """Reduced distance between the bounding boxes of nodes ``a`` and ``b`` (0 if they touch)."""
-    lower = tree[6]
-    upper = tree[7]
+    lower = tree.node_lower
+    upper = tree.node_upper
     acc = 0.0
     for k in range(lower.shape[1]):
         gap = lower[a, k] - upper[b, k]
         other = lower[b, k] - upper[a, k]
         gap = max(gap, other)
         if gap > 0.0:
-            acc = _accumulate(acc, gap, p)
+            acc = accumulate(acc, gap, p)
     return acc
+
+
+# --------------------------------------------------------------------------------------------
+# the radius walk
+# --------------------------------------------------------------------------------------------
+@njit(cache=CACHE, inline="always")
+def walk_start(stack):
+    """Put the root on ``stack`` (int64, ``STACK_SIZE``) and return the stack size, 1."""
+    stack[0] = 0
+    return 1
+
+
+@njit(cache=CACHE, inline="always")
+def radius_next(tree, x, r, p, stack, sp, before, whole, near_first):  # noqa: PLR0917
+    """Next node to visit in a depth-first walk of the nodes within reduced radius ``r`` of ``x``.
+
+    The one radius traversal of the package: the caller starts with ``sp = walk_start(stack)``
+    and loops ``node, sp, inside = radius_next(...)`` until ``node < 0``, visiting the tree
+    positions ``node_start[node] .. node_end[node]`` of each node returned (and may stop early,
+    or change ``r`` between calls to shrink the search).
+
+    Parameters
+    ----------
+    tree : KDTree
+    x : 1-D float array of length d
+        The query point.
+    r : float
+        Radius as a reduced distance; nodes whose box is farther are skipped.
+    p : float
+        Minkowski exponent (a literal at the call site specialises the walk).
+    stack : int64 array of shape (STACK_SIZE,)
+        Scratch; read and written.
+    sp : int
+        Stack size from the previous call (or :func:`walk_start`).
+    before : int
+        Nodes starting at tree position ``before`` or later are skipped (:data:`NO_LIMIT` for none);
+        the caller still bounds its loop over a leaf's positions.
+    whole : bool
+        Return a node lying wholly within ``r`` (``inside`` true) instead of opening it.
+    near_first : bool
+        Open the nearer child first (two more box distances per inner node; for searches
+        whose radius shrinks as they go). Otherwise the right child comes first.
+
+    Returns
+    -------
+    node : int
+        A leaf (or, with ``whole``, a node wholly inside) within ``r``; -1 when the walk is done.
+    sp : int
+        The stack size to pass to the next call.
+    inside : bool
+        True when every point of ``node`` is within ``r`` (only with ``whole``).
+    """
+    start = tree.node_start
+    left = tree.node_left
+    right = tree.node_right
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        if start[node] >= before or min_rdist_point_node(tree, node, x, p) > r:
+            continue
+        if whole and max_rdist_point_node(tree, node, x, p) <= r:
+            return node, sp, True
+        if left[node] < 0:
+            return node, sp, False
+        first = right[node]  # popped next
+        second = left[node]
+        if near_first and not (
+            min_rdist_point_node(tree, first, x, p) < min_rdist_point_node(tree, second, x, p)
+        ):
+            first, second = second, first
+        stack[sp] = second
+        stack[sp + 1] = first
+        sp += 2
+    return -1, sp, False
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,7 +309,7 @@ def _bounding_box(X, idx, start, end, lower, upper):  # noqa: PLR0917
 
 @njit(cache=CACHE)
 def build_kdtree(X, leaf_size):
-    """Build a kd-tree over the rows of ``X`` (see the module docstring for the tuple returned).
+    """Build a kd-tree over the rows of ``X`` (see the module docstring for its layout).
 
     Parameters
     ----------
@@ -261,8 +320,7 @@ def build_kdtree(X, leaf_size):
 
     Returns
     -------
-    tree : tuple
-        ``(data, idx, node_start, node_end, node_left, node_right, node_lower, node_upper)``.
+    tree : KDTree
     """
     n, d = X.shape
     leaf_size = max(1, leaf_size)
@@ -306,7 +364,7 @@ def build_kdtree(X, leaf_size):
     data = np.empty((n, d), dtype=X.dtype)
     for t in range(n):
         data[t] = X[idx[t]]
-    return (
+    return KDTree(
         data,
         idx,
         start[:n_nodes].copy(),
@@ -349,7 +407,7 @@ def point_knn(tree, x, p, out_rdist, out_index):
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         From :func:`build_kdtree`, with ``n >= k`` points.
     x : 1-D float array of length d
         The query point.
@@ -360,7 +418,12 @@ def point_knn(tree, x, p, out_rdist, out_index):
     out_index : int64 array of shape (k,)
         Written: original row indices of the neighbours.
     """
-    data, idx, start, end, left, right, _, _ = tree
+    data = tree.data
+    idx = tree.idx
+    start = tree.node_start
+    end = tree.node_end
+    left = tree.node_left
+    right = tree.node_right
     k = out_rdist.shape[0]
     hd = out_rdist
     hi = out_index
@@ -414,7 +477,7 @@ def query_knn(tree, Q, k, p):
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         From :func:`build_kdtree`, with ``n >= k`` points.
     Q : float array of shape (m, d)
         Query points (read only).
@@ -454,7 +517,7 @@ def point_radius_count(tree, x, r_rdist, p, cum_weight):
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         From :func:`build_kdtree`.
     x : 1-D float array
         The query point.
@@ -471,61 +534,50 @@ def point_radius_count(tree, x, r_rdist, p, cum_weight):
     -------
     float
     """
-    data, _, start, end, left, right, _, _ = tree
+    data = tree.data
+    start = tree.node_start
+    end = tree.node_end
     stack = np.empty(STACK_SIZE, dtype=np.int64)
-    stack[0] = 0
-    sp = 1
+    sp = walk_start(stack)
     total = 0.0
-    while sp > 0:
-        sp -= 1
-        node = stack[sp]
-        if min_rdist_point_node(tree, node, x, p) > r_rdist:
-            continue
-        if max_rdist_point_node(tree, node, x, p) <= r_rdist:
+    while True:
+        node, sp, inside = radius_next(tree, x, r_rdist, p, stack, sp, NO_LIMIT, True, False)
+        if node < 0:
+            break
+        if inside:
             total += cum_weight[end[node]] - cum_weight[start[node]]
             continue
-        if left[node] < 0:
-            for t in range(start[node], end[node]):
-                if rdist(data[t], x, p) <= r_rdist:
-                    total += cum_weight[t + 1] - cum_weight[t]
-            continue
-        stack[sp] = left[node]
-        stack[sp + 1] = right[node]
-        sp += 2
+        for t in range(start[node], end[node]):
+            if rdist(data[t], x, p) <= r_rdist:
+                total += cum_weight[t + 1] - cum_weight[t]
     return total
 
 
 @njit(cache=CACHE, inline="always")
 def _point_radius_fill(tree, x, r_rdist, p, out_index, out_rdist):  # noqa: PLR0917
     """Write the rows within ``r_rdist`` of ``x`` into the outputs; return how many (<= size)."""
-    data, idx, start, end, left, right, _, _ = tree
+    data = tree.data
+    idx = tree.idx
     stack = np.empty(STACK_SIZE, dtype=np.int64)
-    stack[0] = 0
-    sp = 1
+    sp = walk_start(stack)
     count = 0
-    while sp > 0:
-        sp -= 1
-        node = stack[sp]
-        if min_rdist_point_node(tree, node, x, p) > r_rdist:
-            continue
-        if left[node] < 0:
-            for t in range(start[node], end[node]):
-                dd = rdist(data[t], x, p)
-                if dd <= r_rdist:
-                    out_index[count] = idx[t]
-                    out_rdist[count] = dd
-                    count += 1
-            continue
-        stack[sp] = left[node]
-        stack[sp + 1] = right[node]
-        sp += 2
+    while True:
+        node, sp, _ = radius_next(tree, x, r_rdist, p, stack, sp, NO_LIMIT, False, False)
+        if node < 0:
+            break
+        for t in range(tree.node_start[node], tree.node_end[node]):
+            dd = rdist(data[t], x, p)
+            if dd <= r_rdist:
+                out_index[count] = idx[t]
+                out_rdist[count] = dd
+                count += 1
     return count
 
 
 @njit(cache=CACHE, parallel=True)
 def query_radius_count(tree, Q, r, p):
     """Number of rows within distance ``r`` (inclusive) of each row of ``Q``: int64, shape (m,)."""
-    n = tree[0].shape[0]
+    n = tree.data.shape[0]
     cum = np.arange(n + 1).astype(np.float64)
     r_rdist = dist_to_rdist(r, p)
     m = Q.shape[0]
@@ -563,7 +615,7 @@ def query_radius(tree, Q, r, p):
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         From :func:`build_kdtree`.
     Q : float array of shape (m, d)
     r : float >= 0
@@ -578,7 +630,7 @@ def query_radius(tree, Q, r, p):
     distances : float64 array of shape (indptr[-1],)
         Their distances (not reduced).
     """
-    n = tree[0].shape[0]
+    n = tree.data.shape[0]
     cum = np.arange(n + 1).astype(np.float64)
     r_rdist = dist_to_rdist(r, p)
     m = Q.shape[0]

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.distances import CHUNK, sq_dist_block, sq_dist_block2, sq_dist_one
+from clusterlab.kernels.center_distances import CHUNK, sq_dist_block, sq_dist_block2, sq_dist_one
 
 __all__ = [
     "assign_labels",

@@ -12,8 +12,8 @@ distance.
   :mod:`clusterlab.kernels.kdtree`, for large low-dimensional data.
 - :func:`single_linkage` turns the sorted tree into scipy's linkage layout.
 
-Metrics are Minkowski exponents ``p`` as in :mod:`clusterlab.kernels.kdtree`: 2.0 euclidean,
-1.0 manhattan, ``inf`` chebyshev (see ``METRICS``).
+Metrics are Minkowski exponents ``p`` as in :mod:`clusterlab.kernels.metric`: 2.0 euclidean,
+1.0 manhattan, ``inf`` chebyshev (see ``METRICS``), any other ``p >= 1`` general Minkowski.
 """
 
 from __future__ import annotations
@@ -22,13 +22,8 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.kdtree import (
-    STACK_SIZE,
-    dist_to_rdist,
-    min_rdist_point_node,
-    rdist,
-    rdist_to_dist,
-)
+from clusterlab.kernels.kdtree import STACK_SIZE, min_rdist_point_node
+from clusterlab.kernels.metric import MINKOWSKI, dist_to_rdist, rdist, rdist_rows, rdist_to_dist
 from clusterlab.kernels.union_find import uf_find, uf_find_readonly, uf_make, uf_union
 
 __all__ = [
@@ -44,22 +39,9 @@ __all__ = [
 
 _CHUNK = 64
 
-#: metric name -> Minkowski exponent understood by the kernels of this module
-METRICS = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf}
-
-
-@njit(cache=CACHE, inline="always")
-def _distance(X, i, Y, j, p):
-    acc = 0.0
-    for f in range(X.shape[1]):
-        diff = abs(np.float64(X[i, f]) - np.float64(Y[j, f]))
-        if p == 2.0:
-            acc += diff * diff
-        elif p == 1.0:
-            acc += diff
-        else:
-            acc = max(acc, diff)
-    return np.sqrt(acc) if p == 2.0 else acc
+#: metric name -> Minkowski exponent for the metrics that are Minkowski distances (the
+#: vocabulary is :mod:`clusterlab.kernels.metric`; cosine runs as euclidean on unit rows)
+METRICS = MINKOWSKI
 
 
 @njit(cache=CACHE, parallel=True)
@@ -73,7 +55,7 @@ def knn_brute(Q, X, k, metric):
     k : int
         ``1 <= k <= n``.
     metric : float
-        Minkowski exponent from ``METRICS``.
+        Minkowski exponent (e.g. from ``METRICS``).
 
     Returns
     -------
@@ -89,7 +71,7 @@ def knn_brute(Q, X, k, metric):
         best_d = np.full(k, np.inf)
         best_i = np.full(k, -1, dtype=np.int64)
         for j in range(n):
-            d = _distance(Q, i, X, j, metric)
+            d = rdist_to_dist(rdist_rows(Q, i, X, j, metric), metric)
             if d >= best_d[k - 1]:
                 continue
             # insertion into the sorted buffer; equal distances keep the earlier index first
@@ -159,7 +141,7 @@ def prim_mst(X, core, alpha, metric):
         for j in range(n):
             if in_tree[j]:
                 continue
-            d = _distance(X, current, X, j, metric) / alpha
+            d = rdist_to_dist(rdist_rows(X, current, X, j, metric), metric) / alpha
             mr = max(d, core[current], core[j])
             if mr < best[j]:
                 best[j] = mr
@@ -243,7 +225,7 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         From ``kdtree.build_kdtree``.
     x : float (d,)
     p : float
@@ -256,7 +238,11 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
     stack : int64 (``kdtree.STACK_SIZE``,)
         Scratch space.
     """
-    data, _, start, end, left, right, _, _ = tree
+    data = tree.data
+    start = tree.node_start
+    end = tree.node_end
+    left = tree.node_left
+    right = tree.node_right
     k = heap_d.shape[0]
     heap_d[:] = bound
     heap_i[:] = np.iinfo(np.int64).max
@@ -298,7 +284,7 @@ def core_distances_tree(tree, min_samples, p):
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         From ``kdtree.build_kdtree``.
     min_samples : int
         ``1 <= min_samples <= n``; the point itself is its first neighbour.
@@ -312,7 +298,7 @@ def core_distances_tree(tree, min_samples, p):
         Tree positions of its neighbours, nearest first (ties by position); int32 halves the
         largest array of the fit.
     """
-    data = tree[0]
+    data = tree.data
     n = data.shape[0]
     k = min_samples
     knn_pos = np.empty((n, k), dtype=np.int32)
@@ -339,7 +325,10 @@ def core_distances_tree(tree, min_samples, p):
 @njit(cache=CACHE)
 def _node_min_core(tree, core):
     """Smallest core distance below each node (bottom-up: children have larger numbers)."""
-    start, end, left, right = tree[2], tree[3], tree[4], tree[5]
+    start = tree.node_start
+    end = tree.node_end
+    left = tree.node_left
+    right = tree.node_right
     n_nodes = start.shape[0]
     out = np.empty(n_nodes, dtype=np.float64)
     for node in range(n_nodes - 1, -1, -1):
@@ -356,7 +345,10 @@ def _node_min_core(tree, core):
 @njit(cache=CACHE)
 def _node_components(tree, component):
     """Component shared by every point below each node, or -1 when they differ."""
-    start, end, left, right = tree[2], tree[3], tree[4], tree[5]
+    start = tree.node_start
+    end = tree.node_end
+    left = tree.node_left
+    right = tree.node_right
     n_nodes = start.shape[0]
     out = np.empty(n_nodes, dtype=np.int64)
     for node in range(n_nodes - 1, -1, -1):
@@ -380,7 +372,11 @@ def _nearest_outside(t, tree, core, component, node_comp, node_core, bound, alph
     Candidates farther than ``bound`` are skipped; returns ``(distance, position)`` with ties
     going to the smaller position, or ``(inf, -1)`` when nothing beats ``bound``.
     """
-    data, _, start, end, left, right, _, _ = tree
+    data = tree.data
+    start = tree.node_start
+    end = tree.node_end
+    left = tree.node_left
+    right = tree.node_right
     c = component[t]
     x = data[t]
     best = np.inf
@@ -491,7 +487,7 @@ def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges):  # noqa: PLR0917
     safe to add without a search. ``forest = (parent, size)`` is the union-find, ``edges =
     (a, b, w)`` the output arrays; returns the number of edges written.
     """
-    data = tree[0]
+    data = tree.data
     parent, size_of = forest
     a, b, w = edges
     n = core.shape[0]
@@ -559,7 +555,7 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         From ``kdtree.build_kdtree``.
     core : float64 (n,)
         Core distances in tree order.
@@ -572,7 +568,7 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
     Returns
     -------
     a, b : int64 (n - 1,)
-        Edge end points as rows of the original ``X`` (``tree[1][position]``).
+        Edge end points as rows of the original ``X`` (``tree.idx[position]``).
     weight : float64 (n - 1,)
         Unsorted.
     """
@@ -603,7 +599,7 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
             p,
         )
         n_edges = _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edges)
-    idx = tree[1]
+    idx = tree.idx
     for e in range(n - 1):
         a[e] = idx[a[e]]
         b[e] = idx[b[e]]

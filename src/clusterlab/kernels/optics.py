@@ -24,13 +24,8 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.kdtree import (
-    STACK_SIZE,
-    dist_to_rdist,
-    min_rdist_point_node,
-    rdist,
-    rdist_to_dist,
-)
+from clusterlab.kernels.kdtree import NO_LIMIT, STACK_SIZE, radius_next, walk_start
+from clusterlab.kernels.metric import dist_to_rdist, rdist, rdist_rows, rdist_to_dist
 
 __all__ = ["optics_scan", "optics_tree", "reach_from_clusters", "round15"]
 
@@ -41,15 +36,6 @@ _ROUND_SCALE = 1e15
 def round15(x):
     """numpy's ``np.around(x, 15)`` for one float64: ``rint(x * 1e15) / 1e15``."""
     return np.rint(x * _ROUND_SCALE) / _ROUND_SCALE
-
-
-@njit(cache=CACHE, inline="always")
-def _sq_dist(X, i, j):
-    acc = 0.0
-    for k in range(X.shape[1]):
-        diff = np.float64(X[i, k]) - np.float64(X[j, k])
-        acc += diff * diff
-    return acc
 
 
 @njit(cache=CACHE)
@@ -97,7 +83,7 @@ def optics_scan(X, core, max_eps, p):
             # rounding is monotone and reach[j] already rounded: a raw value >= reach[j] cannot
             # improve it, so most pairs skip the sqrt and the rounding
             if c < reach[j]:
-                rd = _sq_dist(X, j, point) if p == 2.0 else rdist(X[j], x, p)
+                rd = rdist_rows(X, j, X, point, 2.0) if p == 2.0 else rdist(X[j], x, p)
                 if rd <= r_max:
                     v = max(rdist_to_dist(rd, p), c)
                     if v < reach[j]:
@@ -153,7 +139,7 @@ def optics_tree(tree, core, max_eps, p):
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         :func:`clusterlab.kernels.kdtree.build_kdtree` of the data.
     core : float64 array of shape (n,)
         Core distances (original row order), rounded, ``inf`` when never core.
@@ -174,7 +160,8 @@ def optics_tree(tree, core, max_eps, p):
 
 @njit(cache=CACHE, inline="always")
 def _optics_tree(tree, core, max_eps, p):
-    data, idx, start, end, left, right, _, _ = tree
+    data = tree.data
+    idx = tree.idx
     n = idx.shape[0]
     pos = np.empty(n, dtype=np.int64)
     for t in range(n):
@@ -207,19 +194,12 @@ def _optics_tree(tree, core, max_eps, p):
         if c == np.inf:
             continue
         x = data[pos[point]]
-        stack[0] = 0
-        sp = 1
-        while sp > 0:
-            sp -= 1
-            node = stack[sp]
-            if min_rdist_point_node(tree, node, x, p) > r_max:
-                continue
-            if left[node] >= 0:
-                stack[sp] = left[node]
-                stack[sp + 1] = right[node]
-                sp += 2
-                continue
-            for u in range(start[node], end[node]):
+        sp = walk_start(stack)
+        while True:
+            node, sp, _ = radius_next(tree, x, r_max, p, stack, sp, NO_LIMIT, False, False)
+            if node < 0:
+                break
+            for u in range(tree.node_start[node], tree.node_end[node]):
                 j = idx[u]
                 if processed[j]:
                     continue
@@ -260,7 +240,7 @@ def reach_from_clusters(tree, core, offer_limit, Q, max_eps, p):  # noqa: PLR091
 
     Parameters
     ----------
-    tree : tuple
+    tree : KDTree
         :func:`clusterlab.kernels.kdtree.build_kdtree` of the training data (read only).
     core : float64 array of shape (n,)
         Core distances in original row order (read only).
@@ -281,7 +261,8 @@ def reach_from_clusters(tree, core, offer_limit, Q, max_eps, p):  # noqa: PLR091
     match : int64 array of shape (m,)
         Smallest training index at distance exactly 0 (an exact duplicate), -1 when none.
     """
-    data, idx, start, end, left, right, _, _ = tree
+    data = tree.data
+    idx = tree.idx
     m = Q.shape[0]
     reach = np.full(m, np.inf)
     pred = np.full(m, -1, dtype=np.int64)
@@ -297,23 +278,13 @@ def reach_from_clusters(tree, core, offer_limit, Q, max_eps, p):  # noqa: PLR091
         zero_j = -1
         bound_r = r_radius
         stack = np.empty(STACK_SIZE, dtype=np.int64)
-        stack[0] = 0
-        sp = 1
-        while sp > 0:
-            sp -= 1
-            node = stack[sp]
-            if min_rdist_point_node(tree, node, x, p) > bound_r:
-                continue
-            if left[node] >= 0:
-                near, far = left[node], right[node]
-                if min_rdist_point_node(tree, far, x, p) < min_rdist_point_node(tree, near, x, p):
-                    near, far = far, near
-                # the nearer child is searched first so that the bound shrinks early
-                stack[sp] = far
-                stack[sp + 1] = near
-                sp += 2
-                continue
-            for u in range(start[node], end[node]):
+        sp = walk_start(stack)
+        while True:
+            # the nearer child is searched first so that the bound shrinks early
+            node, sp, _ = radius_next(tree, x, bound_r, p, stack, sp, NO_LIMIT, False, True)
+            if node < 0:
+                break
+            for u in range(tree.node_start[node], tree.node_end[node]):
                 rd = rdist(data[u], x, p)
                 if rd > bound_r:
                     continue

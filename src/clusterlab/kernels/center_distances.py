@@ -1,4 +1,6 @@
-"""Squared Euclidean distances between points and centers, computed one way everywhere.
+"""k-means centre distances: squared Euclidean distances between points and centers, one way.
+
+(Distances between points, for the other kernels, are :mod:`clusterlab.kernels.metric`'s.)
 
 Every k-means path (Lloyd, the bound-based algorithms, seeding, ``predict``) gets its distances
 from the two functions here, so a point-center distance is bitwise the same number whichever path
