@@ -28,7 +28,8 @@ class SpanningTree:
     ``a``, ``b``, ``weight`` are the ``n - 1`` edges sorted by (weight, smaller end, larger end);
     weights and ``core`` (core distances, zeros when ``M <= 1``) are in the user's metric.
     ``data`` is the data as the kernels saw it (rows scaled to unit length for cosine) and
-    ``kdtree`` its kd-tree, or None when Prim's algorithm was used.
+    ``kdtree`` the fields of its kd-tree (``tuple(tree)``: model files hold no kernel type;
+    ``KDTree(*kdtree)`` rebuilds it), or None when Prim's algorithm was used.
     """
 
     a: np.ndarray
@@ -113,7 +114,8 @@ def spanning_tree(
     if mutual:
         a, b, w = _prefer_nearer(data, (a, b), knn, core, p)
     order = spanning.tree_order(a, b, w)
-    result = SpanningTree(a[order], b[order], w[order], core, data, tree, p, cosine)
+    fields = None if tree is None else tuple(tree)
+    result = SpanningTree(a[order], b[order], w[order], core, data, fields, p, cosine)
     result.weight = result.to_metric(result.weight)
     result.core = result.to_metric(result.core)
     return result

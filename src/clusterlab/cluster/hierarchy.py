@@ -291,6 +291,25 @@ class _TreeMixin:
         self.distances_ = np.ascontiguousarray(Z[:, 2])
         self.counts_ = Z[:, 3].astype(np.int64)
 
+    def _keep_rows(self, X: np.ndarray) -> None:
+        """Keep the training rows (sorted) so that predict gives a training row its label."""
+        from clusterlab.cluster._exact_rows import sorted_rows
+
+        self._rows, self._row_order = sorted_rows(X)
+
+    def _predict_rows(self, X: np.ndarray, rule: Any) -> np.ndarray:
+        """``labels_`` of the training row equal to each row of ``X``, ``rule(rows)`` for the
+        rows that equal none."""
+        from clusterlab.cluster._exact_rows import match_rows
+
+        match = match_rows(self._rows, self._row_order, X)
+        known = match >= 0
+        out = np.empty(X.shape[0], dtype=np.int64)
+        out[known] = self.labels_[match[known]]
+        if not known.all():
+            out[~known] = rule(np.ascontiguousarray(X[~known]))
+        return out
+
     def cut(self, n_clusters: int | None = None, distance: float | None = None) -> np.ndarray:
         """Labels of another cut of the fitted tree, without refitting.
 
@@ -394,7 +413,9 @@ default="ward"
     unique only up to equal weights), so the merge heights equal scipy's and the labels of
     any cut between distinct heights are scipy's partition.
 
-    :meth:`predict` labels new points by the rule of the linkage: ``ward`` and ``centroid``
+    :meth:`predict` gives a point equal to a training point that point's label (so the
+    training data fed back gets ``labels_``) and other points the rule of the linkage:
+    ``ward`` and ``centroid``
     -- the nearest cluster centroid; ``median`` -- the nearest cluster representative (the
     WPGMC midpoints); ``single`` -- the cluster of the nearest training point; ``complete``,
     ``average`` and ``weighted`` -- the cluster at the smallest linkage distance from the point
@@ -408,11 +429,11 @@ default="ward"
     >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0], [9.0, 0.0]])
     >>> model = AgglomerativeClustering(n_clusters=2).fit(X)
     >>> model.labels_.tolist()
-    [0, 0, 1, 1, 1]
+    [1, 1, 0, 0, 0]
     >>> model.cut(n_clusters=3).tolist()
-    [1, 1, 2, 2, 0]
+    [1, 1, 0, 0, 2]
     >>> model.predict([[0.5, 0.5], [6.0, 5.0]]).tolist()
-    [0, 1]
+    [1, 0]
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -508,6 +529,7 @@ default="ward"
                 self.n_clusters_ = int(self.n_clusters)
             self.labels_ = cut_tree(self.children_, n, self.n_clusters_)
         self._prepare_predict(X, spanning)
+        self._keep_rows(X)
         return self
 
     def _full_tree(self, n: int) -> bool:
@@ -556,36 +578,38 @@ default="ward"
         """
         from sklearn.utils.validation import check_is_fitted
 
-        from clusterlab.kernels import linkage as lk
-
         check_is_fitted(self, "labels_")
         X = check_data(self, X, reset=False)
-        k = self.n_clusters_
         with threads(self.n_jobs):
-            if self._centers is not None:
-                centers = np.ascontiguousarray(self._centers.T)
-                return lk.linkage_predict(
-                    X, centers, np.arange(k), np.ones(k), k, lk.PREDICT_MIN, 2.0
-                )
-            if self._spanning is not None:
-                return self.labels_[_attach(self._spanning, X)]
-            mode = {"complete": lk.PREDICT_MAX, "single": lk.PREDICT_MIN}.get(
-                self.linkage, lk.PREDICT_MEAN
-            )
-            Q = X
-            if self.metric == "cosine":
-                from clusterlab.cluster._spanning import unit_rows
+            return self._predict_rows(X, self._predict_new)
 
-                Q = unit_rows(X)
-            return lk.linkage_predict(
-                np.ascontiguousarray(Q),
-                self._columns,
-                self.labels_,
-                self._weights,
-                k,
-                mode,
-                _kernel_metric(self.metric),
-            )
+    def _predict_new(self, X: np.ndarray) -> np.ndarray:
+        """The linkage's rule for points that are not training points."""
+        from clusterlab.kernels import linkage as lk
+
+        k = self.n_clusters_
+        if self._centers is not None:
+            centers = np.ascontiguousarray(self._centers.T)
+            return lk.linkage_predict(X, centers, np.arange(k), np.ones(k), k, lk.PREDICT_MIN, 2.0)
+        if self._spanning is not None:
+            return self.labels_[_attach(self._spanning, X)]
+        mode = {"complete": lk.PREDICT_MAX, "single": lk.PREDICT_MIN}.get(
+            self.linkage, lk.PREDICT_MEAN
+        )
+        Q = X
+        if self.metric == "cosine":
+            from clusterlab.cluster._spanning import unit_rows
+
+            Q = unit_rows(X)
+        return lk.linkage_predict(
+            np.ascontiguousarray(Q),
+            self._columns,
+            self.labels_,
+            self._weights,
+            k,
+            mode,
+            _kernel_metric(self.metric),
+        )
 
 
 def _median_representatives(X: np.ndarray, children: np.ndarray, k: int) -> np.ndarray:
@@ -623,7 +647,9 @@ def _attach(spanning: Any, X: np.ndarray) -> np.ndarray:
         from clusterlab.kernels import prim
 
         return prim.attach_points(Q, np.ascontiguousarray(spanning.data.T), core, spanning.p)
-    return _attach_kdtree(spanning.kdtree, Q, core, spanning.p)
+    from clusterlab.kernels.kdtree import KDTree
+
+    return _attach_kdtree(KDTree(*spanning.kdtree), Q, core, spanning.p)
 
 
 def _attach_kdtree(tree: tuple, Q: np.ndarray, core: np.ndarray, p: float) -> np.ndarray:
@@ -715,9 +741,9 @@ class Genie(_TreeMixin, ParamsMixin, ClusterMixin, BaseEstimator):
     in milliseconds. With ``M > 1`` many trees are minimal (mutual reachability ties whole
     neighbourhoods); the one used prefers, between equal weights, the smaller raw distance.
 
-    :meth:`predict` gives each new point the label of the training point it would join in the
-    spanning tree: the one minimising ``max(d(x, j), c(j))`` (the nearest training point when
-    ``M <= 1``).
+    :meth:`predict` gives a point equal to a training point that point's label, and any other
+    point the label of the training point it would join in the spanning tree: the one
+    minimising ``max(d(x, j), c(j))`` (the nearest training point when ``M <= 1``).
 
     Examples
     --------
@@ -789,6 +815,7 @@ class Genie(_TreeMixin, ParamsMixin, ClusterMixin, BaseEstimator):
         self.core_distances_ = st.core
         self.n_leaves_ = n
         self._merge()
+        self._keep_rows(X)
         return self
 
     def _check_n_clusters(self, n: int) -> None:
@@ -856,7 +883,7 @@ class Genie(_TreeMixin, ParamsMixin, ClusterMixin, BaseEstimator):
         check_is_fitted(self, "labels_")
         X = check_data(self, X, reset=False)
         with threads(self.n_jobs):
-            return self.labels_[_attach(self._spanning, X)]
+            return self._predict_rows(X, lambda Q: self.labels_[_attach(self._spanning, Q)])
 
 
 # ----------------------------------------------------------------------------------------------

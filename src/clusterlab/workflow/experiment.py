@@ -193,7 +193,7 @@ class Experiment:
         Examples
         --------
         >>> bool(Experiment().models().loc["hclust", "Native predict"])
-        False
+        True
         """
         frame = registry_frame()
         return frame if internal else frame.drop(columns=["Key parameter"])
