@@ -1,5 +1,8 @@
 # clusterlab developer commands. `make demo` and `make test` work on a fresh machine that has
 # Python >= 3.10 and make: they create .venv and install what they need.
+# The PostgreSQL tests run when Debian's postgresql package is installed (a throwaway cluster on
+# loopback) and are skipped otherwise; `CLUSTERLAB_REQUIRE_POSTGRES=1 make test` (as .ci/run does)
+# makes them fail instead of skipping.
 
 PYTHON ?= python3
 VENV := .venv

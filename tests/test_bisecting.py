@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.cluster import BisectingKMeans as SkBisectingKMeans
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from clusterlab.cluster.bisecting import BisectingKMeans
@@ -194,10 +197,48 @@ def test_duplicated_points_skip_unsplittable_leaves():
         assert np.bincount(model.labels_).max() == 30
 
 
-def test_fewer_distinct_points_than_clusters():
-    X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 5, axis=0)
-    with pytest.raises(ValueError, match=r"n_clusters=3 is more than BisectingKMeans can make"):
-        BisectingKMeans(3, random_state=0).fit(X)
+# scikit-learn's estimator checks fit the default n_clusters=8 on 16 rows with 4 distinct values
+FOUR_DISTINCT = np.repeat([[1.0, 3.0], [2.0, 1.0], [3.0, 3.0], [4.0, 1.0]], 4, axis=0)
+
+
+@pytest.mark.parametrize("strategy", ["biggest_inertia", "largest_cluster"])
+@pytest.mark.parametrize("init", ["random", "k-means++"])
+def test_fewer_distinct_rows_than_clusters_like_sklearn(strategy, init):
+    params = dict(init=init, bisecting_strategy=strategy, random_state=0)
+    ref = SkBisectingKMeans(8, **params).fit(FOUR_DISTINCT)
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(4\) found smaller than"):
+        ours = BisectingKMeans(8, **params).fit(FOUR_DISTINCT)
+    # the same four groups, eight centers (the extra ones repeat a group's center), zero inertia
+    assert same_partition(ours.labels_, ref.labels_)
+    assert ours.cluster_centers_.shape == ref.cluster_centers_.shape == (8, 2)
+    assert (
+        np.unique(ours.cluster_centers_, axis=0).tolist()
+        == np.unique(FOUR_DISTINCT, axis=0).tolist()
+    )
+    assert ours.inertia_ == ref.inertia_ == 0.0
+    np.testing.assert_array_equal(ours.predict(FOUR_DISTINCT), ours.labels_)
+    # the repeated centers are the empty leaves, never predicted (ties go left, as in sklearn)
+    np.testing.assert_array_equal(
+        np.sort(np.bincount(ours.labels_, minlength=8)), [0] * 4 + [4] * 4
+    )
+    np.testing.assert_array_equal(
+        np.sort(np.bincount(ref.labels_, minlength=8)),
+        np.sort(np.bincount(ours.labels_, minlength=8)),
+    )
+
+
+def test_sample_weight_checks_with_default_clusters():
+    # the two estimator checks that failed with n_clusters=8 (scikit-learn passes both)
+    from sklearn.utils.estimator_checks import (
+        check_sample_weights_not_overwritten,
+        check_sample_weights_shape,
+    )
+
+    for check in (check_sample_weights_shape, check_sample_weights_not_overwritten):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            check("BisectingKMeans", BisectingKMeans())
+            check("BisectingKMeans", SkBisectingKMeans())
 
 
 @pytest.mark.parametrize(
@@ -264,15 +305,17 @@ def _small_problem(draw):
     strategy=st.sampled_from(["biggest_inertia", "largest_cluster"]),
     seed=st.integers(0, 3),
 )
-def test_any_small_input_gives_a_tree_or_a_clear_error(problem, strategy, seed):
+def test_any_small_input_gives_a_tree(problem, strategy, seed):
     X, k = problem
     model = BisectingKMeans(k, bisecting_strategy=strategy, random_state=seed)
-    if np.unique(X, axis=0).shape[0] < k:
-        with pytest.raises(ValueError, match="fewer distinct rows than n_clusters"):
-            model.fit(X)
-        return
-    model.fit(X)
-    assert check_labels(model.labels_, X.shape[0]) == k
+    n_distinct = np.unique(X, axis=0).shape[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X)
+    # as many non-empty clusters as distinct rows allow; a warning exactly when fewer than k
+    assert len(np.unique(model.labels_)) == min(k, n_distinct)
+    assert model.cluster_centers_.shape == (k, X.shape[1])
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught) == (n_distinct < k)
     np.testing.assert_array_equal(model.predict(X), model.labels_)
     assert 0.0 <= model.inertia_ < np.inf
 
@@ -295,6 +338,9 @@ def test_inertia_per_cluster_in_blocks(monkeypatch):
 
 
 def test_rows_closer_than_squared_distances_resolve():
+    # 0 and 1e-200 cannot be told apart in squared distance: two groups, the third leaf empty
     X = np.array([[0.0], [1e-200], [5.0]])
-    with pytest.raises(ValueError, match="closer than squared distances can resolve"):
-        BisectingKMeans(3, random_state=0).fit(X)
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(2\) found smaller"):
+        model = BisectingKMeans(3, random_state=0).fit(X)
+    assert model.labels_[0] == model.labels_[1] != model.labels_[2]
+    np.testing.assert_array_equal(model.predict(X), model.labels_)

@@ -426,12 +426,12 @@ def test_cli_interrupted_write_leaves_no_file(tmp_path):
     """A process killed while writing leaves the old file or nothing, never half a table."""
     code = (
         "import os, pandas as pd\n"
-        "from clusterlab import io\n"
-        "real = io._write_format\n"
+        "from clusterlab import io\nimport clusterlab.io.files\n"
+        "real = io.files._write_format\n"
         "def dying(table, tmp, fmt, *, member):\n"
         "    real(table, tmp, fmt, member=member)\n"
         "    os._exit(9)\n"
-        "io._write_format = dying\n"
+        "io.files._write_format = dying\n"
         f"io.write_table(pd.DataFrame({{'a': range(1000)}}), {str(tmp_path / 'o.csv')!r})\n"
     )
     env_src = str(Path(__file__).resolve().parents[1] / "src")

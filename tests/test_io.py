@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from clusterlab import io as cio
 from clusterlab.io import FileFormatError, read_table, table_format, write_table
+from clusterlab.io import files as cio
 
 # ------------------------------------------------------------------------------------ formats
 

@@ -14,7 +14,10 @@ __version__ = "0.1.0.dev0"
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
     "AgglomerativeClustering": "clusterlab.cluster.hierarchy",
+    "AffinityPropagation": "clusterlab.cluster.affinity",
+    "AffinityPropagationWarning": "clusterlab.cluster.affinity",
     "anomaly_scores": "clusterlab.insight",
+    "Birch": "clusterlab.cluster.birch",
     "BisectingKMeans": "clusterlab.cluster.bisecting",
     "choose_k": "clusterlab.selection",
     "config_context": "clusterlab._config",
@@ -22,6 +25,8 @@ _LAZY: dict[str, str] = {
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.workflow",
     "Genie": "clusterlab.cluster.hierarchy",
+    "GaussianMixture": "clusterlab.cluster.mixture",
+    "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
     "get_config": "clusterlab._config",
     "HDBSCAN": "clusterlab.cluster.hdbscan",
     "GowerDistance": "clusterlab.metrics.gower",
@@ -36,6 +41,8 @@ _LAZY: dict[str, str] = {
     "load_benchmark": "clusterlab.datasets",
     "load_online_retail": "clusterlab.datasets",
     "load_wholesale_customers": "clusterlab.datasets",
+    "estimate_bandwidth": "clusterlab.cluster.meanshift",
+    "MeanShift": "clusterlab.cluster.meanshift",
     "MiniBatchKMeans": "clusterlab.cluster.minibatch",
     "NOISE": "clusterlab._base",
     "OPTICS": "clusterlab.cluster.optics",
@@ -43,7 +50,10 @@ _LAZY: dict[str, str] = {
     "read_table": "clusterlab.io",
     "rfm": "clusterlab.datasets",
     "set_config": "clusterlab._config",
+    "SpectralClustering": "clusterlab.cluster.spectral",
     "stability": "clusterlab.selection",
+    "uncached_kernels": "clusterlab._config",
+    "watch_compilation": "clusterlab._config",
     "write_table": "clusterlab.io",
 }
 

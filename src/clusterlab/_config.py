@@ -1,4 +1,5 @@
-"""Package-wide settings: the numba cache switch, thread counts and the memory budget.
+"""Package-wide settings: the numba cache switch, thread counts and the memory budget; and what
+the first run compiles (:func:`uncached_kernels`, :func:`watch_compilation`).
 
 Nothing here imports numba or compiles anything: importing clusterlab stays cheap. Kernels read
 ``CACHE`` when they are decorated (``@njit(cache=CACHE)``); estimators wrap their work in
@@ -8,8 +9,13 @@ Nothing here imports numba or compiles anything: importing clusterlab stays chea
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
-from collections.abc import Iterator
+import pkgutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -20,6 +26,8 @@ __all__ = [
     "get_config",
     "set_config",
     "threads",
+    "uncached_kernels",
+    "watch_compilation",
 ]
 
 
@@ -188,3 +196,162 @@ def threads(n_jobs: int | None) -> Iterator[int]:
             yield n_threads
     finally:
         numba.set_num_threads(previous)
+
+
+# -- first run: which kernels still compile, and how long compiling took ------------------------
+
+
+def uncached_kernels() -> list[str]:
+    """Kernels that have no compiled version in numba's on-disk cache yet.
+
+    On the first run after installing (or upgrading) clusterlab every kernel is listed: each one
+    compiles when first called (a few seconds for the larger ones) and is cached, so later runs
+    load it in milliseconds. Callers use this to say so before the work starts; the list names
+    kernels as ``"module.function"`` (e.g. ``"lloyd.assign_labels"``), so a caller can ask about
+    the kernels one model uses by their module. A kernel the runs so far did not need stays
+    listed (e.g. the parallel variant of a kernel whose serial twin small data runs, see
+    :mod:`clusterlab.kernels.variants`): to tell the user exactly when compiling happens, use
+    :func:`watch_compilation`'s ``on_first_compile``. It imports the kernel modules (and numba),
+    which compiles nothing, and reads only the cache's small index files.
+
+    Returns
+    -------
+    list of str
+        Empty when every kernel is cached, or when caching is off (``CLUSTERLAB_NUMBA_CACHE=0``:
+        then nothing is ever cached and every process compiles what it calls).
+
+    Examples
+    --------
+    >>> from clusterlab import uncached_kernels
+    >>> missing = uncached_kernels()
+    >>> all(name.count(".") == 1 for name in missing)
+    True
+    """
+    if not CACHE:
+        return []
+    return [name for name, dispatcher in _kernel_dispatchers() if not _is_cached(dispatcher)]
+
+
+def _kernel_dispatchers() -> Iterator[tuple[str, Any]]:
+    """Every numba dispatcher defined in ``clusterlab.kernels``, inlined helpers excepted (numba
+    copies those into their callers, so they never compile or cache on their own)."""
+    from numba.core.dispatcher import Dispatcher
+
+    import clusterlab.kernels as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, Dispatcher)
+                and value.py_func.__module__ == module.__name__
+                and value.targetoptions.get("inline", "never") == "never"
+            ):
+                yield f"{info.name}.{value.py_func.__name__}", value
+
+
+def _is_cached(dispatcher: Any) -> bool:
+    """Whether the dispatcher has a compiled version in memory or in its on-disk cache index
+    (an index written for an older source of the kernel counts as empty, as numba reads it)."""
+    if dispatcher.overloads:
+        return True
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except (AttributeError, OSError, EOFError, ValueError):  # numba internals moved: say "no"
+        return False
+
+
+@dataclass
+class CompileWatch:
+    """What :func:`watch_compilation` saw inside its block.
+
+    Attributes
+    ----------
+    seconds : float
+        Wall seconds spent compiling kernels (loading a cached kernel is not counted: it takes
+        milliseconds). Subtract it from the block's wall time to get the time of the work alone.
+    n_compiled : int
+        Number of kernel versions compiled (a kernel compiles once per argument types).
+    """
+
+    seconds: float = 0.0
+    n_compiled: int = 0
+
+    @property
+    def compiled(self) -> bool:
+        """Whether any kernel compiled inside the block."""
+        return self.n_compiled > 0
+
+
+@contextlib.contextmanager
+def watch_compilation(
+    on_first_compile: Callable[[], None] | None = None,
+) -> Iterator[CompileWatch]:
+    """Measure the numba compilation that happens inside a ``with`` block.
+
+    Parameters
+    ----------
+    on_first_compile : callable, optional
+        Called with no argument when the first kernel starts compiling inside the block (never,
+        when every kernel the block calls is cached): the place to tell the user, once, that
+        kernels are compiling and that only the first run does this.
+
+    Yields
+    ------
+    CompileWatch
+        Filled in as kernels compile; read it after the block. Compilation in other threads
+        during the block is counted too (numba compiles one kernel at a time, process-wide).
+
+    Examples
+    --------
+    >>> import time
+    >>> import numpy as np
+    >>> from clusterlab import KMeans, watch_compilation
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> with watch_compilation() as watch:
+    ...     start = time.perf_counter()
+    ...     model = KMeans(3, random_state=0).fit(X)
+    ...     fit_seconds = time.perf_counter() - start - watch.seconds
+    >>> watch.seconds >= 0.0 and fit_seconds >= 0.0
+    True
+    """
+    from numba.core import event
+
+    watch = CompileWatch()
+    listener = _compile_listener()(watch, on_first_compile)
+    event.register("numba:compile", listener)
+    try:
+        yield watch
+    finally:
+        event.unregister("numba:compile", listener)
+
+
+@functools.cache
+def _compile_listener() -> type:
+    """The numba listener class (defined on first use: ``_config`` must not import numba)."""
+    from numba.core.event import Listener
+
+    class CompileListener(Listener):
+        """numba compile events -> :class:`CompileWatch`, outermost compiles only (a kernel
+        compiles the kernels it calls inside its own compile event)."""
+
+        def __init__(self, watch: CompileWatch, on_first: Callable[[], None] | None) -> None:
+            self.watch = watch
+            self.on_first = on_first
+            self.depth = 0
+            self.start = 0.0
+
+        def on_start(self, event: Any) -> None:
+            if self.depth == 0:
+                if self.watch.n_compiled == 0 and self.on_first is not None:
+                    self.on_first()
+                self.start = time.perf_counter()
+            self.depth += 1
+            self.watch.n_compiled += 1
+
+        def on_end(self, event: Any) -> None:
+            self.depth -= 1
+            if self.depth == 0:
+                self.watch.seconds += time.perf_counter() - self.start
+
+    return CompileListener

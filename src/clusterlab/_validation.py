@@ -210,6 +210,10 @@ def check_data(
     """
     from sklearn.utils.validation import validate_data
 
+    from clusterlab.distributed._dispatch import dask_input_error, is_dask_collection
+
+    if is_dask_collection(X):  # never pulled into memory unannounced
+        raise dask_input_error(estimator, fitting=reset)
     if isinstance(X, str):
         raise TypeError(
             f"X must be a 2-D array-like of numbers; got the string {X[:40]!r} "

@@ -97,6 +97,10 @@ class ClusterPipeline:
         Registry id or class name.
     columns : list of str
         The columns of the data setup saw.
+    serving : dict, optional
+        What scoring new rows needs besides the pipeline (feature types, segment descriptions,
+        the anomaly scorer: :func:`clusterlab.workflow.serving.serving_record`); plain values,
+        lists, dicts and numpy arrays. None in files written before it was recorded.
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class ClusterPipeline:
         rule: Any,
         model_id: str,
         columns: list[str],
+        serving: dict[str, Any] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.features = list(features)
@@ -115,6 +120,7 @@ class ClusterPipeline:
         self.rule = rule
         self.model_id = model_id
         self.columns = list(columns)
+        self.serving = serving
 
     def __repr__(self) -> str:
         return f"ClusterPipeline(model_id={self.model_id!r}, estimator={self.estimator!r})"
@@ -251,8 +257,10 @@ def _storable(estimator: Any, rule: Any) -> tuple[Any, Any]:
     """(estimator, rule) as they can be written: an estimator skops cannot store is replaced by
     ``None`` and the data-only rule its registry entry names, which predicts the same labels
     (Birch: its subcluster centres)."""
+    from clusterlab.distributed._dispatch import without_lazy_results
     from clusterlab.models import entry_for
 
+    estimator = without_lazy_results(estimator)  # a Dask fit's lazy labels_ are not the model
     if _storable_estimator(estimator):
         return estimator, rule
     entry = entry_for(estimator)
@@ -283,7 +291,34 @@ def save_pipeline(bundle: ClusterPipeline, path: Any) -> Path:
     estimator, rule = _storable(bundle.estimator, bundle.rule)
     objects = {"pipeline": bundle.pipeline, "estimator": estimator, "rule": rule}
     meta = {"model_id": bundle.model_id, "features": bundle.features, "columns": bundle.columns}
+    if bundle.serving is not None:
+        arrays: list[np.ndarray] = []
+        meta["serving"] = _arrays_out(bundle.serving, arrays)
+        objects["serving_arrays"] = arrays
     return _write(path, "model", objects, meta)
+
+
+def _arrays_out(value: Any, arrays: list[np.ndarray]) -> Any:
+    """``value`` as JSON, each numpy array replaced by its position in ``arrays``."""
+    if isinstance(value, np.ndarray):
+        arrays.append(value)
+        return {"__array__": len(arrays) - 1}
+    if isinstance(value, dict):
+        return {str(k): _arrays_out(v, arrays) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_arrays_out(v, arrays) for v in value]
+    return value
+
+
+def _arrays_in(value: Any, arrays: list[Any]) -> Any:
+    """The inverse of :func:`_arrays_out`."""
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            return np.asarray(arrays[value["__array__"]])
+        return {k: _arrays_in(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_arrays_in(v, arrays) for v in value]
+    return value
 
 
 def load_model(path: Any) -> ClusterPipeline:
@@ -310,6 +345,7 @@ def load_model(path: Any) -> ClusterPipeline:
     """
     header, objects = _read(path, "model")
     meta = header["meta"]
+    serving = meta.get("serving")  # absent in files written before it was recorded
     return ClusterPipeline(
         pipeline=objects["pipeline"],
         features=meta["features"],
@@ -317,6 +353,7 @@ def load_model(path: Any) -> ClusterPipeline:
         rule=objects["rule"],
         model_id=meta["model_id"],
         columns=meta["columns"],
+        serving=None if serving is None else _arrays_in(serving, objects["serving_arrays"]),
     )
 
 

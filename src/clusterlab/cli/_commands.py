@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 from clusterlab.cli._common import (
     EXIT_OK,
     UI,
+    Output,
     UsageError,
     cell_text,
     check_columns,
     check_output,
-    read_input,
+    input_name,
+    input_of,
     segment_codes,
+    table_output,
 )
 
 if TYPE_CHECKING:
@@ -24,10 +27,9 @@ if TYPE_CHECKING:
 
 def cmd_profile(args: argparse.Namespace, ui: UI) -> int:
     from clusterlab.insight import describe_segments, profile_segments
-    from clusterlab.io import write_table
 
-    out = check_output(args.out, force=args.force, inputs=[args.input])
-    frame = read_input(args.input)
+    out = table_output(args, inputs=[args.input])
+    frame = input_of(args)
     check_columns(frame, [args.labels, *args.ignore], option="--labels / --ignore")
     codes, names = segment_codes(frame[args.labels], option="--labels")
     features = frame.drop(columns=[args.labels, *args.ignore])
@@ -37,7 +39,7 @@ def cmd_profile(args: argparse.Namespace, ui: UI) -> int:
         profiles = profile_segments(features, codes)
         rules = describe_segments(features, codes, max_depth=args.depth) if args.rules else None
     table = profiles.to_pandas().rename(index=lambda s: names.get(s, s))
-    ui.heading(f"{len(table)} segments in {args.input} (labels: {args.labels})")
+    ui.heading(f"{len(table)} segments in {input_name(args)} (labels: {args.labels})")
     ui.table(table.drop(columns="description"), title="size and mean of each feature")
     ui.table(table[["description"]], title="what sets each segment apart")
     if rules is not None:
@@ -48,20 +50,19 @@ def cmd_profile(args: argparse.Namespace, ui: UI) -> int:
             index=False,
         )
     if out is not None:
-        write_table(table, out, overwrite=args.force, protect=[args.input])
+        out.write(table)
         ui.wrote("profiles", out)
     return EXIT_OK
 
 
 def cmd_rfm(args: argparse.Namespace, ui: UI) -> int:
     from clusterlab.datasets import rfm
-    from clusterlab.io import write_table
 
-    out = check_output(args.out, force=args.force, inputs=[args.input])
+    out = table_output(args, inputs=[args.input])
     if args.amount is None and (args.quantity is None or args.price is None):
         raise UsageError("give --amount COL, or --quantity COL and --price COL")
-    with ui.progress(f"reading {args.input}"):
-        frame = read_input(args.input)
+    with ui.progress(f"reading {input_name(args)}"):
+        frame = input_of(args)
     roles = [args.customer, args.date, args.amount, args.quantity, args.price, args.invoice]
     check_columns(frame, [r for r in roles if r is not None], option="column")
     with ui.progress("building recency / frequency / monetary"):
@@ -78,7 +79,7 @@ def cmd_rfm(args: argparse.Namespace, ui: UI) -> int:
     ui.heading(f"{len(table):,} customers from {len(frame):,} transaction lines")
     ui.table(table.describe().loc[["mean", "min", "25%", "50%", "75%", "max"]], title="summary")
     if out is not None:
-        write_table(table, out, overwrite=args.force, protect=[args.input])
+        out.write(table)
         ui.wrote("RFM table", out)
     return EXIT_OK
 
@@ -108,6 +109,8 @@ def _setup(args: argparse.Namespace, frame: pd.DataFrame) -> Any:
         "verbose": False,
         "log_transform": args.log,
     }
+    if getattr(args, "scheduler", None) is not None and args.sample is not None:
+        options["dask_sample"] = args.sample  # on Dask, --sample sizes setup's sample
     if args.normalize == "none":
         options["normalize"] = False
     else:
@@ -163,7 +166,7 @@ def _features(frame: pd.DataFrame, args: argparse.Namespace, label: str) -> pd.D
     return frame.drop(columns=[c for c in drop if c in frame.columns])
 
 
-def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
+def _outputs(args: argparse.Namespace) -> dict[str, Any]:
     """Check every output before any work; a model file without extension gets .clusterlab."""
     model = getattr(args, "save_model", None)
     if model is not None and not Path(model).suffix:
@@ -172,7 +175,7 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
     if report is not None and Path(report).suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--report {report}: the report is HTML; name it *.html")
     return {
-        "out": check_output(args.out, force=args.force, inputs=[args.input]),
+        "out": table_output(args, inputs=[args.input]),
         "model": check_output(model, force=args.force, inputs=[args.input], table=False),
         "report": check_output(report, force=args.force, inputs=[args.input], table=False),
     }
@@ -180,8 +183,8 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
 
 def cmd_segment(args: argparse.Namespace, ui: UI) -> int:
     outputs = _outputs(args)
-    frame = read_input(args.input, sample=args.sample, seed=args.seed or 0)
-    _segment(frame, args, ui, outputs, name=args.input)
+    frame = input_of(args, sample=True)
+    _segment(frame, args, ui, outputs, name=input_name(args))
     return EXIT_OK
 
 
@@ -189,13 +192,13 @@ def _segment(
     frame: pd.DataFrame,
     args: argparse.Namespace,
     ui: UI,
-    outputs: dict[str, Path | None],
+    outputs: dict[str, Any],
     *,
     name: str,
 ) -> pd.DataFrame:
     """The whole workflow on ``frame``; writes the outputs asked for; returns the labelled data."""
     from clusterlab.insight import profile_segments
-    from clusterlab.io import atomic_output, write_table
+    from clusterlab.io import atomic_output
 
     if args.label_name in frame.columns:
         raise UsageError(f"--label-name {args.label_name!r} is already a column of the input")
@@ -214,7 +217,7 @@ def _segment(
     ui.table(table[["description"]], title="what sets each segment apart")
     protect = [getattr(args, "input", None)]
     if outputs.get("out") is not None:
-        write_table(labelled, outputs["out"], overwrite=args.force, protect=protect)
+        outputs["out"].write(labelled)
         ui.wrote("labelled data", outputs["out"])
     if outputs.get("model") is not None:
         with atomic_output(outputs["model"], overwrite=args.force, protect=protect) as tmp:
@@ -240,10 +243,8 @@ def _report(exp: Any, model: Any, *, args: argparse.Namespace, path: Path, name:
 
 
 def cmd_compare(args: argparse.Namespace, ui: UI) -> int:
-    from clusterlab.io import write_table
-
-    out = check_output(args.out, force=args.force, inputs=[args.input])
-    frame = read_input(args.input, sample=args.sample, seed=args.seed or 0)
+    out = table_output(args, inputs=[args.input])
+    frame = input_of(args, sample=True)
     with ui.progress("preparing the data"):
         exp = _setup(args, frame)
     include = args.include or None
@@ -251,10 +252,10 @@ def cmd_compare(args: argparse.Namespace, ui: UI) -> int:
         exp.compare_models(include=include, verbose=False)
     board = exp.pull()
     if out is not None:
-        write_table(board, out, overwrite=args.force, protect=[args.input])
+        out.write(board)
         ui.wrote("leaderboard", out)
     else:
-        _print_formatted(ui, board, args.format, title=f"models on {args.input}")
+        _print_formatted(ui, board, args.format, title=f"models on {input_name(args)}")
     return EXIT_OK
 
 
@@ -285,32 +286,48 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 def cmd_predict(args: argparse.Namespace, ui: UI) -> int:
-    from clusterlab.io import write_table
     from clusterlab.persistence import load_model
 
-    out = check_output(args.out, force=args.force, inputs=[args.input, args.model])
+    out = table_output(args, inputs=[args.input, args.model])
     model_path = Path(args.model)
     if not model_path.is_file():
         raise FileNotFoundError(f"{args.model}: no such model file")
     model = load_model(model_path)
-    frame = read_input(args.input)
+    frame = input_of(args)
     if args.label_name in frame.columns:
         raise UsageError(f"--label-name {args.label_name!r} is already a column of the input")
     with ui.progress(f"labelling {len(frame):,} rows"):
         labelled = model.predict_frame(frame, label_name=args.label_name)
     sizes = labelled[args.label_name].value_counts().sort_index()
     ui.table(sizes.rename("rows").to_frame().rename_axis("segment"), title=f"{model.model_id}")
-    write_table(labelled, out, overwrite=args.force, protect=[args.input, args.model])
+    out.write(labelled)
     ui.wrote("labelled data", out)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, ui: UI) -> int:
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{args.model}: no such model file")
+    from clusterlab.serve import run
+
+    level = "warning" if ui.quiet else ("debug" if ui.verbose > 1 else "info")
+    run(
+        model_path,
+        host=args.host,
+        port=args.port,
+        max_rows=args.max_rows,
+        access_log=args.access_log,
+        log_level=level,
+    )
     return EXIT_OK
 
 
 def cmd_anomalies(args: argparse.Namespace, ui: UI) -> int:
     from clusterlab.insight import anomaly_scores, top_anomalies
-    from clusterlab.io import write_table
 
-    out = check_output(args.out, force=args.force, inputs=[args.input])
-    frame = read_input(args.input, sample=args.sample, seed=args.seed or 0)
+    out = table_output(args, inputs=[args.input])
+    frame = input_of(args, sample=True)
     with ui.progress("preparing the data"):
         exp = _setup(args, frame)
     best, board = _choose_model(exp, args, ui)
@@ -326,7 +343,7 @@ def cmd_anomalies(args: argparse.Namespace, ui: UI) -> int:
     ui.table(top, title=f"the {len(top)} most anomalous rows")
     if out is not None:
         scored = frame.loc[train].assign(segment=labels, anomaly_score=scores)
-        write_table(scored, out, overwrite=args.force, protect=[args.input])
+        out.write(scored)
         ui.wrote("scores", out)
     return EXIT_OK
 
@@ -353,7 +370,8 @@ def cmd_demo(args: argparse.Namespace, ui: UI) -> int:
     from clusterlab.metrics import adjusted_rand_score
 
     folder = _demo_folder(args.out)
-    outputs = {key: folder / name for key, name in DEMO_FILES.items()}
+    outputs: dict[str, Any] = {key: folder / name for key, name in DEMO_FILES.items()}
+    outputs["out"] = Output.file(outputs["out"], overwrite=True)
     data = load_wholesale_customers()
     ui.heading("clusterlab demo: 440 wholesale customers, annual spending on six categories")
     ui.print(

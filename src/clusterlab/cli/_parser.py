@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clusterlab import __version__
-from clusterlab.cli import _commands
+from clusterlab.cli import _commands, _dask
 from clusterlab.cli._common import PROG
 
 
@@ -51,10 +51,27 @@ def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def _add_workflow_options(p: argparse.ArgumentParser, *, model: bool = True) -> None:
-    p.add_argument(
-        "input", metavar="INPUT", help="table to segment (.csv, .tsv, .parquet, .xlsx, .jsonl)"
+#: What INPUT may be, for the help of every command that reads a table.
+_SOURCES = "a file (.csv, .tsv, .parquet, .xlsx, .jsonl), a .duckdb file or a database URL"
+
+
+def _add_input(p: argparse.ArgumentParser, text: str) -> None:
+    """INPUT and how to pick a table or a query's rows from it."""
+    p.add_argument("input", metavar="INPUT", help=f"{text}: {_SOURCES}")
+    source = p.add_argument_group("input from a database")
+    which = source.add_mutually_exclusive_group()
+    which.add_argument(
+        "--table", metavar="NAME", help="read this table of the INPUT database (or SCHEMA.NAME)"
     )
+    which.add_argument(
+        "--sql",
+        metavar="QUERY",
+        help="read the result of this query (a file INPUT is the table named data, in DuckDB)",
+    )
+
+
+def _add_workflow_options(p: argparse.ArgumentParser, *, model: bool = True) -> None:
+    _add_input(p, "table to segment")
     if model:
         p.add_argument(
             "--model",
@@ -123,8 +140,21 @@ def _add_out(
     required: bool = False,
     force: str = "replace --out if it exists",
 ) -> None:
-    p.add_argument("--out", required=required, metavar=metavar, help=text)
+    p.add_argument(
+        "--out", required=required, metavar=metavar, help=f"{text} (a file, .duckdb or a URL)"
+    )
     p.add_argument("--force", action="store_true", help=force)
+    group = p.add_argument_group("output to a database")
+    group.add_argument(
+        "--out-table", metavar="NAME", help="table to write when --out is a database"
+    )
+    group.add_argument(
+        "--if-exists",
+        choices=["fail", "replace", "append"],
+        default=None,
+        help="when the table exists: fail (the default), replace it or append to it; "
+        "written in one transaction",
+    )
 
 
 def _add_format(p: argparse.ArgumentParser, text: str) -> None:
@@ -150,7 +180,7 @@ def _add_segment(sub: Any, common: argparse.ArgumentParser) -> None:
         sub,
         common,
         "segment",
-        _commands.cmd_segment,
+        _dask.cmd_segment,
         summary="the whole workflow: prepare, choose a model and k, label, describe",
         description="Prepare the data, compare the models (or fit the one given), label every "
         "row and describe the segments. Prints the leaderboard, the chosen model, the segment "
@@ -159,9 +189,20 @@ def _add_segment(sub: Any, common: argparse.ArgumentParser) -> None:
             "clusterlab segment customers.csv --ignore id --out segments.csv --report report.html",
             "clusterlab segment rfm.csv --log --model kmeans --k 4 --save-model rfm.clusterlab",
             "clusterlab segment wholesale.csv --ignore Region --ground-truth Channel --log",
+            "clusterlab segment postgresql://analyst@db/shop --table rfm --ignore customer_id \\",
+            "    --log --out postgresql://analyst@db/shop --out-table rfm_segments",
+            "clusterlab segment orders.parquet --sql \"SELECT * FROM data WHERE country = 'UK'\"",
+            "clusterlab segment 'data/*.parquet' --scheduler local --out segments/",
         ),
     )
     _add_workflow_options(p)
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="segment INPUT (a glob or directory of Parquet / CSV files) on Dask: 'local' starts "
+        "a cluster on this machine, an address joins a running scheduler; --out is then a "
+        "directory of Parquet files",
+    )
     p.add_argument(
         "--save-model",
         metavar="FILE",
@@ -201,12 +242,62 @@ def _add_predict(sub: Any, common: argparse.ArgumentParser) -> None:
         summary="label new data with a saved model",
         description="Label the rows of INPUT with a model file written by `segment --save-model`"
         " (loading it never runs code from the file).",
-        examples=("clusterlab predict segments.clusterlab new_customers.csv --out labelled.csv",),
+        examples=(
+            "clusterlab predict segments.clusterlab new_customers.csv --out labelled.csv",
+            "clusterlab predict segments.clusterlab shop.duckdb --table new_customers \\",
+            "    --out shop.duckdb --out-table new_segments --if-exists append",
+        ),
     )
     p.add_argument("model", metavar="MODEL", help="model file (.clusterlab)")
-    p.add_argument("input", metavar="INPUT", help="table with the columns the model was set up on")
+    _add_input(p, "table with the columns the model was set up on")
     _add_out(p, "labelled table to write", required=True)
     _add_label_name(p)
+
+
+def _add_serve(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = _command(
+        sub,
+        common,
+        "serve",
+        _commands.cmd_serve,
+        summary="serve a model file over HTTP: segments and anomaly scores for new rows",
+        description="Load MODEL (with the safe loader) and answer POST /predict (JSON rows -> "
+        "segment, description, anomaly score), GET /model, GET /health and GET /docs until "
+        "interrupted. Bad rows get a 422 naming the row and the column. Binds to 127.0.0.1 "
+        "unless --host says otherwise; the service has no authentication. Needs "
+        "`pip install clusterlab[serve]`.",
+        examples=(
+            "clusterlab serve segments.clusterlab",
+            "clusterlab serve segments.clusterlab --port 8080 --max-rows 50000",
+            "curl -s localhost:8000/predict -H 'content-type: application/json' \\",
+            '    -d \'{"recency": 12, "frequency": 3, "monetary": 420.5}\'',
+        ),
+    )
+    p.add_argument("model", metavar="MODEL", help="model file (.clusterlab)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument("--port", type=_port, default=8000, metavar="N", help="port (default 8000)")
+    p.add_argument(
+        "--max-rows",
+        type=_positive_int,
+        default=10_000,
+        metavar="N",
+        help="most rows per request (default 10000; more is a 422)",
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number; got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is between 1 and 65535; got {value}")
+    return value
 
 
 def _add_anomalies(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -262,7 +353,7 @@ def _add_profile(sub: Any, common: argparse.ArgumentParser) -> None:
             "clusterlab profile labelled.csv --labels segment --out profiles.csv",
         ),
     )
-    p.add_argument("input", metavar="INPUT", help="table with the data and a labels column")
+    _add_input(p, "table with the data and a labels column")
     p.add_argument("--labels", required=True, metavar="COL", help="column holding the segments")
     p.add_argument("--ignore", nargs="+", default=[], metavar="COL", help="columns to leave out")
     p.add_argument("--rules", action="store_true", help="also describe segments by if-then rules")
@@ -290,11 +381,13 @@ def _add_rfm(sub: Any, common: argparse.ArgumentParser) -> None:
         examples=(
             "clusterlab rfm online_retail.csv.gz --customer CustomerID --date InvoiceDate \\",
             "    --quantity Quantity --price UnitPrice --invoice InvoiceNo --out rfm.csv",
+            "clusterlab rfm postgresql://analyst@db/shop --table orders --customer customer_id \\",
+            "    --date ordered --amount total --out shop.duckdb --out-table rfm",
             "clusterlab rfm payments.parquet --customer client --date day --amount paid "
             "--now 2024-01-01 --out rfm.parquet",
         ),
     )
-    p.add_argument("input", metavar="INPUT", help="transaction lines")
+    _add_input(p, "transaction lines")
     p.add_argument("--customer", required=True, metavar="COL", help="customer id column")
     p.add_argument("--date", required=True, metavar="COL", help="transaction date column")
     p.add_argument("--amount", metavar="COL", help="value of each line (or --quantity and --price)")
@@ -344,6 +437,7 @@ COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = [
     _add_segment,
     _add_compare,
     _add_predict,
+    _add_serve,
     _add_profile,
     _add_anomalies,
     _add_demo,

@@ -173,12 +173,12 @@ def approximate_tree(
     nearest one outside, the pair then improved by alternating nearest-point steps between
     the two components. Returns (neighbours with the point itself first when ``M > 1``, core
     distances, edges)."""
-    from clusterlab.kernels import knn_graph, spanning
+    from clusterlab.kernels import approx_knn, spanning
 
     n = data.shape[0]
     k = min(n - 1, max(APPROX_NEIGHBOURS, M))
-    heap_d, heap_i = knn_graph.rp_forest_candidates(data, k, APPROX_TREES, 2 * k + 8, _SEED, p)
-    knn_graph.nn_descent(data, heap_d, heap_i, APPROX_ROUNDS, _SEED, p)
+    heap_d, heap_i = approx_knn.rp_forest_candidates(data, k, APPROX_TREES, 2 * k + 8, _SEED, p)
+    approx_knn.nn_descent(data, heap_d, heap_i, APPROX_ROUNDS, _SEED, p)
     rows = np.repeat(np.arange(n, dtype=np.int64), k)
     cols = heap_i.ravel()
     keep = cols >= 0

@@ -105,9 +105,12 @@ class BisectingKMeans(
     Notes
     -----
     A leaf whose rows are all identical (or so close that their squared distances underflow to
-    zero, or whose weights are all zero) cannot be split and is skipped; when no leaf can be split
-    before ``n_clusters`` is reached (fewer distinct rows than ``n_clusters``), ``fit`` raises a
-    ``ValueError``. ``labels_`` follow the tree and may differ from the nearest center among
+    zero, or whose weights are all zero) cannot be split and is skipped. When no leaf can be
+    split before ``n_clusters`` is reached (fewer distinct rows than ``n_clusters``), the leaf
+    first in line is split anyway into itself and an empty leaf with the same center, as
+    scikit-learn does: the model has ``n_clusters`` centers, some of them repeated and never
+    predicted, and a ``ConvergenceWarning`` gives the number of non-empty clusters (as
+    :class:`KMeans`). ``labels_`` follow the tree and may differ from the nearest center among
     ``cluster_centers_`` for rows near a boundary; ``predict`` of the training rows gives
     ``labels_`` back, while ``score`` and ``transform`` use the nearest center (as scikit-learn).
     ``'largest_cluster'`` counts rows, not weights (as scikit-learn). One difference from
@@ -193,6 +196,14 @@ class BisectingKMeans(
                 labels[tree.rows[node]] = label
             centers = np.ascontiguousarray(np.array([tree.centers[n] for n in tree.leaves]))
             self.inertia_ = float(labelled_inertia(X, weights, centers, labels))
+        n_distinct = sum(tree.rows[node].shape[0] > 0 for node in tree.leaves)
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         self._store_tree(tree)
         self.labels_ = labels
         self.cluster_centers_ = centers.astype(X.dtype, copy=False)
@@ -202,7 +213,7 @@ class BisectingKMeans(
     def _split_next(
         self, tree: _Tree, X: np.ndarray, weights: np.ndarray, rng: np.random.Generator
     ) -> None:
-        """Split the best splittable leaf; raise when none is left."""
+        """Split the best splittable leaf (when none is left, see the class Notes)."""
         order = np.argsort(-np.asarray([tree.scores[n] for n in tree.leaves]), kind="stable")
         for position in order:
             rows = tree.rows[tree.leaves[position]]
@@ -213,10 +224,17 @@ class BisectingKMeans(
             if result is not None:
                 tree.split(position, *result)
                 return
-        raise ValueError(
-            f"n_clusters={self.n_clusters} is more than BisectingKMeans can make: after "
-            f"{len(tree.leaves)} clusters every cluster holds identical rows (X has fewer "
-            f"distinct rows than n_clusters, or rows closer than squared distances can resolve)"
+        # Every leaf holds identical rows (fewer distinct rows than n_clusters): as scikit-learn
+        # does, the leaf first in line is split anyway, into itself and an empty leaf at its
+        # center (2-means of identical rows), so that the tree still has n_clusters leaves.
+        position = int(order[0])
+        node = tree.leaves[position]
+        center = tree.centers[node]
+        tree.split(
+            position,
+            np.zeros(tree.rows[node].shape[0], dtype=np.int64),
+            np.stack([center, center]),
+            np.array([tree.scores[node], 0.0]),
         )
 
     def _bisect(self, X: np.ndarray, weights: np.ndarray, rng: np.random.Generator):

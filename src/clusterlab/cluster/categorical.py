@@ -40,6 +40,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 
 __all__ = ["KModes", "KPrototypes"]
 
@@ -169,6 +170,8 @@ class _HuangBase(
         -------
         self
         """
+        if is_dask_collection(X):  # batch passes by map-reduce; labels_ stays lazy
+            return dask_fit(self, X, sample_weight)
         self._validate_params()
         data = self._prepare(X, sample_weight)
         self._check_init_array(data)

@@ -30,6 +30,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 
 __all__ = ["KMeans", "kmeans", "kmeans_plusplus"]
 
@@ -317,6 +318,9 @@ class KMeans(
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data; float32 is kept, other numeric types become float64. Not modified.
+            A Dask array or DataFrame is fitted on the ambient Dask cluster, never pulled into
+            memory (:mod:`clusterlab.distributed`: k-means|| for 'k-means++', one map-reduce
+            per iteration); ``labels_`` is then a lazy Dask array.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; an integer weight acts like that many copies of the row.
@@ -327,6 +331,8 @@ class KMeans(
         """
         from clusterlab.kernels.lloyd import mean_feature_variance
 
+        if is_dask_collection(X):  # map-reduce on the cluster; labels_ stays lazy
+            return dask_fit(self, X, sample_weight)
         self._validate_params()
         X = np.ascontiguousarray(check_data(self, X))
         n_samples, n_features = X.shape
@@ -379,6 +385,10 @@ class KMeans(
         """Index of the nearest center of each row of ``X`` (int64)."""
         from clusterlab.kernels.lloyd import assign_labels
 
+        if is_dask_collection(X):  # lazily, block by block
+            from clusterlab.distributed import predict
+
+            return predict(self, X)
         X = self._check_test_data(X)
         labels = np.full(X.shape[0], -1, dtype=np.int64)
         with threads(self._n_jobs_for(*X.shape)):
@@ -387,6 +397,10 @@ class KMeans(
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance of each row to each center, shape (n_samples, n_clusters)."""
+        if is_dask_collection(X):  # lazily, block by block
+            from clusterlab.distributed import transform
+
+            return transform(self, X)
         X = self._check_test_data(X)
         return self._transform(X)
 
@@ -398,6 +412,8 @@ class KMeans(
 
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return the distances of the training rows to the centers."""
+        if is_dask_collection(X):
+            return self.fit(X, sample_weight=sample_weight).transform(X)
         self.fit(X, sample_weight=sample_weight)
         return self._transform(np.ascontiguousarray(check_data(self, X, reset=False)))
 

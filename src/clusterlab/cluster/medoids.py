@@ -38,6 +38,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 
 __all__ = ["KMedoids"]
 
@@ -361,6 +362,8 @@ class KMedoids(
         -------
         self
         """
+        if is_dask_collection(X):  # CLARA on parallel samples; labels_ stays lazy
+            return dask_fit(self, X, sample_weight)
         self._validate_params()
         data, rows = self._prepare(X, sample_weight)
         n = data.shape[0]

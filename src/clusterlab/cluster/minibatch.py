@@ -31,6 +31,7 @@ from clusterlab._validation import (
     check_n_clusters,
     check_sample_weight,
 )
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 from clusterlab.kernels.center_distances import pairwise_sq_distances
 from clusterlab.kernels.lloyd import assign_labels, mean_feature_variance
 from clusterlab.kernels.minibatch import minibatch_update
@@ -61,6 +62,10 @@ class CentroidMethodsMixin:
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance from each row of ``X`` to each center, shape (n, n_clusters)."""
+        if is_dask_collection(X):  # lazily, block by block
+            from clusterlab.distributed import transform
+
+            return transform(self, X)
         X = self._check_test_data(X)
         with threads(self.n_jobs):
             return transform_centers(X, self.cluster_centers_)
@@ -243,7 +248,9 @@ class MiniBatchKMeans(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (float32 is kept; other numbers become float64).
+            Training data (float32 is kept; other numbers become float64). A Dask array or
+            DataFrame is fitted on the ambient Dask cluster: the model state visits the blocks
+            on their workers (:mod:`clusterlab.distributed.minibatch`).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Row weights: rows are drawn into batches with probability proportional to them.
@@ -252,6 +259,8 @@ class MiniBatchKMeans(
         -------
         self : MiniBatchKMeans
         """
+        if is_dask_collection(X):  # the model state visits the blocks on their workers
+            return dask_fit(self, X, sample_weight)
         self._validate_params()
         X = np.ascontiguousarray(check_data(self, X, reset=True))
         n_samples = X.shape[0]
@@ -286,7 +295,7 @@ class MiniBatchKMeans(
         Parameters
         ----------
         X : array-like of shape (n_batch, n_features)
-            The batch.
+            The batch. A Dask collection streams its blocks, in order, as successive batches.
         y : ignored
         sample_weight : array-like of shape (n_batch,), optional
             Row weights, which count in the center update (batches are not resampled here).
@@ -295,6 +304,8 @@ class MiniBatchKMeans(
         -------
         self : MiniBatchKMeans
         """
+        if is_dask_collection(X):  # each block in turn, on its worker
+            return dask_fit(self, X, sample_weight, method="partial_fit")
         self._validate_params()
         first = not hasattr(self, "cluster_centers_")
         X = check_data(self, X, reset=first)
@@ -438,6 +449,10 @@ class MiniBatchKMeans(
 
     def predict(self, X: Any) -> np.ndarray:
         """Index (int64) of the nearest center for each row of ``X``."""
+        if is_dask_collection(X):  # lazily, block by block
+            from clusterlab.distributed import predict
+
+            return predict(self, X)
         X = self._check_test_data(X)
         with threads(self.n_jobs):
             labels, _ = nearest_centers(X, self.cluster_centers_, None)

@@ -13,9 +13,11 @@ from clusterlab.insight.anomalies import (
 )
 from clusterlab.insight.profiles import SegmentProfiles, profile_segments
 from clusterlab.insight.rules import SegmentRules, describe_segments
+from clusterlab.insight.scorer import AnomalyScorer
 
 __all__ = [
     "THRESHOLD",
+    "AnomalyScorer",
     "SegmentProfiles",
     "SegmentRules",
     "anomaly_scores",

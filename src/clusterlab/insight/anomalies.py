@@ -41,7 +41,9 @@ __all__ = [
     "THRESHOLD",
     "anomaly_scores",
     "anomaly_threshold",
+    "calibration",
     "flag_anomalies",
+    "logistic_scores",
     "top_anomalies",
 ]
 
@@ -182,37 +184,75 @@ def _centre_ratio(X: np.ndarray, centres: np.ndarray, reference: np.ndarray) -> 
                 f"{name} has {array.shape[1]} features but the model's centres have shape "
                 f"{centres.shape}"
             )
-    ref_nearest, ref_distance = pairwise_distances_argmin_min(reference, centres)
-    positive = ref_distance[ref_distance > 0]
+    spread = centre_spread(reference, centres)
+    nearest, distance = pairwise_distances_argmin_min(X, centres)
+    return distance / spread[nearest]
+
+
+def centre_spread(reference: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each centre's spread: the median distance to it of the ``reference`` rows nearest to it
+    (the median over all rows for a centre no row is nearest to, or whose median is 0)."""
+    from sklearn.metrics import pairwise_distances_argmin_min
+
+    nearest, distance = pairwise_distances_argmin_min(reference, centres)
+    positive = distance[distance > 0]
     fallback = float(np.median(positive)) if positive.size else 1.0
     spread = np.full(centres.shape[0], fallback)
-    for c in np.unique(ref_nearest):
-        median = float(np.median(ref_distance[ref_nearest == c]))
+    for c in np.unique(nearest):
+        median = float(np.median(distance[nearest == c]))
         if median > 0:
             spread[c] = median
-    nearest, distance = (
-        (ref_nearest, ref_distance) if reference is X else pairwise_distances_argmin_min(X, centres)
-    )
-    return distance / spread[nearest]
+    return spread
 
 
 def _normalise(raw: np.ndarray) -> np.ndarray:
     """Robust z-score, then the logistic map that sends z = ROBUST_Z to 0.5."""
+    median, scale = calibration(raw)
+    return logistic_scores(_finite(raw), median, scale)
+
+
+def _finite(raw: np.ndarray) -> np.ndarray:
+    """+inf (an unreachable point) as anomalous as anything seen; -inf or NaN the least."""
     raw = np.asarray(raw, dtype=np.float64).copy()
     finite = np.isfinite(raw)
     if not finite.any():
-        return np.ones_like(raw)
-    # +inf (e.g. an unreachable point) is as anomalous as anything seen; -inf or NaN the least
+        return np.full_like(raw, np.inf)
     raw[np.isposinf(raw)] = raw[finite].max()
     raw[~np.isfinite(raw)] = raw[finite].min()
+    return raw
+
+
+def calibration(raw: Any) -> tuple[float, float]:
+    """The median and robust scale of raw scores (the normalisation's two numbers).
+
+    The scale is ``1.4826 * MAD``; when more than half the scores tie it falls back on the mean
+    absolute deviation (times ``sqrt(pi / 2)``), and it is 0 when every score is the same.
+    """
+    raw = _finite(raw)
+    if not np.isfinite(raw).all():
+        return math.inf, 0.0
     median = float(np.median(raw))
     scale = _MAD_SCALE * float(np.median(np.abs(raw - median)))
     if scale == 0:  # more than half the rows tie: fall back on the mean absolute deviation
         scale = math.sqrt(math.pi / 2) * float(np.mean(np.abs(raw - median)))
+    return median, scale
+
+
+def logistic_scores(raw: Any, median: float, scale: float) -> np.ndarray:
+    """Raw scores on the [0, 1] scale of :func:`anomaly_scores`, given a calibration.
+
+    ``1 / (1 + exp(-(z - 3)))`` with ``z = (raw - median) / scale``; a row's score depends on
+    its raw score only, so new rows can be scored one at a time against the fitted data's
+    calibration (:class:`clusterlab.insight.AnomalyScorer`).
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    if not math.isfinite(median):  # nothing finite was seen: everything is anomalous
+        return np.ones_like(raw)
     if scale == 0:
-        return np.zeros_like(raw)
-    z = (raw - median) / scale
-    return 1.0 / (1.0 + np.exp(-(z - ROBUST_Z)))
+        return np.where(raw > median, 1.0, 0.0)
+    with np.errstate(over="ignore"):
+        z = (raw - median) / scale
+        return 1.0 / (1.0 + np.exp(-(z - ROBUST_Z)))
 
 
 def _check_scores(scores: Any) -> np.ndarray:

@@ -15,6 +15,7 @@ from numba import njit, prange
 from clusterlab._config import CACHE
 from clusterlab.kernels.center_distances import CHUNK
 from clusterlab.kernels.metric import rdist_rows
+from clusterlab.kernels.variants import by_threads, serial_twin
 
 __all__ = ["default_n_local_trials", "kmeans_plusplus_indices", "random_indices"]
 
@@ -65,7 +66,7 @@ def _first_closest(X, center):
 
 
 @njit(cache=CACHE)
-def kmeans_plusplus_indices(X, sample_weight, n_clusters, n_local_trials, seed):
+def _kmeans_plusplus_parallel(X, sample_weight, n_clusters, n_local_trials, seed):
     """Row indices of the greedy k-means++ seeds.
 
     Parameters
@@ -109,6 +110,13 @@ def kmeans_plusplus_indices(X, sample_weight, n_clusters, n_local_trials, seed):
         indices[c] = candidates[t_best]
         closest[:] = new_closest[t_best]
     return indices
+
+
+_candidate_potentials_serial = serial_twin(_candidate_potentials)
+_kmeans_plusplus_serial = serial_twin(
+    _kmeans_plusplus_parallel, _candidate_potentials=_candidate_potentials_serial
+)
+kmeans_plusplus_indices = by_threads(_kmeans_plusplus_parallel, _kmeans_plusplus_serial)
 
 
 def random_indices(

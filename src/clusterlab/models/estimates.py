@@ -52,12 +52,16 @@ def knee_eps(X: np.ndarray, min_samples: int, sample_size: int, seed: int | None
     return eps if eps > 0 else float(d[d > 0][0]) if (d > 0).any() else 1.0
 
 
-def bandwidth(X: np.ndarray, seed: int | None, n_samples: int | None = None) -> float:
-    """scikit-learn's ``estimate_bandwidth`` (on ``n_samples`` rows when given); 1.0 when the
-    estimate is 0 (all rows equal)."""
-    from sklearn.cluster import estimate_bandwidth
+def bandwidth(X: np.ndarray, seed: int | None) -> float:
+    """Mean shift's default bandwidth for ``X``: half the mean median neighbour distance, on at
+    most 50,000 rows, seeded by ``seed`` (:func:`clusterlab.cluster.meanshift.default_bandwidth`).
 
-    return float(estimate_bandwidth(X, n_samples=n_samples, random_state=seed)) or 1.0
+    scikit-learn's ``estimate_bandwidth`` (quantile 0.3) put 96% of the wholesale customers and
+    nearly all of PyCaret's mice in one segment; this rule, with weak modes merged, gives 2 and 5.
+    """
+    from clusterlab.cluster.meanshift import default_bandwidth
+
+    return float(default_bandwidth(np.asarray(X, dtype=np.float64), random_state=seed))
 
 
 # ---------------------------------------------------------------- defaults of the entries
@@ -79,11 +83,10 @@ def hdbscan_defaults(context: DataContext, given: Mapping[str, Any]) -> dict[str
 
 
 def meanshift_defaults(context: DataContext, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The bandwidth scikit-learn estimates on at most ``search_size`` rows."""
+    """The bandwidth of :func:`bandwidth` (given explicitly, so every engine uses it)."""
     if "bandwidth" in given:
         return {}
-    rows = min(len(context.X), context.search_size)
-    return {"bandwidth": bandwidth(context.X, context.seed, n_samples=rows)}
+    return {"bandwidth": bandwidth(context.X, context.seed)}
 
 
 # ---------------------------------------------------------------- estimates behind tuning spaces
@@ -95,5 +98,5 @@ def sample_eps(X: np.ndarray, context: DataContext) -> float:
 
 
 def sample_bandwidth(X: np.ndarray, context: DataContext) -> float:
-    """The bandwidth estimated on a sample: the centre of the bandwidth's tuning grid."""
+    """The bandwidth of :func:`bandwidth` on a sample: the centre of the bandwidth's tuning grid."""
     return bandwidth(X, context.seed)

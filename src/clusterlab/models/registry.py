@@ -33,6 +33,10 @@ __all__ = [
 _K_SPACE = list(range(2, 11))
 #: Rows compare_models gives choose_k for k-means (it samples further inside).
 KMEANS_SEARCH_SIZE = 100_000
+#: Rows choose_k gives affinity propagation (a dense run per k and preference; 4 MB each).
+AP_SEARCH_SIZE = 1_000
+#: Mean shift's modes holding fewer than this share of the rows join the nearest stronger mode.
+MEANSHIFT_MIN_SHARE = 0.05
 _LINKAGES = ("ward", "average", "complete", "single")
 
 _ENTRIES = (
@@ -158,7 +162,11 @@ _ENTRIES = (
     ModelEntry(
         id="birch",
         name="Birch Clustering",
-        engines={"sklearn": lazy_class("sklearn.cluster:Birch")},
+        engines={
+            "clusterlab": lazy_class("clusterlab.cluster.birch:Birch"),
+            "sklearn": lazy_class("sklearn.cluster:Birch"),
+        },
+        about="numba flat-array CF tree (BETULA features), weighted k-means global step",
         key_param="n_clusters",
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "threshold": [0.1, 0.3, 0.5, 1.0]},
@@ -169,16 +177,27 @@ _ENTRIES = (
     ModelEntry(
         id="ap",
         name="Affinity Propagation",
-        engines={"sklearn": lazy_class("sklearn.cluster:AffinityPropagation")},
-        key_param="preference",
-        tuning={"damping": [0.5, 0.7, 0.9]},
-        memory="O(n²)",
-        turbo_max_n=3_000,
+        engines={
+            "clusterlab": lazy_class("clusterlab.cluster.affinity:AffinityPropagation"),
+            "sklearn": lazy_class("sklearn.cluster:AffinityPropagation"),
+        },
+        about="numba messages in place; preference searched for k; kNN-graph mode above 5,000",
+        key_param="n_clusters",
+        key_search=ChooseK("refit", rows=AP_SEARCH_SIZE),
+        tuning={"n_clusters": _K_SPACE, "damping": [0.5, 0.7, 0.9]},
+        memory="O(n·k)",
+        turbo_max_n=20_000,
     ),
     ModelEntry(
         id="meanshift",
         name="Mean Shift Clustering",
-        engines={"sklearn": lazy_class("sklearn.cluster:MeanShift", bin_seeding=True)},
+        engines={
+            "clusterlab": lazy_class(
+                "clusterlab.cluster.meanshift:MeanShift", min_cluster_size=MEANSHIFT_MIN_SHARE
+            ),
+            "sklearn": lazy_class("sklearn.cluster:MeanShift", bin_seeding=True),
+        },
+        about="numba kd-tree with node sums, MeanShift++ grid; weak modes merged",
         key_param="bandwidth",
         defaults=meanshift_defaults,
         tuning={"bandwidth": Scaled(sample_bandwidth, (0.5, 0.75, 1.0, 1.5))},
@@ -188,18 +207,28 @@ _ENTRIES = (
     ModelEntry(
         id="sc",
         name="Spectral Clustering",
-        engines={"sklearn": lazy_class("sklearn.cluster:SpectralClustering")},
+        engines={
+            "clusterlab": lazy_class("clusterlab.cluster.spectral:SpectralClustering"),
+            "sklearn": lazy_class("sklearn.cluster:SpectralClustering"),
+        },
+        about="sparse kNN graph, ARPACK / LOBPCG; predict: Nyström extension",
         key_param="n_clusters",
         key_search=ChooseK("spectral"),
-        tuning={"n_clusters": _K_SPACE, "affinity": ["rbf", "nearest_neighbors"]},
-        memory="O(n²)",
-        turbo_max_n=5_000,
+        tuning={"n_clusters": _K_SPACE, "affinity": ["nearest_neighbors", "rbf"]},
+        # the fitted affinity graph (sparse) and the kd-tree that places new rows in it
+        trusted=frozenset({"scipy.sparse._csr.csr_matrix", "clusterlab.kernels.kdtree.KDTree"}),
+        memory="O(n·k)",
+        turbo_max_n=50_000,
         aliases={"spectral": {}},
     ),
     ModelEntry(
         id="gmm",
         name="Gaussian Mixture",
-        engines={"sklearn": lazy_class("sklearn.mixture:GaussianMixture")},
+        engines={
+            "clusterlab": lazy_class("clusterlab.cluster.mixture:GaussianMixture"),
+            "sklearn": lazy_class("sklearn.mixture:GaussianMixture"),
+        },
+        about="numba EM, sample weights, degenerate components regularised",
         key_param="n_components",
         key_search=ChooseK("mixture"),
         tuning={"n_components": _K_SPACE, "covariance_type": ["full", "diag", "tied"]},

@@ -92,7 +92,8 @@ def plot_elbow(
 
 
 def elbow_curve(model: Any, X: Any, k_range: Iterable[int]) -> tuple[list[int], list[float]]:
-    """Within-cluster sum of squares of ``model`` refitted for each k on the rows of X."""
+    """Within-cluster sum of squares of ``model`` refitted for each k on the rows of X (a model
+    with ``labels_for(k)``, as SpectralClustering, is fitted once for the largest k)."""
     from sklearn.base import clone
 
     from clusterlab.metrics import inertia
@@ -105,12 +106,14 @@ def elbow_curve(model: Any, X: Any, k_range: Iterable[int]) -> tuple[list[int], 
             f"n_components) parameter; {type(model).__name__} has none (density models such "
             "as DBSCAN, OPTICS and HDBSCAN choose k themselves)"
         )
-    ks, wcss = [], []
-    for k in k_range:
-        if 1 <= k < X.shape[0]:
-            ks.append(k)
-            wcss.append(inertia(X, clone(model).set_params(**{name: k}).fit_predict(X)))
-    return ks, wcss
+    ks = [k for k in k_range if 1 <= k < X.shape[0]]
+    if not ks:
+        return [], []
+    if hasattr(model, "labels_for"):
+        # one fit with max(ks) eigenvectors labels every k (spectral clustering's embedding)
+        top = clone(model).set_params(**{name: max(ks)}).fit(X)
+        return ks, [inertia(X, top.labels_for(k)) for k in ks]
+    return ks, [inertia(X, clone(model).set_params(**{name: k}).fit_predict(X)) for k in ks]
 
 
 def elbow_inputs(

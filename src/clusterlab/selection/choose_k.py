@@ -288,7 +288,8 @@ def choose_k(
     model : str or estimator, default='kmeans'
         A model id that takes k, fitted along its k path (:mod:`clusterlab.selection.paths`):
         ``'kmeans'`` (warm-started from k - 1 and k + 1), ``'hclust'`` (one tree cut at every
-        k; ``'ward'``, ``'average'`` ... name the linkage), ``'gmm'`` (with BIC and AIC),
+        k; ``'ward'``, ``'average'`` ... name the linkage), ``'gmm'`` (with BIC and AIC; the
+        id also fits the other covariance types and ``reason`` names one with a lower BIC),
         ``'sc'`` / ``'spectral'`` (with the eigengap), ``'minibatch'``, ``'bisecting'``,
         ``'birch'``; or an estimator with an ``n_clusters`` (or ``n_components``) parameter.
     k_range : iterable of int, default=range(2, 16)
@@ -384,6 +385,7 @@ class _Scores:
         fit_ks = [*ks, ks[-1] + 1] if "gap" in chosen and ks[-1] + 1 <= n - 1 else ks
         path = fit_path(chosen_plan, X, fit_ks, self.seed_path, n_jobs)
         self.labels = path.labels
+        self.notes.extend(path.notes)
         rows = None
         if "silhouette" in chosen:
             rows = silhouette_rows(n, sample_size, self.seed_silhouette, self.notes)

@@ -8,8 +8,10 @@ knows besides: inertia, BIC / AIC, the spectrum), reusing work across k where th
   (``AgglomerativeClustering`` with any linkage and metric, ``Genie``) are fitted once and cut
   by their ``cut``; scikit-learn's by one scipy tree (Ward, average, complete or single linkage
   on euclidean distances; another metric refits the model per k);
-- ``mixture``: Gaussian mixtures, with their BIC and AIC;
-- ``spectral``: one eigendecomposition for every k, with the eigengap;
+- ``mixture``: Gaussian mixtures, with their BIC and AIC (clusterlab's share one validation
+  and one k-means++ seeding across k: :func:`clusterlab.gaussian_mixture_path`);
+- ``spectral``: one eigendecomposition for every k (one SpectralClustering fit), with the
+  eigengap;
 - ``refit``: any estimator with a number-of-clusters parameter, refitted for every k.
 
 Which path a model takes is its registry entry's (:class:`clusterlab.models.ChooseK`): a model
@@ -46,6 +48,7 @@ class KPath:
     bic: dict[int, float] = field(default_factory=dict)
     aic: dict[int, float] = field(default_factory=dict)
     eigenvalues: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def seeds(random_state: Any, n: int) -> list[int]:
@@ -175,10 +178,23 @@ def linkage_path(X: np.ndarray, ks: Sequence[int], method: str) -> KPath:
     return path
 
 
-def mixture_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any) -> KPath:
-    """Gaussian mixtures (``base`` with n_components = k) for every k, with their BIC and AIC."""
+def mixture_path(
+    X: np.ndarray, ks: Sequence[int], seed: int, base: Any, *, other_types: bool = False
+) -> KPath:
+    """Gaussian mixtures (``base`` with n_components = k) for every k, with their BIC and AIC.
+
+    clusterlab's GaussianMixture with its default k-means initialisation takes
+    :func:`~clusterlab.cluster.mixture_path.gaussian_mixture_path` (one validation, one
+    k-means++ seeding for the largest k shared by every k, labels and log-likelihood from the
+    last E step); another mixture is refitted for every k. ``other_types`` also fits the other
+    three covariance types on the same k-means starts, and a note names the covariance type
+    with a lower BIC than ``base``'s at each k where there is one (the path itself stays
+    ``base``'s: its labels are those of the model the chosen k will build).
+    """
     from sklearn.base import clone
 
+    if _shares_work(base):
+        return _shared_mixture_path(X, ks, seed, base, other_types=other_types)
     path = KPath(labels={})
     for k in ks:
         model = clone(base).set_params(n_components=k, random_state=seed).fit(X)
@@ -188,15 +204,97 @@ def mixture_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any) -> KPat
     return path
 
 
-def spectral_path(
-    X: np.ndarray, ks: Sequence[int], seed: int, n_neighbors: int, n_jobs: Any
+def _shares_work(base: Any) -> bool:
+    """Whether ``base`` is clusterlab's GaussianMixture started by k-means from nothing given."""
+    from clusterlab.cluster.mixture import GaussianMixture
+
+    params = base.get_params()
+    given = ("weights_init", "means_init", "precisions_init")
+    return (
+        type(base) is GaussianMixture
+        and params["init_params"] == "kmeans"
+        and not params["warm_start"]
+        and all(params[name] is None for name in given)
+    )
+
+
+def _shared_mixture_path(
+    X: np.ndarray, ks: Sequence[int], seed: int, base: Any, *, other_types: bool
 ) -> KPath:
+    from clusterlab.cluster.mixture_path import COVARIANCE_TYPES, gaussian_mixture_path
+
+    params = base.get_params()
+    kind = params["covariance_type"]
+    types = [kind, *(t for t in COVARIANCE_TYPES if t != kind)] if other_types else [kind]
+    fitted = gaussian_mixture_path(
+        X,
+        ks,
+        covariance_types=types,
+        n_init=params["n_init"],
+        tol=params["tol"],
+        reg_covar=params["reg_covar"],
+        max_iter=params["max_iter"],
+        random_state=seed,
+        n_jobs=params["n_jobs"],
+    )
+    path = KPath(labels={})
+    for k in ks:
+        path.labels[k] = fitted.labels(kind, k).astype(np.int64, copy=False)
+        path.bic[k] = float(fitted.bic[(kind, k)])
+        path.aic[k] = float(fitted.aic[(kind, k)])
+    if other_types:
+        path.notes.extend(_better_types(fitted, kind, ks))
+    return path
+
+
+def _better_types(fitted: Any, kind: str, ks: Sequence[int]) -> list[str]:
+    """A note per covariance type with a lower BIC than ``kind``'s, naming the k where it is."""
+    better: dict[str, list[int]] = {}
+    for k in ks:
+        best = min(fitted.covariance_types, key=lambda t: fitted.bic[(t, k)])
+        if fitted.bic[(best, k)] < fitted.bic[(kind, k)]:
+            better.setdefault(best, []).append(k)
+    return [
+        f"the BIC is lowest with covariance_type={t!r} at k = {', '.join(map(str, k_list))} "
+        f"(the path is {kind!r}; choose_k(X, GaussianMixture(covariance_type={t!r})) scores it)"
+        for t, k_list in better.items()
+    ]
+
+
+def spectral_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any, n_jobs: Any) -> KPath:
     """Spectral clustering for every k from one eigendecomposition.
 
-    The symmetric k-nearest-neighbour graph is normalised once, its leading eigenvectors are
-    computed once for the largest k, and each k clusters the row-normalised first k of them with
-    k-means (Ng, Jordan and Weiss); the eigenvalues give the eigengap criterion.
+    clusterlab's SpectralClustering (``base``, its affinity and solver kept) is fitted once
+    with ``max(ks) + 1`` eigenvectors, and each k clusters the first k of them
+    (:meth:`~clusterlab.cluster.spectral.SpectralClustering.labels_for`); its eigenvalues give
+    the eigengap criterion. Another spectral estimator (scikit-learn's) gets the same from
+    one symmetric k-nearest-neighbour graph with its ``n_neighbors``.
     """
+    from sklearn.base import clone
+
+    from clusterlab.cluster.spectral import SpectralClustering
+
+    if type(base) is not SpectralClustering:
+        n_neighbors = int(base.get_params().get("n_neighbors", 10))
+        return _knn_spectral_path(X, ks, seed, n_neighbors, n_jobs)
+    given = base.get_params()
+    top = max(ks)
+    limit = X.shape[0] if given["n_landmarks"] is None else min(X.shape[0], given["n_landmarks"])
+    params = {"n_clusters": top, "n_components": min(top + 1, limit), "random_state": seed}
+    if given["n_jobs"] is None:
+        params["n_jobs"] = n_jobs
+    model = clone(base).set_params(**params).fit(X)
+    path = KPath(labels={}, eigenvalues=np.asarray(model.eigenvalues_, dtype=np.float64))
+    for k in ks:
+        path.labels[k] = model.labels_for(k)
+    return path
+
+
+def _knn_spectral_path(
+    X: np.ndarray, ks: Sequence[int], seed: int, n_neighbors: int, n_jobs: Any
+) -> KPath:
+    """Ng, Jordan and Weiss on a symmetric k-nearest-neighbour graph: one eigendecomposition
+    for the largest k, k-means on the row-normalised first k eigenvectors for each k."""
     from scipy.sparse import diags
     from scipy.sparse.linalg import eigsh
     from sklearn.neighbors import kneighbors_graph
@@ -252,6 +350,7 @@ class Plan:
 
     kind: str
     estimator: Any
+    by_id: bool = False  # named by a model id: the model's defaults are not the user's choice
 
 
 def _kmeans(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
@@ -276,12 +375,11 @@ def _linkage(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs:
 
 
 def _mixture(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
-    return mixture_path(X, ks, seed, plan.estimator)
+    return mixture_path(X, ks, seed, plan.estimator, other_types=plan.by_id and not quick)
 
 
 def _spectral(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
-    n_neighbors = int(plan.estimator.get_params().get("n_neighbors", 10))
-    return spectral_path(X, ks, seed, n_neighbors, n_jobs)
+    return spectral_path(X, ks, seed, plan.estimator, n_jobs)
 
 
 def _refit(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
@@ -374,7 +472,7 @@ def plan(model: Any) -> Plan:
             f"{_models_text()} with an n_clusters (or n_components) parameter; "
             f"got {type(estimator).__name__}"
         )
-    return Plan(kind, estimator)
+    return Plan(kind, estimator, by_id=isinstance(model, str))
 
 
 def _models_text() -> str:

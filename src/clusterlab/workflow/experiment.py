@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from clusterlab.distributed._dispatch import is_dask_collection
 from clusterlab.models import registry_frame
 from clusterlab.workflow import compare as _compare
 from clusterlab.workflow import evaluate as _evaluate
@@ -73,6 +74,7 @@ class Experiment:
         self._k_selection: dict[str, Any] = {}
         self._last: Any = None  # what pull() shows: a table or a result with to_pandas()
         self._prepared: Prepared | None = None
+        self._dask: Any = None  # the Dask DataFrame setup got, when it got one
         self.search_size = SEARCH_SIZE
         self.leaderboard_: _compare.Leaderboard | None = None
         self.tune_result_: _tune.TuneResult | None = None
@@ -124,7 +126,12 @@ class Experiment:
         Experiment
             ``self``.
         """
-        self._prepared = prepare(data, **options)
+        if is_dask_collection(data):  # a sample in memory; statistics and final fits on all rows
+            from clusterlab.distributed import workflow as _dask
+
+            self._prepared, self._dask = _dask.setup(data, **options)
+        else:
+            self._prepared, self._dask = prepare(data, **options), None
         self._fitted.clear()
         self._k_selection.clear()
         self.leaderboard_ = self.tune_result_ = None
@@ -226,6 +233,7 @@ class Experiment:
         """
         prepared = self._state(ground_truth)
         record = create(model, num_clusters, params, prepared, **self._tools())
+        self._refit_on_dask(record, prepared)
         self._fitted[id(record.estimator)] = self._last = record
         self._show(record.to_pandas().reset_index(), f"create_model({record.model_id!r})", verbose)
         return record.estimator
@@ -243,6 +251,14 @@ class Experiment:
         them (``predict_proba``, or HDBSCAN's ``probabilities_`` for the training rows).
         """
         prepared = self._state()
+        if self._dask is not None:  # a lazy Dask DataFrame, partition by partition
+            from clusterlab.distributed import workflow as _dask
+
+            if probabilities:
+                raise ValueError("probabilities=True is not available for a Dask DataFrame")
+            return _dask.assign(
+                find_record(self._fitted, model), prepared, self._dask.data, label_name
+            )
         return _labels.assign(find_record(self._fitted, model), prepared, label_name, probabilities)
 
     def predict_model(self, model: Any, data: Any, label_name: str = "Cluster") -> pd.DataFrame:
@@ -252,6 +268,13 @@ class Experiment:
         """
         from clusterlab.persistence import ClusterPipeline
 
+        if is_dask_collection(data):  # a lazy Dask DataFrame, partition by partition
+            from clusterlab.distributed import workflow as _dask
+
+            if isinstance(model, ClusterPipeline):
+                return _dask.predict_frames(model, data, label_name)
+            record = find_record(self._fitted, model)
+            return _dask.assign(record, self._state(), data, label_name)
         if isinstance(model, ClusterPipeline):
             return model.predict_frame(data, label_name=label_name)
         prepared = self._state()
@@ -298,6 +321,9 @@ class Experiment:
         )
         for record in board.records.values():
             self._fitted[id(record.estimator)] = record
+        for model_id in board.ranked[:n_select]:
+            if self._refit_on_dask(board.records[model_id], prepared):
+                board.table.loc[model_id, "Note"] = board.records[model_id].metrics["Note"]
         self._k_selection.update(board.k_selection)
         self.leaderboard_ = self._last = board
         self._show(board.to_pandas().reset_index(), "compare_models", verbose)
@@ -338,10 +364,21 @@ class Experiment:
         prepared = self._state(ground_truth)
         search = {"optimize": optimize, "n_iter": n_iter}
         result = _tune.tune(prepared, model, search_space, self._fitted, **search, **self._tools())
+        self._refit_on_dask(result.record, prepared)
         self._fitted[id(result.model)] = result.record
         self.tune_result_ = self._last = result
         self._show(result.to_pandas(), f"tune_model (optimize={result.optimize})", verbose)
         return result.model
+
+    def _refit_on_dask(self, record: FittedModel, prepared: Prepared) -> bool:
+        """After a Dask setup: the model refitted on every row where a distributed fit exists
+        (the fit on the sample stays otherwise); its note says which. False without Dask."""
+        if self._dask is None:
+            return False
+        from clusterlab.distributed import workflow as _dask
+
+        _dask.refit(record, prepared, self._dask, self._metrics)
+        return True
 
     # ---------------------------------------------------------------------- insight
 

@@ -32,7 +32,10 @@ class Restored(NamedTuple):
 
 
 def save_model(path: Any, prepared: Prepared, record: FittedModel) -> Path:
-    """The preprocessing pipeline and one fitted model in one safe file."""
+    """The preprocessing pipeline and one fitted model in one safe file, with what scoring new
+    rows needs (:func:`clusterlab.workflow.serving.serving_record`)."""
+    from clusterlab.workflow.serving import serving_record
+
     pre = prepared.preprocessor
     bundle = ClusterPipeline(
         pipeline=pre.pipeline_,
@@ -41,6 +44,7 @@ def save_model(path: Any, prepared: Prepared, record: FittedModel) -> Path:
         rule=record.rule,
         model_id=record.model_id,
         columns=[str(c) for c in prepared.data.columns],
+        serving=serving_record(prepared, record),
     )
     return save_pipeline(bundle, path)
 

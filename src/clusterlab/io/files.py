@@ -1,4 +1,4 @@
-"""Read and write tables: CSV / TSV, Parquet, Excel .xlsx and JSON lines, chosen by extension.
+"""Table files: CSV / TSV, Parquet, Excel .xlsx and JSON lines, chosen by extension.
 
 Reading sniffs what a spreadsheet export usually gets wrong (the delimiter, a decimal comma, the
 text encoding) and turns every problem with the file into one clear error naming the file.
@@ -43,9 +43,9 @@ __all__ = [
     "FileFormatError",
     "atomic_output",
     "check_writable",
-    "read_table",
+    "read_file",
     "table_format",
-    "write_table",
+    "write_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def _require(fmt: str, action: str) -> None:
 # ---------------------------------------------------------------------------------------- reading
 
 
-def read_table(
+def read_file(
     path: str | os.PathLike[str],
     *,
     sep: str | None = None,
@@ -174,7 +174,7 @@ def read_table(
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "a.csv").write_text("x;y\\n1,5;2\\n3,0;4\\n")
-    >>> read_table(folder / "a.csv")
+    >>> read_file(folder / "a.csv")
          x  y
     0  1.5  2
     1  3.0  4
@@ -418,7 +418,7 @@ def _read_binary_format(
 # ---------------------------------------------------------------------------------------- writing
 
 
-def write_table(
+def write_file(
     frame: pd.DataFrame,
     path: str | os.PathLike[str],
     *,
@@ -467,9 +467,9 @@ def write_table(
     --------
     >>> import tempfile, pathlib, pandas as pd
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
-    >>> write_table(pd.DataFrame({"a": [1, 2]}), target).name
+    >>> write_file(pd.DataFrame({"a": [1, 2]}), target).name
     'out.csv'
-    >>> read_table(target)["a"].tolist()
+    >>> read_file(target)["a"].tolist()
     [1, 2]
     """
     if not isinstance(frame, pd.DataFrame):
@@ -534,7 +534,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def check_writable(
     path: str | os.PathLike[str], *, overwrite: bool = False, protect: Iterable[Any] = ()
 ) -> None:
-    """Raise the error :func:`write_table` would raise for ``path``, before any work is done.
+    """Raise the error :func:`write_file` would raise for ``path``, before any work is done.
 
     Any file (a report, a model) may be checked, whatever its extension.
     """

@@ -1,0 +1,387 @@
+"""Exact k-means iterations as one map-reduce per iteration, with per-block state on workers.
+
+Every iteration sends the centers to one task per row block. The task runs the in-memory
+fit's own assignment kernel on its block (:func:`clusterlab.kernels.lloyd.lloyd_step`, or
+:func:`clusterlab.kernels.bounds.yinyang_step` with the block's Hamerly / Yinyang bounds) and
+returns the block's new state (labels, bounds) together with its per-cluster weighted sums,
+weights and number of changed labels. The state stays on the worker as a Future that the next
+iteration's task takes and returns: it never crosses to the client. The client adds the sums
+up block by block in a fixed order, relocates empty clusters, divides, and applies the in-memory
+estimator's stopping rule, so from the same initial centers a distributed fit makes the same
+iterations as the in-memory one and ends at the same centers and inertia (up to the order in
+which float64 sums are added).
+
+Every task is pure (it copies the state it updates), so when a worker dies the scheduler
+recomputes its lost state from the previous iteration's, and the fit continues unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from clusterlab.distributed._blocks import collect, per_block
+from clusterlab.distributed._tasks import as_block, as_weights, kernel_threads
+
+__all__ = ["LloydResult", "run_lloyd", "state_row_bytes"]
+
+
+def state_row_bytes(algorithm: str, n_groups: int) -> int:
+    """Bytes per row of the state kept between iterations: labels, and bounds if any."""
+    return 8 if algorithm == "lloyd" else 16 + 8 * n_groups
+
+
+def _block_inputs(part, wpart, dtype):
+    X = as_block(part, dtype)
+    return X, as_weights(wpart, X.shape[0], dtype)
+
+
+def _sum_parts(part_sums: np.ndarray, part_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cluster sums of a block: its row parts added in order, as finish_centers does."""
+    sums = part_sums[0].copy()
+    weights = part_weights[0].copy()
+    for p in range(1, part_sums.shape[0]):
+        sums += part_sums[p]
+        weights += part_weights[p]
+    return sums, weights
+
+
+def lloyd_task(prev, part, wpart, dtype, centers, n_threads):  # noqa: PLR0917
+    """Task: one Lloyd assignment of a block. Returns ``((labels,), (sums, weights, changed))``."""
+    from clusterlab.kernels.lloyd import lloyd_step, n_parts
+
+    X, w = _block_inputs(part, wpart, dtype)
+    n = X.shape[0]
+    labels = np.full(n, -1, dtype=np.int64) if prev is None else prev[0][0].copy()
+    P = n_parts(n)
+    part_sums = np.zeros((P, *centers.shape))
+    part_weights = np.zeros((P, centers.shape[0]))
+    changed = 0
+    if n:
+        with kernel_threads(n_threads):
+            changed = lloyd_step(X, w, centers, labels, part_sums, part_weights)
+    return (labels,), (*_sum_parts(part_sums, part_weights), int(changed))
+
+
+def yinyang_task(prev, part, wpart, dtype, layout, moved, margins, full, n_threads):  # noqa: PLR0917
+    """Task: one bound-based assignment of a block (Hamerly / Yinyang), same contract as
+    :func:`lloyd_task`; the state is ``(labels, upper, lower)``."""
+    from clusterlab.kernels.bounds import yinyang_step
+    from clusterlab.kernels.lloyd import n_parts
+
+    X, w = _block_inputs(part, wpart, dtype)
+    n = X.shape[0]
+    centers, screen = layout
+    k = centers[0].shape[1]
+    n_groups = centers[3].shape[0] - 1
+    if prev is None:
+        labels = np.full(n, -1, dtype=np.int64)
+        upper, lower = np.empty(n), np.empty((n, n_groups))
+    else:
+        labels, upper, lower = (a.copy() for a in prev[0])
+    P = n_parts(n)
+    part_sums = np.zeros((P, k, X.shape[1]))
+    part_weights = np.zeros((P, k))
+    changed = 0
+    if n:
+        bounds = (labels, upper, lower, *margins)
+        with kernel_threads(n_threads):
+            changed = yinyang_step(
+                X, w, centers, screen, moved, bounds, full, part_sums, part_weights
+            )
+    return (labels, upper, lower), (*_sum_parts(part_sums, part_weights), int(changed))
+
+
+def far_rows_task(prev, part, wpart, dtype, centers_old, m, n_threads):  # noqa: PLR0917
+    """Task: the ``m`` rows of a block farthest from their center (for empty-cluster relocation).
+
+    Ordered as the in-memory relocation orders all rows (distance descending, then row index).
+    Returns ``(local_index, sq_distance, label, weight, rows)``.
+    """
+    from clusterlab.kernels.lloyd import _distances_to_own_center
+
+    X, w = _block_inputs(part, wpart, dtype)
+    labels = prev[0][0]
+    with kernel_threads(n_threads):
+        dist = _distances_to_own_center(X, centers_old, labels) if X.shape[0] else np.empty(0)
+    order = np.argsort(-dist, kind="mergesort")[:m]
+    return order, dist[order], labels[order], w[order].astype(np.float64), X[order]
+
+
+def final_task(prev, part, wpart, dtype, centers, assign, n_threads):  # noqa: PLR0917
+    """Task: a block's inertia and cluster sizes under the final centers.
+
+    ``assign``: label the rows afresh (the run stopped on ``tol``, so the labels of the last
+    iteration are those of the previous centers); otherwise the state's labels are final.
+    """
+    from clusterlab.kernels.lloyd import assign_labels, inertia
+
+    X, w = _block_inputs(part, wpart, dtype)
+    n = X.shape[0]
+    k = centers.shape[0]
+    if n == 0:
+        return 0.0, np.zeros(k, dtype=np.int64)
+    labels = prev[0][0]
+    with kernel_threads(n_threads):
+        if assign:
+            labels = np.full(n, -1, dtype=np.int64)
+            assign_labels(X, centers, labels, np.empty(n, dtype=X.dtype))
+        total = float(inertia(X, w, centers, labels))
+    return total, np.bincount(labels, minlength=k)
+
+
+@dataclass(frozen=True)
+class LloydResult:
+    centers: np.ndarray
+    inertia: float
+    n_iter: int
+    counts: np.ndarray
+
+
+class _Relocation:
+    """Empty-cluster relocation on the client, from the blocks' farthest rows.
+
+    Reproduces :func:`clusterlab.kernels.lloyd.relocate_empty_clusters` exactly: the rows are
+    walked in the global order (distance descending, then row index), and a block's ``m``
+    farthest rows are enough as long as the walk stays before the point where some block may
+    hold rows it did not send; past it, the blocks are asked for more.
+    """
+
+    def __init__(self, client, data, results, centers_old, offsets, n_threads):  # noqa: PLR0917
+        self.client = client
+        self.data = data
+        self.results = results
+        self.centers_old = centers_old
+        self.offsets = offsets
+        self.n_threads = n_threads
+
+    def apply(self, sums: np.ndarray, weights: np.ndarray) -> int:
+        empty = np.flatnonzero(weights == 0.0)
+        m = 2 * empty.size + 8
+        while True:
+            rows = self._farthest(m)
+            trial_sums, trial_weights = sums.copy(), weights.copy()
+            moved, complete = _walk(rows, empty, trial_sums, trial_weights)
+            if complete:
+                sums[:], weights[:] = trial_sums, trial_weights
+                return moved
+            m *= 4
+
+    def _farthest(self, m: int):
+        futures = per_block(
+            self.client,
+            far_rows_task,
+            [self.results, self.data.blocks, self.data.weights or [None] * self.data.n_blocks],
+            self.data.dtype,
+            self.centers_old,
+            m,
+            self.n_threads,
+        )
+        parts = collect(self.client, futures)
+        index = np.concatenate([p[0] + off for p, off in zip(parts, self.offsets, strict=True)])
+        dist = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((index, -dist))
+        # A block that sent m of more rows may hold others: its rows after its last one sent are
+        # unknown, so the merged order is exact only up to the first such last row.
+        last_sent = np.concatenate(
+            [
+                (np.arange(len(p[1])) == len(p[1]) - 1) & (m < n)
+                for p, n in zip(parts, self.data.lengths, strict=True)
+            ]
+        )
+        cut = np.flatnonzero(last_sent[order])
+        known = int(cut.min()) + 1 if cut.size else order.size
+        return (
+            dist[order],
+            np.concatenate([p[2] for p in parts])[order],
+            np.concatenate([p[3] for p in parts])[order],
+            np.concatenate([p[4] for p in parts])[order],
+            known,
+        )
+
+
+def _walk(rows, empty, sums, weights) -> tuple[int, bool]:
+    """The relocation walk over rows in global order; ``(moved, complete)``.
+
+    ``complete`` is false when the walk needed a row beyond the ``known`` prefix.
+    """
+    dist, labels, row_weights, X, known = rows
+    pos = 0
+    moved = 0
+    for j in empty:
+        while True:
+            if pos >= dist.size:
+                return moved, known == dist.size
+            if pos >= known:
+                return moved, False
+            i = pos
+            pos += 1
+            if not dist[i] > 0.0:
+                return moved, True
+            old = labels[i]
+            w = np.float64(row_weights[i])
+            if w > 0.0 and weights[old] - w > 0.0:
+                contribution = X[i].astype(np.float64) * w
+                sums[old] -= contribution
+                sums[j] = contribution
+                weights[old] -= w
+                weights[j] = w
+                moved += 1
+                break
+    return moved, True
+
+
+def run_lloyd(  # noqa: PLR0917
+    client: Any,
+    data: Any,
+    stats: Any,
+    centers_init: np.ndarray,
+    algorithm: str,
+    n_groups: int,
+    max_iter: int,
+    tol: float,
+    n_threads: int | None,
+) -> LloydResult:
+    """Run exact k-means from ``centers_init`` on the blocks of ``data`` (the in-memory rule).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    data : DaskData
+        With known block lengths (after :func:`data_stats`).
+    stats : DataStats
+        Column means and ranges (for the bounds' screening and margins).
+    centers_init : ndarray (n_clusters, n_features), dtype of the data.
+    algorithm : {'lloyd', 'hamerly', 'yinyang'}
+    n_groups : int
+        Center groups of the bounds (1 for Hamerly; ignored by Lloyd).
+    max_iter : int
+    tol : float
+        Absolute tolerance on the total squared center shift.
+    n_threads : int or None
+        numba threads per task.
+
+    Returns
+    -------
+    LloydResult
+        Final centers, inertia, iterations and cluster sizes.
+    """
+    run = _Iterations(client, data, stats, centers_init, algorithm, n_groups, n_threads)
+    strict = False
+    it = 0
+    for it in range(max_iter):  # noqa: B007 - the count after the loop is n_iter - 1
+        changed, shift = run.step()
+        if changed == 0:
+            strict = True
+            break
+        if float(np.dot(shift, shift)) <= tol:
+            break
+    return run.finish(assign=not strict, n_iter=it + 1)
+
+
+class _Iterations:
+    """The client's side of the iterations: centers, bound bookkeeping, per-block futures."""
+
+    def __init__(self, client, data, stats, centers_init, algorithm, n_groups, n_threads):  # noqa: PLR0917
+        self.client = client
+        self.data = data
+        self.n_threads = n_threads
+        self.algorithm = algorithm
+        self.centers = np.array(centers_init, dtype=data.dtype, order="C")
+        self.results = [None] * data.n_blocks
+        self.weights = data.weights or [None] * data.n_blocks
+        self.offsets = stats.offsets
+        self.first = True
+        if algorithm != "lloyd":
+            self._init_bounds(stats, n_groups)
+
+    def _init_bounds(self, stats, n_groups):
+        from clusterlab.kernels.bounds import _sorted_layout, bound_margins, center_groups
+        from clusterlab.kernels.center_distances import screen_coef
+
+        k = self.centers.shape[0]
+        self.group = center_groups(self.centers, n_groups)
+        self.perm, self.pos_of, self.group_start = _sorted_layout(self.centers, self.group)
+        shape = np.empty((0, self.data.n_features), dtype=self.data.dtype)
+        self.margins = bound_margins(shape, stats.span)
+        self.mean = stats.mean.astype(self.data.dtype)
+        self.coef = screen_coef(self.data.dtype, self.data.n_features)
+        self.moved = (np.zeros(k), np.zeros(self.group_start.size - 1), np.zeros(k))
+
+    def _submit_step(self):
+        columns = [self.results, self.data.blocks, self.weights]
+        if self.algorithm == "lloyd":
+            return per_block(
+                self.client,
+                lloyd_task,
+                columns,
+                self.data.dtype,
+                self.centers,
+                self.n_threads,
+                take=1,
+            )
+        from clusterlab.kernels.bounds import _layout
+
+        layout = _layout(
+            self.centers, self.perm, self.pos_of, self.group_start, self.mean, self.coef
+        )
+        return per_block(
+            self.client,
+            yinyang_task,
+            columns,
+            self.data.dtype,
+            layout,
+            self.moved,
+            self.margins,
+            self.first,
+            self.n_threads,
+            take=1,
+        )
+
+    def step(self) -> tuple[int, np.ndarray]:
+        """One iteration; returns the number of changed labels and each center's shift."""
+        from clusterlab.kernels.bounds import _moved
+        from clusterlab.kernels.lloyd import center_shift
+
+        results, elements = self._submit_step()
+        partials = self.client.gather(elements)
+        self.results = results
+        self.first = False
+        sums = partials[0][0].copy()
+        weights = partials[0][1].copy()
+        for p in partials[1:]:
+            sums += p[0]
+            weights += p[1]
+        changed = sum(p[2] for p in partials)
+        if (weights == 0.0).any():
+            _Relocation(
+                self.client, self.data, results, self.centers, self.offsets, self.n_threads
+            ).apply(sums, weights)
+        centers_new = self.centers.copy()
+        filled = weights > 0.0
+        centers_new[filled] = sums[filled] / weights[filled, None]
+        shift = center_shift(self.centers, centers_new)
+        self.centers = centers_new
+        if self.algorithm != "lloyd" and changed:
+            self.moved = _moved(self.centers, shift, self.group, self.group_start, *self.margins)
+        return changed, shift
+
+    def finish(self, *, assign: bool, n_iter: int) -> LloydResult:
+        futures = per_block(
+            self.client,
+            final_task,
+            [self.results, self.data.blocks, self.weights],
+            self.data.dtype,
+            self.centers,
+            assign,
+            self.n_threads,
+        )
+        parts = collect(self.client, futures)
+        total = 0.0
+        counts = np.zeros(self.centers.shape[0], dtype=np.int64)
+        for block_inertia, block_counts in parts:
+            total += block_inertia
+            counts += block_counts
+        return LloydResult(self.centers, total, n_iter, counts)
