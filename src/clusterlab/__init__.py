@@ -13,6 +13,7 @@ __version__ = "0.1.0.dev0"
 
 # public name -> module that defines it (add a line when a module gains a public name)
 _LAZY: dict[str, str] = {
+    "AgglomerativeClustering": "clusterlab.cluster.hierarchy",
     "AffinityPropagation": "clusterlab.cluster.affinity",
     "AffinityPropagationWarning": "clusterlab.cluster.affinity",
     "anomaly_scores": "clusterlab.insight",
@@ -24,6 +25,7 @@ _LAZY: dict[str, str] = {
     "DBSCAN": "clusterlab.cluster.dbscan",
     "describe_segments": "clusterlab.insight",
     "Experiment": "clusterlab.workflow",
+    "Genie": "clusterlab.cluster.hierarchy",
     "GaussianMixture": "clusterlab.cluster.mixture",
     "gaussian_mixture_path": "clusterlab.cluster.mixture_path",
     "get_config": "clusterlab._config",
@@ -35,6 +37,7 @@ _LAZY: dict[str, str] = {
     "KMedoids": "clusterlab.cluster.medoids",
     "KModes": "clusterlab.cluster.categorical",
     "KPrototypes": "clusterlab.cluster.categorical",
+    "linkage": "clusterlab.cluster.hierarchy",
     "list_datasets": "clusterlab.datasets",
     "load_benchmark": "clusterlab.datasets",
     "load_online_retail": "clusterlab.datasets",

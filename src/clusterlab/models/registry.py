@@ -158,12 +158,19 @@ _ENTRIES = (
     ModelEntry(
         id="hclust",
         name="Agglomerative Clustering",
-        engines={"sklearn": lazy_class("sklearn.cluster:AgglomerativeClustering")},
+        engines={
+            "clusterlab": lazy_class("clusterlab.cluster.hierarchy:AgglomerativeClustering"),
+            "sklearn": lazy_class("sklearn.cluster:AgglomerativeClustering"),
+        },
+        about=(
+            "numba nearest-neighbour chains, ward in O(n·d) memory (complete / average: a "
+            "budget-checked condensed matrix); predict: the linkage's own rule"
+        ),
         key_param="n_clusters",
         key_search=ChooseK("linkage"),
         tuning={"n_clusters": _K_SPACE, "linkage": ["ward", "complete", "average"]},
-        memory="O(n²)",
-        turbo_max_n=10_000,
+        memory="O(n)",
+        turbo_max_n=50_000,
         random_state_param=None,
         aliases={"agglomerative": {"linkage": "ward"}, **{m: {"linkage": m} for m in _LINKAGES}},
     ),
@@ -287,6 +294,19 @@ _ENTRIES = (
         tuning={"n_components": _K_SPACE, "covariance_type": ["full", "diag", "tied"]},
         memory="O(n·k)",
         aliases={"gaussian_mixture": {}},
+    ),
+    ModelEntry(
+        id="genie",
+        name="Genie",
+        engines={"clusterlab": lazy_class("clusterlab.cluster.hierarchy:Genie")},
+        about=(
+            "Gini-capped merges along a minimum spanning tree (parallel Borůvka / Prim, "
+            "approximate for large n·d); predict: the tree vertex a point would join"
+        ),
+        key_param="n_clusters",
+        key_search=ChooseK("linkage"),
+        tuning={"n_clusters": _K_SPACE, "gini_threshold": [0.1, 0.3, 0.5, 0.7], "M": [1, 5]},
+        random_state_param=None,
     ),
 )
 

@@ -4,8 +4,10 @@ A *k path* fits a model for every k of a range and keeps each k's labels (and wh
 knows besides: inertia, BIC / AIC, the spectrum), reusing work across k where the model allows:
 
 - ``kmeans``: k-means for every k, warm-started from k - 1 and k + 1;
-- ``linkage``: one hierarchical tree cut at every k (Ward, average, complete or single linkage on
-  euclidean distances; another metric refits the model per k);
+- ``linkage``: one hierarchical tree cut at every k: clusterlab's tree models
+  (``AgglomerativeClustering`` with any linkage and metric, ``Genie``) are fitted once and cut
+  by their ``cut``; scikit-learn's by one scipy tree (Ward, average, complete or single linkage
+  on euclidean distances; another metric refits the model per k);
 - ``mixture``: Gaussian mixtures, with their BIC and AIC (clusterlab's share one validation
   and one k-means++ seeding across k: :func:`clusterlab.gaussian_mixture_path`);
 - ``spectral``: one eigendecomposition for every k (one SpectralClustering fit), with the
@@ -355,7 +357,20 @@ def _kmeans(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: 
     return kmeans_path(X, ks, seed, plan.estimator, n_jobs, quick=quick)
 
 
+def tree_path(X: np.ndarray, ks: Sequence[int], model: Any) -> KPath:
+    """``model`` (a tree model with ``cut``) fitted once with its whole tree, cut at every k."""
+    from sklearn.base import clone
+
+    est = clone(model).set_params(n_clusters=min(ks))
+    if "compute_full_tree" in est.get_params():
+        est.set_params(compute_full_tree=True, distance_threshold=None)
+    est.fit(X)
+    return KPath(labels={k: np.asarray(est.cut(n_clusters=k), dtype=np.int64) for k in ks})
+
+
 def _linkage(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
+    if _cuts_itself(plan.estimator):
+        return tree_path(X, ks, plan.estimator)
     return linkage_path(X, ks, plan.estimator.get_params()["linkage"])
 
 
@@ -371,8 +386,19 @@ def _refit(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: A
     return refit_path(X, ks, seed, plan.estimator)
 
 
-def _tree_cut(params: Mapping[str, Any]) -> bool:
-    """Whether one scipy tree gives the model's labels: a standard linkage, euclidean."""
+def _cuts_itself(model: Any) -> bool:
+    """clusterlab's tree models: fitted once, their own ``cut`` gives every k."""
+    return callable(getattr(model, "cut", None)) and type(model).__module__.startswith(
+        "clusterlab."
+    )
+
+
+def _tree_cut(model: Any) -> bool:
+    """Whether one tree gives the model's labels at every k: clusterlab's tree models, or a
+    standard linkage on euclidean distances (one scipy tree)."""
+    if _cuts_itself(model):
+        return True
+    params = model.get_params()
     metric = params.get("metric", params.get("affinity", "euclidean"))
     return params.get("linkage") in LINKAGES and metric in ("euclidean", None)
 
@@ -393,15 +419,15 @@ class PathKind:
     extras : frozenset of str
         Criteria only this path computes.
     applies : callable
-        ``applies(params)``: whether a model with these parameters can take the path (else it
-        is refitted per k).
+        ``applies(model)``: whether the (unfitted) model can take the path (else it is
+        refitted per k).
     """
 
     fit: Callable[..., KPath]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     criteria: tuple[str, ...] = DEFAULT_CRITERIA
     extras: frozenset[str] = frozenset()
-    applies: Callable[[Mapping[str, Any]], bool] = lambda params: True
+    applies: Callable[[Any], bool] = lambda model: True
 
 
 #: Path name (a registry entry's ``ChooseK.path``) -> its kind.
@@ -439,7 +465,7 @@ def plan(model: Any) -> Plan:
         estimator = model
     else:
         raise TypeError(f"model must be a string or an estimator; got {type(model).__name__}")
-    if not PATHS[kind].applies(estimator.get_params()):
+    if not PATHS[kind].applies(estimator):
         kind = "refit"
     if kind == "refit" and k_param_of(estimator) is None:
         raise TypeError(

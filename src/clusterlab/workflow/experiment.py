@@ -340,7 +340,7 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
         Examples
         --------
         >>> bool(Experiment().models().loc["hclust", "Native predict"])
-        False
+        True
         """
         frame = registry_frame(raise_errors=raise_errors)
         return frame if internal else frame.drop(columns=["Key parameter"])
