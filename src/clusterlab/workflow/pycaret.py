@@ -67,9 +67,9 @@ class ClusteringExperiment(Experiment):
     ) -> tuple[Any, str]:
         """Save as :meth:`Experiment.save_model` does; return PyCaret's
         ``(saved pipeline, file name)`` (with ``model_only``: the model and the file name)."""
-        from clusterlab.workflow.experiment import _unused_options
+        from clusterlab.workflow.session import unused_options
 
-        _unused_options("save_model", "joblib.dump", kwargs)
+        unused_options("save_model", "joblib.dump", kwargs)
         bundle, path = self._save(model, model_name, model_only, verbose)
         return (model if model_only else bundle), str(path)
 
