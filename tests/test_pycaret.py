@@ -535,39 +535,6 @@ def test_a_degenerate_result_is_not_called_non_convergence(clusterlab_log):
     assert said == [f"sc: {text}"] and notes == [text]
 
 
-def test_time_leaves_compilation_out(exp, monkeypatch):
-    from clusterlab.workflow import fitting
-
-    class EverythingCompiled(fitting.CompileWatch):
-        def fit_seconds(self, wall):
-            self.compile_seconds = wall
-            return super().fit_seconds(wall)
-
-    monkeypatch.setattr(fitting, "CompileWatch", EverythingCompiled)
-    exp.create_model("kmeans", verbose=False)
-    assert exp.pull().iloc[0]["Time (s)"] == 0.0
-
-
-def test_compile_watch_measures_and_announces_once(monkeypatch):
-    import numba
-
-    from clusterlab.workflow import compiling
-
-    @numba.njit(cache=False)
-    def double(x):
-        return x * 2.0
-
-    monkeypatch.setattr(compiling, "_announced", [])
-    notices = []
-    with compiling.CompileWatch(notices.append) as first:
-        double(1.0)
-    with compiling.CompileWatch(notices.append) as second:
-        double(2.0)
-    assert first.compile_seconds > 0 and second.compile_seconds == 0
-    assert notices == [compiling.COMPILE_NOTICE]
-    assert first.fit_seconds(first.compile_seconds + 0.5) == 0.5
-
-
 # --------------------------------------------------------------------------------------------
 # Result plots and the plots layering
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@
 - :mod:`~clusterlab.workflow.storage`: model and experiment files;
 - :mod:`~clusterlab.workflow.config`, :mod:`~clusterlab.workflow.runs`: setup variables and
   the table of runs (``get_config``, ``get_logs``);
-- :mod:`~clusterlab.workflow.compiling`: numba compilation measured apart and announced once;
 - :mod:`~clusterlab.workflow.experiment`: the facade, composed of its method groups
   (:mod:`~clusterlab.workflow.setup_methods`, :mod:`~clusterlab.workflow.metric_methods`,
   :mod:`~clusterlab.workflow.insight_methods`, :mod:`~clusterlab.workflow.file_methods`) on the

@@ -19,9 +19,15 @@ import pandas as pd
 
 from clusterlab.models import REGISTRY, ModelEntry, get_entry
 from clusterlab.workflow.categories import compares
-from clusterlab.workflow.compiling import CompileWatch
 from clusterlab.workflow.display import Progress
-from clusterlab.workflow.fitting import converted_warnings, fit, is_estimator, resolve, threads_for
+from clusterlab.workflow.fitting import (
+    converted_warnings,
+    fit,
+    fit_clock,
+    is_estimator,
+    resolve,
+    threads_for,
+)
 from clusterlab.workflow.keys import choose_key
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.ranking import criteria, order
@@ -100,7 +106,7 @@ def compare(
 
     A model's ``Time (s)`` is its whole time here (choosing its key parameter and the final
     fit) without numba's compilation; ``announce`` shows the one-line notice when kernels
-    compile (:mod:`clusterlab.workflow.compiling`)."""
+    compile (:func:`~clusterlab.workflow.fitting.fit_clock`)."""
     rows, records, skipped = [], {}, []
     start_all = time.perf_counter()
     with threads_for(prepared), Progress(len(candidates), verbose) as progress:
@@ -144,15 +150,14 @@ def _compare_one(
     announce: Callable[[str], None] | None,
 ) -> tuple[dict[str, Any], FittedModel]:
     notes: list[str] = []
-    with CompileWatch(announce) as watch:
-        start = time.perf_counter()
+    with fit_clock(announce) as clock:
         with converted_warnings(label, notes):
             params, selection = choose_key(
                 model, prepared, metrics=metrics, search_size=search_size
             )
         spec = resolve(model, None, params, prepared, search_size)
         record = fit(spec, prepared, metrics)
-        seconds = watch.fit_seconds(time.perf_counter() - start)
+        seconds = clock()
     record.selection, record.source = selection, "compare_models"
     if notes:
         record.metrics["Note"] = "; ".join(t for t in (*notes, record.metrics["Note"]) if t)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from clusterlab._config import watch_compilation
 from clusterlab.models import (
     REGISTRY,
     ModelEntry,
@@ -37,24 +38,35 @@ from clusterlab.models import (
 )
 from clusterlab.preprocessing import SMALL_DATA as _SMALL_DATA
 from clusterlab.workflow.categories import gower_input, view_for, view_of
-from clusterlab.workflow.compiling import CompileWatch
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, labels_of
 from clusterlab.workflow.scoring import MetricSet, score
 
 __all__ = [
+    "COMPILE_NOTICE",
     "SMALL_DATA",
     "ModelSpec",
     "check_engines",
     "create",
     "engine_of",
     "fit",
+    "fit_clock",
     "is_estimator",
     "resolve",
     "threads_for",
 ]
 
 logger = logging.getLogger(__name__)
+#: The logger of the compile notice; the command line sets its level apart (shown unless
+#: ``--quiet``), by this name.
+compile_logger = logging.getLogger("clusterlab.workflow.compiling")
+
+#: The one line shown when kernels start compiling in a process.
+COMPILE_NOTICE = (
+    "compiling clusterlab's numba kernels for this machine: a one-time cost of up to a minute "
+    "or two; they are cached on disk, and the Time column leaves it out"
+)
+_announced: list[bool] = []  # the notice is shown once per process
 
 #: Below this many prepared values (rows x features) models run with one BLAS/OpenMP thread:
 #: on small data, starting threads costs more than it saves (20x slower on a loaded 2-core box).
@@ -271,14 +283,37 @@ def create(
     announce: Callable[[str], None] | None = None,
 ) -> FittedModel:
     """:func:`resolve` and :func:`fit`, with the fit's time (numba compilation left out, see
-    :mod:`clusterlab.workflow.compiling`) in the metrics row."""
+    :func:`fit_clock`) in the metrics row."""
     with threads_for(prepared):
         spec = resolve(model, num_clusters, params, prepared, search_size, engine=engine)
-        with CompileWatch(announce) as watch:
-            start = time.perf_counter()
+        with fit_clock(announce) as seconds:
             record = fit(spec, prepared, metrics, fit_kwargs)
-            record.metrics["Time (s)"] = watch.fit_seconds(time.perf_counter() - start)
+            record.metrics["Time (s)"] = seconds()
     return record
+
+
+@contextlib.contextmanager
+def fit_clock(announce: Callable[[str], None] | None = None) -> Iterator[Callable[[], float]]:
+    """Time a fit without numba's compilation; announce the first compilation of the process.
+
+    clusterlab's kernels compile on their first call and are cached on disk, so a process with
+    an empty cache pays seconds of compilation inside its first fits. Inside the block,
+    ``seconds()`` is the wall time since the block started less the compilation
+    (:func:`clusterlab._config.watch_compilation`), rounded to milliseconds, so that a
+    ``Time (s)`` column is the model's own time. The first time a kernel compiles in the
+    process, ``announce(COMPILE_NOTICE)`` is called (default: logged at INFO level on
+    ``compile_logger``, which the command line shows unless ``--quiet``), so that a long first
+    run is not mistaken for a slow model.
+    """
+
+    def first_compile() -> None:
+        if not _announced:
+            _announced.append(True)
+            (announce or compile_logger.info)(COMPILE_NOTICE)
+
+    with watch_compilation(first_compile) as watch:
+        start = time.perf_counter()
+        yield lambda: round(max(time.perf_counter() - start - watch.seconds, 0.0), 3)
 
 
 @contextlib.contextmanager

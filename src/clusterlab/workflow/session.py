@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from clusterlab.workflow.compiling import logger as compile_logger
 from clusterlab.workflow.display import message, show
+from clusterlab.workflow.fitting import compile_logger
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel
 from clusterlab.workflow.scoring import MetricSet

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +18,7 @@ from typing import Any
 import pandas as pd
 
 from clusterlab.models import REGISTRY, get_entry
-from clusterlab.workflow.compiling import CompileWatch
-from clusterlab.workflow.fitting import create, fit, is_estimator, resolve, threads_for
+from clusterlab.workflow.fitting import create, fit, fit_clock, is_estimator, resolve, threads_for
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, json_safe
 from clusterlab.workflow.scoring import MetricSet
@@ -122,8 +120,7 @@ def _try(
 ) -> dict[str, Any]:
     """One setting fitted with ``params`` and scored: its row of the table (the reason when
     it failed)."""
-    with CompileWatch() as watch:
-        start = time.perf_counter()
+    with fit_clock() as clock:
         try:
             spec = resolve(model, None, params, prepared, search_size)
             with threads_for(prepared):
@@ -133,7 +130,7 @@ def _try(
             value, record, error = math.nan, None, str(exc)
         else:
             error = ""
-        seconds = watch.fit_seconds(time.perf_counter() - start)
+        seconds = clock()
     return {
         **{k: json_safe(v) for k, v in setting.items()},
         "Error": error,
