@@ -16,6 +16,7 @@ start. Nothing above the registry compares model ids.
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -342,6 +343,24 @@ class ModelEntry:
 
     def estimator_class(self, engine: str | None = None) -> type:
         return self.engine(engine).load()
+
+    def takes(self, param: str, engine: str | None = None) -> bool:
+        """Whether engine ``engine``'s class has the parameter ``param`` (imports the class).
+
+        The engines of an id need not share every parameter: scikit-learn's
+        AffinityPropagation has no ``n_clusters``, clusterlab's has.
+
+        Examples
+        --------
+        >>> from clusterlab.models import get_entry
+        >>> ap = get_entry("ap")
+        >>> ap.takes("n_clusters", "clusterlab"), ap.takes("n_clusters", "sklearn")
+        (True, False)
+        """
+        parameters = inspect.signature(self.estimator_class(engine)).parameters
+        return param in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+        )
 
     def build(self, engine: str | None = None, **params: Any) -> Any:
         """An unfitted estimator of ``engine`` with ``params``."""

@@ -130,22 +130,9 @@ def resolve(
             f"{type(model).__name__} is an estimator already"
         )
     if isinstance(model, str):
-        entry = get_entry(model)
-        params = dict(params)
-        if num_clusters is not None:
-            if not entry.needs_k:
-                raise ValueError(
-                    f"num_clusters is meaningless for {entry.id!r}: it finds the number of "
-                    f"clusters itself (set {entry.key_param} instead)"
-                )
-            params[entry.key_param] = num_clusters
-        view, completed = view_for(entry, params, prepared)
-        params = {**params, **completed}
-        params = {**entry.default_params(view.context(search_size), params), **params}
-        if entry.needs_k:
-            check_k(params[entry.key_param], len(prepared.X))
-        estimator = entry.build(engine_of(entry, prepared, engine), **params)
-        return ModelSpec(entry.id, entry, estimator, params)
+        return _resolve_id(
+            get_entry(model), num_clusters, params, prepared, search_size, engine=engine
+        )
     if is_estimator(model):
         from sklearn.base import clone
 
@@ -169,6 +156,41 @@ def resolve(
         f"model must be a model id ({', '.join(REGISTRY)}) or a scikit-learn-compatible "
         f"estimator; got {model!r}"
     )
+
+
+def _resolve_id(
+    entry: ModelEntry,
+    num_clusters: int | None,
+    params: Mapping[str, Any],
+    prepared: Prepared,
+    search_size: int,
+    *,
+    engine: str | None,
+) -> ModelSpec:
+    """:func:`resolve` for a model id: the entry's defaults for the data that its engine's
+    class takes (scikit-learn's AffinityPropagation has no ``n_clusters``), then ``params``."""
+    engine = engine_of(entry, prepared, engine)
+    params = dict(params)
+    if num_clusters is not None:
+        if not entry.needs_k:
+            raise ValueError(
+                f"num_clusters is meaningless for {entry.id!r}: it finds the number of "
+                f"clusters itself (set {entry.key_param} instead)"
+            )
+        if not entry.takes(entry.key_param, engine):
+            raise ValueError(
+                f"num_clusters is not available for {entry.id!r} with engine {engine!r}: "
+                f"{entry.engine(engine).name} has no {entry.key_param} parameter (leave "
+                f"num_clusters out, or use engine {entry.default_engine!r})"
+            )
+        params[entry.key_param] = num_clusters
+    view, completed = view_for(entry, params, prepared)
+    params = {**params, **completed}
+    defaults = entry.default_params(view.context(search_size), params)
+    params = {**{k: v for k, v in defaults.items() if entry.takes(k, engine)}, **params}
+    if entry.needs_k and entry.key_param in params:
+        check_k(params[entry.key_param], len(prepared.X))
+    return ModelSpec(entry.id, entry, entry.build(engine, **params), params)
 
 
 def check_k(k: Any, n: int) -> None:

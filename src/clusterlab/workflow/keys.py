@@ -45,12 +45,15 @@ def choose_key(
 ) -> tuple[dict[str, Any], Any]:
     """The key hyperparameter chosen for ``model`` and choose_k's result when it was k.
 
-    An estimator given as an instance keeps its own parameters.
+    An estimator given as an instance keeps its own parameters, and so does an id built by an
+    engine whose class has no such parameter.
     """
     if not isinstance(model, str):
         return {}, None
     entry = REGISTRY[model]
     engine = engine_of(entry, prepared)
+    if entry.key_param is not None and not entry.takes(entry.key_param, engine):
+        return {}, None  # e.g. scikit-learn's AffinityPropagation: it finds k itself
     search = entry.key_search
     prepared, fixed = view_for(entry, {}, prepared)
     context = prepared.context(search_size)
