@@ -89,6 +89,31 @@ def test_saved_model_labels_dask_data(experiment, table, tmp_path):
     pd.testing.assert_series_equal(lazy.compute()["segment"], expected)
 
 
+def test_label_format_is_kept_per_partition(table, tmp_path):
+    from clusterlab import ClusteringExperiment
+    from clusterlab.persistence import load_model
+
+    frame, ddf = table
+    exp = ClusteringExperiment(ddf, dask_sample=200, **OPTIONS)  # PyCaret's "Cluster 0" labels
+    model = exp.create_model("kmeans", num_clusters=3, verbose=False)
+    features = [c for c in frame.columns if c != "Region"]
+    prepared = np.asarray(exp.get_config("pipeline").transform(frame[features]))
+    expected = [f"Cluster {k}" for k in model.predict(prepared)]
+    loaded = load_model(exp.save_model(model, tmp_path / "segments", verbose=False)[1])
+    for lazy in (
+        exp.assign_model(model),
+        exp.predict_model(model, ddf),
+        exp.predict_model(loaded, ddf),
+    ):
+        result = lazy.compute()
+        assert result["Cluster"].tolist() == expected
+        assert lazy.dtypes["Cluster"] == result["Cluster"].dtype  # the meta tells the truth
+        pd.testing.assert_frame_equal(result.drop(columns="Cluster"), frame)
+    integers = Experiment(ddf, dask_sample=200, **OPTIONS)
+    km = integers.create_model("kmeans", num_clusters=3)
+    assert integers.assign_model(km).dtypes["Cluster"] == np.int64
+
+
 def test_setup_refuses_what_needs_every_row_in_memory(table):
     _, ddf = table
     with pytest.raises(ValueError, match="remove_outliers needs every row in memory"):

@@ -14,7 +14,8 @@ What runs where (and why):
   exists (KMeans, MiniBatchKMeans: from the sample fit's centers) and otherwise keeps the fit on
   the sample, its out-of-sample rule labelling the other rows.
 - ``assign_model`` and ``predict_model`` return lazy Dask DataFrames: the user's partitions,
-  index and columns plus the label column, prepared and labelled partition by partition.
+  index and columns plus the label column (written as setup's ``label_format`` says), prepared
+  and labelled partition by partition.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from clusterlab.persistence import format_labels
 
 __all__ = ["DaskTable", "assign", "predict_frames", "refit", "setup"]
 
@@ -241,37 +244,51 @@ def refit(record: Any, prepared: Any, table: DaskTable, metrics: Any) -> Any:
     return record
 
 
-def assign(record: Any, prepared: Any, data: Any, label_name: str) -> Any:
+def assign(
+    record: Any, prepared: Any, data: Any, label_name: str, label_format: str = "integer"
+) -> Any:
     """``data`` (a Dask DataFrame) plus the label column, lazily, partition by partition.
 
     Returns
     -------
     dask.dataframe.DataFrame
-        The user's partitions, index and columns, and ``label_name`` (int64, -1 = noise).
+        The user's partitions, index and columns, and ``label_name``: int64 (-1 = noise), or
+        PyCaret's ``"Cluster 0"`` ... strings with ``label_format='pycaret'``, as in memory.
     """
     if label_name in data.columns:
         raise ValueError(f"label_name {label_name!r} is already a column of the data")
-    meta = data._meta.assign(**{label_name: np.empty(0, dtype=np.int64)})
+    meta = data._meta.assign(**{label_name: _label_column([], label_format)})
     model = (prepared.preprocessor, record.estimator, record.rule)
-    return data.map_partitions(_label_partition, model, label_name, meta=meta)
+    return data.map_partitions(_label_partition, model, label_name, label_format, meta=meta)
 
 
-def _label_partition(part: pd.DataFrame, model: tuple, label_name: str) -> pd.DataFrame:
+def _label_column(labels: Any, label_format: str) -> Any:
+    """A partition's labels as ``label_format`` says, with the dtype the meta promises (an
+    empty partition's strings would otherwise be objects)."""
+    values = format_labels(labels, label_format)
+    return values if label_format == "integer" else pd.array(values, dtype="str")
+
+
+def _label_partition(
+    part: pd.DataFrame, model: tuple, label_name: str, label_format: str
+) -> pd.DataFrame:
     """Task: a partition plus its labels (prepared and labelled as in memory)."""
     preprocessor, estimator, rule = model
     if len(part) == 0:
-        return part.assign(**{label_name: np.empty(0, dtype=np.int64)})
+        return part.assign(**{label_name: _label_column([], label_format)})
     X = preprocessor.transform(part).to_numpy()
-    return part.assign(**{label_name: np.asarray(rule.predict(estimator, X), dtype=np.int64)})
+    return part.assign(**{label_name: _label_column(rule.predict(estimator, X), label_format)})
 
 
-def predict_frames(bundle: Any, data: Any, label_name: str) -> Any:
+def predict_frames(bundle: Any, data: Any, label_name: str, label_format: str = "integer") -> Any:
     """A loaded model file's labels for a Dask DataFrame: ``bundle.predict_frame`` per partition."""
-    meta = data._meta.assign(**{label_name: np.empty(0, dtype=np.int64)})
-    return data.map_partitions(_predict_frame, bundle, label_name, meta=meta)
+    meta = data._meta.assign(**{label_name: _label_column([], label_format)})
+    return data.map_partitions(_predict_frame, bundle, label_name, label_format, meta=meta)
 
 
-def _predict_frame(part: pd.DataFrame, bundle: Any, label_name: str) -> pd.DataFrame:
+def _predict_frame(
+    part: pd.DataFrame, bundle: Any, label_name: str, label_format: str
+) -> pd.DataFrame:
     if len(part) == 0:
-        return part.assign(**{label_name: np.empty(0, dtype=np.int64)})
-    return bundle.predict_frame(part, label_name=label_name)
+        return part.assign(**{label_name: _label_column([], label_format)})
+    return bundle.predict_frame(part, label_name=label_name, label_format=label_format)

@@ -195,9 +195,8 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
 
             if probabilities:
                 raise ValueError("probabilities=True is not available for a Dask DataFrame")
-            return _dask.assign(
-                find_record(self._fitted, model), prepared, self._dask.data, label_name
-            )
+            record = find_record(self._fitted, model)
+            return _dask.assign(record, prepared, self._dask.data, label_name, self.label_format)
         return _labels.assign(
             find_record(self._fitted, model),
             prepared,
@@ -219,9 +218,9 @@ dataset_transformed, pipeline, seed, USI, n_jobs_param, exp_name_log
             from clusterlab.distributed import workflow as _dask
 
             if isinstance(model, ClusterPipeline):
-                return _dask.predict_frames(model, data, label_name)
+                return _dask.predict_frames(model, data, label_name, self.label_format)
             record = find_record(self._fitted, model)
-            return _dask.assign(record, self._state(), data, label_name)
+            return _dask.assign(record, self._state(), data, label_name, self.label_format)
         if isinstance(model, ClusterPipeline):
             return model.predict_frame(data, label_name, self.label_format)
         prepared = self._state()
