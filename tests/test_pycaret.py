@@ -392,7 +392,7 @@ def test_pull_pop_models_and_engines(exp, jewellery):
     table = exp.models(internal=True, raise_errors=False)
     assert {"Key parameter", "Engines"} <= set(table.columns)
     assert exp.get_allowed_engines("kmeans") == ["clusterlab", "sklearn"]
-    assert exp.get_allowed_engines("hclust") == ["sklearn"]
+    assert exp.get_allowed_engines("kmodes") == ["clusterlab"]  # no scikit-learn counterpart
     assert exp.get_engine("kmeans") == "clusterlab"
 
 
@@ -585,17 +585,17 @@ def cli_logging():
 
 def test_cli_shows_no_third_party_warning(jewellery, tmp_path, monkeypatch, capsys, cli_logging):
     from clusterlab import cli
-    from clusterlab.cli import _commands
+    from clusterlab.cli import _common
 
     data = tmp_path / "jewellery.csv"
     jewellery.to_csv(data, index=False)
-    original = _commands.read_input
+    original = _common.read_input
 
     def read_with_a_library_warning(*args, **kwargs):
         warnings.warn("a library says something", FutureWarning, stacklevel=1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_commands, "read_input", read_with_a_library_warning)
+    monkeypatch.setattr(_common, "read_input", read_with_a_library_warning)
     command = ["compare", str(data), "--include", "kmeans", "--format", "csv"]
     assert cli.main(command) == 0
     shown = capsys.readouterr()
