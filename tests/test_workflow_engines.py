@@ -35,10 +35,12 @@ def test_ap_key_parameter_follows_the_engine(exp):
         exp.create_model("ap", num_clusters=3, engine="sklearn", verbose=False)
 
 
-def test_engine_of_setup_applies_to_create_and_compare():
+def test_engine_of_setup_applies_to_create_compare_and_tune():
     frame = pd.DataFrame(np.random.default_rng(1).normal(size=(40, 2)), columns=["x", "y"])
     exp = Experiment(frame, engines={"ap": "sklearn"}, session_id=0, verbose=False)
     sklearn_ap = get_entry("ap").estimator_class("sklearn")
     assert type(exp.create_model("ap", verbose=False)) is sklearn_ap
     best = exp.compare_models(include=["ap"], verbose=False)  # no k to choose: its own defaults
     assert type(best) is sklearn_ap and exp.pull().loc["ap", "k chosen by"] == ""
+    tuned = exp.tune_model("ap", n_iter=2, verbose=False)  # the space of its own parameters
+    assert type(tuned) is sklearn_ap and "n_clusters" not in exp.tune_result_.best_params

@@ -18,7 +18,15 @@ from typing import Any
 import pandas as pd
 
 from clusterlab.models import REGISTRY, get_entry
-from clusterlab.workflow.fitting import create, fit, fit_clock, is_estimator, resolve, threads_for
+from clusterlab.workflow.fitting import (
+    create,
+    engine_of,
+    fit,
+    fit_clock,
+    is_estimator,
+    resolve,
+    threads_for,
+)
 from clusterlab.workflow.prepared import Prepared
 from clusterlab.workflow.records import FittedModel, json_safe
 from clusterlab.workflow.scoring import MetricSet
@@ -156,7 +164,9 @@ def base_of(model: Any, records: dict[int, FittedModel]) -> tuple[Any, dict[str,
 def space_of(
     model: Any, search_space: dict | None, prepared: Prepared, search_size: int
 ) -> dict[str, list]:
-    """The space to search: the one given (checked), else the registry entry's for the data."""
+    """The space to search: the one given (checked), else the registry entry's for the data,
+    less the parameters its engine's class does not have (scikit-learn's AffinityPropagation
+    has no ``n_clusters``)."""
     if search_space is not None:
         if not isinstance(search_space, dict) or not all(
             isinstance(v, list | tuple) and len(v) > 0 for v in search_space.values()
@@ -168,7 +178,10 @@ def space_of(
         return {k: list(v) for k, v in search_space.items()}
     if not isinstance(model, str):
         raise ValueError("tune_model needs a search_space for an estimator outside the registry")
-    return REGISTRY[model].tune_space(prepared.context(search_size))
+    entry = REGISTRY[model]
+    engine = engine_of(entry, prepared)
+    space = entry.tune_space(prepared.context(search_size))
+    return {name: values for name, values in space.items() if entry.takes(name, engine)}
 
 
 @dataclass(frozen=True)
