@@ -101,7 +101,6 @@ def test_lazy_predict_on_a_dataframe_keeps_the_index(model_id, blobs, new_rows):
 
 def test_a_model_without_predict_needs_its_training_rows(blobs, new_rows):
     from clusterlab.distributed import predict
-
     from clusterlab.models import REGISTRY
 
     # scikit-learn's AgglomerativeClustering (our hclust predicts; the sklearn engine does not)
