@@ -27,7 +27,7 @@ def wholesale():
         load_wholesale_customers(), normalize=True, ground_truth="Channel", session_id=1,
         verbose=False,
     )  # fmt: skip
-    return exp.get_config("X").to_numpy(dtype=np.float64)
+    return exp.get_config("X_transformed").to_numpy(dtype=np.float64)
 
 
 @pytest.mark.parametrize("model_id", sorted(_OURS))

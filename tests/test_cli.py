@@ -295,7 +295,7 @@ def test_warnings_go_to_stderr(tmp_path):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo") / "out"
-    return folder, run_cli("demo", "--out", str(folder), timeout=300)
+    return folder, run_cli("demo", "--out", str(folder), timeout=900)
 
 
 def test_demo(demo_run, wholesale):
@@ -341,7 +341,7 @@ def segmented(tmp_path_factory, wholesale):
         "segment", str(source), "--ignore", "Region", "--ground-truth", "Channel", "--log",
         "--model", "kmeans", "--k", "3", "--out", str(folder / "labelled.csv"),
         "--save-model", str(folder / "model"), "--report", str(folder / "report.html"),
-        timeout=300,
+        timeout=900,
     )  # fmt: skip
     return folder, frame, result
 

@@ -101,8 +101,11 @@ def test_lazy_predict_on_a_dataframe_keeps_the_index(model_id, blobs, new_rows):
 
 def test_a_model_without_predict_needs_its_training_rows(blobs, new_rows):
     from clusterlab.distributed import predict
+    from clusterlab.models import REGISTRY
 
-    model = _fitted("hclust", blobs[0])
+    # scikit-learn's AgglomerativeClustering (our hclust predicts; the sklearn engine does not)
+    model = REGISTRY["hclust"].build("sklearn", n_clusters=3).fit(blobs[0])
+    assert not hasattr(model, "predict")
     with pytest.raises(ValueError, match="has no predict: pass train="):
         predict(model, _array(new_rows))
 

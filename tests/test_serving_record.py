@@ -85,7 +85,7 @@ def test_segments_and_descriptions(saved, data):
 
 def test_anomaly_scorer_in_the_file_scores_like_anomaly_scores(saved):
     exp, model, loaded = saved
-    X = exp.get_config("X").to_numpy()
+    X = exp.get_config("X_transformed").to_numpy()
     scorer = AnomalyScorer.from_record(loaded.serving["anomaly"])
     assert scorer.measure == "centre"
     np.testing.assert_allclose(scorer.score(X), anomaly_scores(model, X), atol=1e-12)

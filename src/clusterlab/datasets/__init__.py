@@ -1,4 +1,5 @@
-"""Real data sets: one bundled (wholesale customers), loaders for the rest take a path.
+"""Real data sets: wholesale customers and PyCaret's tutorial data bundled, loaders for the rest
+take a path.
 
 Nothing here downloads anything. :func:`list_datasets` says what exists and where it lives;
 :func:`rfm` turns a transaction log into the recency / frequency / monetary table used for customer
@@ -12,11 +13,13 @@ from importlib import resources
 import pandas as pd
 
 from clusterlab.datasets.benchmarks import Benchmark, list_benchmarks, load_benchmark
+from clusterlab.datasets.pycaret_data import get_data
 from clusterlab.datasets.retail import load_online_retail
 from clusterlab.datasets.rfm import rfm
 
 __all__ = [
     "Benchmark",
+    "get_data",
     "list_benchmarks",
     "list_datasets",
     "load_benchmark",
@@ -72,6 +75,29 @@ _CATALOGUE = [
         "loader": "load_wholesale_customers()",
     },
     {
+        "name": "jewellery",
+        "rows": 505,
+        "columns": 4,
+        "description": "jewellery customers: Age, Income, SpendingScore, Savings (PyCaret 3's "
+        "clustering tutorial)",
+        "source": "PyCaret's data repository (github.com/pycaret/datasets)",
+        "licence": "MIT",
+        "location": "bundled",
+        "loader": "get_data('jewellery')",
+    },
+    {
+        "name": "mice",
+        "rows": 1_080,
+        "columns": 82,
+        "description": "protein expression levels of mice with MouseID, Genotype, Treatment, "
+        "Behavior and class (PyCaret's CLU101 tutorial)",
+        "source": "UCI Machine Learning Repository; Higuera, Gardiner & Cios (2015), "
+        "doi:10.1371/journal.pone.0129126",
+        "licence": "CC BY 4.0",
+        "location": "bundled",
+        "loader": "get_data('mice')",
+    },
+    {
         "name": "online_retail",
         "rows": 541_909,
         "columns": 8,
@@ -111,7 +137,7 @@ def list_datasets() -> pd.DataFrame:
     Examples
     --------
     >>> list_datasets()["name"].tolist()
-    ['wholesale_customers', 'online_retail', 'clustering_benchmarks']
+    ['wholesale_customers', 'jewellery', 'mice', 'online_retail', 'clustering_benchmarks']
     """
     table = pd.DataFrame(_CATALOGUE)
     return table.astype({"rows": "Int64", "columns": "Int64"})
