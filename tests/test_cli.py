@@ -241,6 +241,8 @@ def test_datasets_command(capsys):
     assert main(["datasets", "-q"]) == EXIT_OK
     assert capsys.readouterr().out.split() == [
         "wholesale_customers",
+        "jewellery",
+        "mice",
         "online_retail",
         "clustering_benchmarks",
     ]

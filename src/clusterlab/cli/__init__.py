@@ -49,7 +49,7 @@ def _configure_logging(*, quiet: bool, verbose: int, debug: bool) -> None:
     logging.getLogger(_COMPILE_LOGGER).setLevel(notice)
 
 
-#: The logger of clusterlab.workflow.compiling (not imported here: --help stays fast).
+#: The name of clusterlab.workflow.fitting.compile_logger (not imported here: --help stays fast).
 _COMPILE_LOGGER = "clusterlab.workflow.compiling"
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
