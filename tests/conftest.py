@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import matplotlib
@@ -72,3 +73,19 @@ def dask_client():
     yield client
     client.close()
     cluster.close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_clusterlab_logging():
+    """The command line's ``main`` configures the process's ``clusterlab`` loggers (a handler,
+    a level, no propagation); tests that call it in process must not change what later tests
+    capture with ``caplog``."""
+    names = ("clusterlab", "clusterlab.workflow.compiling")
+    saved = [
+        (log, log.handlers[:], log.level, log.propagate) for log in map(logging.getLogger, names)
+    ]
+    yield
+    for log, handlers, level, propagate in saved:
+        log.handlers[:] = handlers
+        log.setLevel(level)
+        log.propagate = propagate
