@@ -379,8 +379,8 @@ def cmd_demo(args: argparse.Namespace, ui: UI) -> int:
         "(Horeca / Retail) and Region are left out, Channel is kept as a check"
     )
     ui.print(
-        "[dim]the first run on a machine compiles clusterlab's numba kernels (about a minute and "
-        "a half on 2 cores) and caches them; later runs take seconds[/dim]"
+        "[dim]the first run on a machine compiles clusterlab's numba kernels (about two and a half "
+        "minutes on 2 cores) and caches them; later runs take seconds[/dim]"
     )
     run = argparse.Namespace(
         model="auto", k=None, normalize="zscore", log=True, ignore=["Channel", "Region"],
