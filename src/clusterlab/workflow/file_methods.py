@@ -7,16 +7,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from clusterlab.workflow import storage as _storage
 from clusterlab.workflow.records import find_record
 from clusterlab.workflow.session import Session, check_bool, unused_options
 
-if TYPE_CHECKING:
-    from clusterlab.workflow.experiment import Experiment
-
 __all__ = ["FileMethods"]
+
+#: The experiment class ``load_experiment`` is called on (it returns one of it).
+_Self = TypeVar("_Self", bound="FileMethods")
 
 logger = logging.getLogger(__name__)
 
@@ -117,13 +117,13 @@ class FileMethods(Session):
 
     @classmethod
     def load_experiment(
-        cls,
+        cls: type[_Self],
         path_or_file: Any,
         data: Any = None,
         data_func: Callable[[], Any] | None = None,
         preprocess_data: bool = True,
         **cloudpickle_kwargs: Any,
-    ) -> Experiment:
+    ) -> _Self:
         """Rebuild a saved experiment on the data setup saw, without refitting anything.
 
         Give ``data`` or ``data_func``. With ``preprocess_data`` (the default) setup's ``index``

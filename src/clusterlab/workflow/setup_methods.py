@@ -4,7 +4,7 @@ and ``pull`` (PyCaret 3's names and meanings; the variables are :mod:`.config`'s
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -14,8 +14,8 @@ from clusterlab.workflow.fitting import check_engines
 from clusterlab.workflow.prepared import prepare
 from clusterlab.workflow.session import Session
 
-if TYPE_CHECKING:
-    from clusterlab.workflow.experiment import Experiment
+#: The experiment class ``setup`` is called on (it returns ``self``).
+_Self = TypeVar("_Self", bound="SetupMethods")
 
 __all__ = ["SetupMethods"]
 
@@ -34,7 +34,7 @@ def _with_seed(options: dict[str, Any]) -> dict[str, Any]:
 class SetupMethods(Session):
     """Setup, the setup variables and the tables shown (see :class:`~clusterlab.Experiment`)."""
 
-    def setup(self, data: Any = None, **options: Any) -> Experiment:
+    def setup(self: _Self, data: Any = None, **options: Any) -> _Self:
         """Infer the schema, fit the preprocessing pipeline once and prepare the features.
 
         Parameters
