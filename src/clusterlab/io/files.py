@@ -593,9 +593,9 @@ def _write_format(table: pd.DataFrame, tmp: Path, fmt: str, *, member: str) -> N
     if fmt in ("csv", "tsv"):
         _check_no_nul(table)
     if fmt == "csv":
-        table.to_csv(tmp, index=False, compression=compression)
+        table.to_csv(tmp, index=False, compression=compression, quoting=_quoting(table))
     elif fmt == "tsv":
-        table.to_csv(tmp, index=False, sep="\t", compression=compression)
+        table.to_csv(tmp, index=False, sep="\t", compression=compression, quoting=_quoting(table))
     elif fmt in ("jsonl", "json"):
         _write_json(table, tmp, lines=fmt == "jsonl", member=member)
     elif fmt == "parquet":
@@ -611,6 +611,18 @@ def _write_format(table: pd.DataFrame, tmp: Path, fmt: str, *, member: str) -> N
                 f"Excel cannot store control characters such as in {str(exc).split(' cannot')[0]!r}"
                 "; write .csv or .parquet instead"
             ) from None
+
+
+def _quoting(table: pd.DataFrame) -> int:
+    """pandas leaves a field with a bare carriage return unquoted, and every reader then splits
+    the row there: such a table is written with every field quoted."""
+    names = any("\r" in str(name) for name in table.columns)
+    cells = any(
+        col.astype("str").str.contains("\r", regex=False).any()
+        for _, col in table.items()
+        if col.dtype == object or pd.api.types.is_string_dtype(col)
+    )
+    return csv.QUOTE_ALL if names or cells else csv.QUOTE_MINIMAL
 
 
 def _check_no_nul(table: pd.DataFrame) -> None:
