@@ -93,7 +93,9 @@ class ServedModel:
         names = {f.name for f in self.features}
         #: columns setup saw that are not features: accepted in a request and ignored
         self.ignored = [c for c in self.model.columns if c not in names]
-        self._transform = _quick_transform(self.model.pipeline, self._probe())
+        probe = self._probe()
+        self._transform = _quick_transform(self.model.pipeline, probe)
+        self._labels = _quick_labels(self.model, self._probe_rows(probe))
 
     @property
     def model_id(self) -> str:
@@ -124,7 +126,10 @@ class ServedModel:
     def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Segment ids (int64, -1 = noise) and anomaly scores (None without a scorer)."""
         X = self.prepared(frame)
-        labels = self.model.rule.predict(self.model.estimator, X)
+        if self._labels is not None:
+            labels = self._labels(X)
+        else:
+            labels = self.model.rule.predict(self.model.estimator, X)
         scores = None if self.scorer is None else self.scorer.score(X, self.model.estimator)
         return np.asarray(labels, dtype=np.int64), scores
 
@@ -146,6 +151,20 @@ class ServedModel:
                 values[1] = None
             columns[f.name] = values
         return self.frame(columns)
+
+    def _probe_rows(self, probe: pd.DataFrame) -> np.ndarray | None:
+        """Prepared rows to check a shortcut on: the probe's, and each pair of centres' midpoint
+        (where labels are nearest to a tie), when the estimator has centres."""
+        try:
+            rows = self.prepared(probe)
+        except Exception:  # a probe the pipeline refuses: no shortcut can be checked
+            return None
+        centres = getattr(self.model.estimator, "cluster_centers_", None)
+        if centres is None or np.shape(centres)[1:] != rows.shape[1:]:
+            return rows
+        centres = np.asarray(centres, dtype=np.float64)
+        pairs = (centres[:, None, :] + centres[None, :, :]) / 2
+        return np.vstack([rows, centres, pairs.reshape(-1, centres.shape[1])])
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /model`` answers."""
@@ -188,6 +207,36 @@ def _quick_transform(pipeline: Any, probe: pd.DataFrame) -> Any:
         if same and np.array_equal(got, expected, equal_nan=True):
             return candidate
     return None
+
+
+def _quick_labels(model: Any, rows: np.ndarray | None) -> Any:
+    """The labels of a clusterlab ``KMeans`` straight from its kernel, or None.
+
+    ``KMeans.predict`` checks its input and sets the thread counts (numba's and BLAS's) on every
+    call, about half a millisecond, more than the nearest-centre search for the rows a request
+    holds; the service has already checked them (finite float64, the model's width). The shortcut
+    is used only when the model's rule is the estimator's own ``predict`` and it gives exactly
+    its labels on ``rows`` (the probe's, the centres and their midpoints).
+    """
+    from clusterlab.cluster import KMeans
+    from clusterlab.kernels.lloyd import assign_labels
+    from clusterlab.models.out_of_sample import NativePredict
+
+    estimator = model.estimator
+    if rows is None or type(estimator) is not KMeans or not isinstance(model.rule, NativePredict):
+        return None
+    centres = np.ascontiguousarray(estimator.cluster_centers_)
+    if centres.dtype != np.float64 or centres.shape[1] != rows.shape[1]:
+        return None
+
+    def labels(X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        out = np.full(X.shape[0], -1, dtype=np.int64)
+        assign_labels(X, centres, out, np.empty(X.shape[0], dtype=np.float64))
+        return out
+
+    expected = np.asarray(model.rule.predict(estimator, rows), dtype=np.int64)
+    return labels if np.array_equal(labels(rows), expected) else None
 
 
 def _numpy_output(pipeline: Any) -> Any:
