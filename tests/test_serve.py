@@ -118,6 +118,16 @@ def test_many_rows_are_answered_as_the_model_file_predicts(client, data, model_f
     assert [p["description"] for p in got] == [described[s] for s in labels.tolist()]
 
 
+def test_mixed_features_take_the_frame_path_and_the_kernel_shortcut(served, data, model_file):
+    """Text and boolean features need the pipeline's frame; k-means labels still come straight
+    from its kernel, and every route gives the file's labels."""
+    assert served._direct is None and served._labels is not None
+    columns = {f.name: data[f.name].astype(object).where(data[f.name].notna(), None).tolist()
+               for f in served.features}  # fmt: skip
+    labels, _ = served.score(columns)
+    np.testing.assert_array_equal(labels, expected(model_file, data)[0])
+
+
 def test_one_object_is_one_row(client, data, model_file):
     row = records(data.iloc[[5]])[0]
     answer = post(client, row).json()["predictions"]

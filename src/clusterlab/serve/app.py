@@ -169,9 +169,8 @@ async def _body(request: Any, limit: int) -> bytes | None:
 
 def _scored(served: ServedModel, columns: dict[str, list[Any]]) -> tuple[np.ndarray, Any]:
     """Labels and scores of validated rows; the model's own refusal of a value is a 422."""
-    frame = served.frame(columns)
     try:
-        return served.predict(frame)
+        return served.score(columns)
     except ValueError as exc:
         raise RequestError([{"type": "value_error", "loc": ["body"], "msg": str(exc)}]) from None
 
