@@ -259,13 +259,20 @@ def _in_process_table(path: Path, table: pd.DataFrame) -> Table:
 
     served = ServedModel(path)
     out = Table(
-        "The same scoring in process (no HTTP): ServedModel.predict",
-        ["rows", "ms per call", "rows/s"],
+        "The same scoring in process (no HTTP): ServedModel.score (a request's validated columns, "
+        "what the service calls) and ServedModel.predict (a DataFrame)",
+        ["call", "rows", "ms per call", "rows/s"],
     )
     for n in (1, 1000):
-        frame = served.frame({f.name: table[f.name].head(n).tolist() for f in served.features})
-        run = measure(lambda frame=frame: served.predict(frame), repeat=20, warmup=True)
-        out.add(n, run.seconds * 1e3, n / run.seconds)
+        columns = {f.name: table[f.name].head(n).tolist() for f in served.features}
+        frame = served.frame(columns)
+        calls = {
+            "score(columns)": lambda columns=columns: served.score(columns),
+            "predict(frame)": lambda frame=frame: served.predict(frame),
+        }
+        for name, call in calls.items():
+            run = measure(call, repeat=20, warmup=True)
+            out.add(name, n, run.seconds * 1e3, n / run.seconds)
     return out
 
 

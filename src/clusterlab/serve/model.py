@@ -45,12 +45,11 @@ class Feature:
     def column(self, values: list[Any]) -> pd.Series | np.ndarray:
         """The request's values as the column the pipeline saw in training (numbers as a float64
         array, missing as NaN; other kinds as a Series of the training dtype)."""
-        missing = any(v is None for v in values)
         if self.type == "number" or (self.kind == "numeric" and self.type != "any"):
-            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            return np.array(values, dtype=np.float64)  # None becomes NaN
         if self.kind == "date" and self.dtype.startswith("datetime64"):
             return pd.Series(pd.to_datetime(values))
-        if missing or self.type == "any":
+        if self.type == "any" or any(v is None for v in values):
             return pd.Series(values, dtype=object)
         return pd.Series(values, dtype=self.dtype if self.dtype != "object" else object)
 
