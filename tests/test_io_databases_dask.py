@@ -17,6 +17,7 @@ import pytest
 
 from clusterlab import config_context
 from clusterlab.io import _db, read_table, write_table
+from tests import postgres as pg
 from tests.test_io_databases import customers, database  # noqa: F401  (a fixture)
 
 dd = pytest.importorskip("dask.dataframe")
@@ -176,17 +177,16 @@ def test_partitions_without_a_distributed_client_come_in_order():
 SEGMENT = ["--ignore", "Region", "Channel", "customer_id", "--model", "kmeans", "--k", "3"]
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "sqlite"])
 def test_segment_on_dask_from_and_back_to_a_database(
-    backend, wholesale, tmp_path, capsys, dask_client
+    database,  # noqa: F811
+    wholesale,
+    tmp_path,
+    capsys,
+    dask_client,
 ):
     from clusterlab.cli import EXIT_OK, main
 
-    url = (
-        f"duckdb:///{tmp_path / 'shop.duckdb'}"
-        if backend == "duckdb"
-        else f"sqlite:///{tmp_path / 'shop.db'}"
-    )
+    url = database
     frame = wholesale.assign(customer_id=range(100_001, 100_001 + len(wholesale)))
     write_table(frame, url, table="customers")
     common = ["segment", url, "--table", "customers", *SEGMENT, "--out", url]
@@ -197,6 +197,7 @@ def test_segment_on_dask_from_and_back_to_a_database(
     out = capsys.readouterr().out
     assert code == EXIT_OK, out
     assert "labelled data (one transaction)" in out and "440 rows" in out
+    assert pg.PASSWORD not in out  # the URL is shown masked
     expected = read_table(url, table="in_memory")
     got = read_table(url, table="on_dask")
     pd.testing.assert_frame_equal(got, expected)  # the same rows, keys and segments

@@ -33,7 +33,9 @@ Step = Callable[[np.ndarray], np.ndarray]
 def compile_pipeline(pipeline: Any) -> Callable[[pd.DataFrame], np.ndarray] | None:
     """``frame -> pipeline.transform(frame)`` in numpy for a pipeline of known numeric steps.
 
-    Returns None when some step is not one of the module's list.
+    The function takes a DataFrame, or a mapping of column name -> float64 array (a request's
+    columns, without building a frame). Returns None when some step is not one of the module's
+    list.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
