@@ -55,13 +55,21 @@ class Staged:
 
     def add(self, frame: pd.DataFrame) -> None:
         """Write ``frame`` (typed by ``as_read``) as the next partition."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         start = self.rows
         frame = frame.set_axis(pd.Index(np.arange(start, start + len(frame)), dtype=np.int64))
         table = _arrow(frame)
         path = self.folder / f"part-{len(self.files):05d}.parquet"
-        pq.write_table(table, path)
+        # dictionary encoding only where it pays (text): tried on every number column it costs
+        # more than the rest of the write (measured 0.66 s against 0.28 s for 500k x 10)
+        text = [
+            f.name
+            for f in table.schema
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        pq.write_table(table, path, use_dictionary=text)
         self.files.append(path)
         self.schemas.append(table.schema)
         self.rows += len(frame)
@@ -89,11 +97,17 @@ class Staged:
         import dask.dataframe as dd
         import pyarrow as pa
 
-        dtypes = self.dtypes()
-        meta = _cast(self.meta, dtypes)
         schema = pa.unify_schemas(self.schemas, promote_options="permissive")
         parts = dd.read_parquet([str(p) for p in self.files], dataset={"schema": schema})
-        return parts.map_partitions(_cast, dtypes, meta=meta)
+        # cast only the columns that differ between partitions or from the common dtype, with
+        # astype (not map_partitions), so that Dask still reads only the columns a result needs
+        unsteady = self.holes | {name for name, kinds in self.kinds.items() if len(kinds) > 1}
+        casts = {
+            name: dtype
+            for name, dtype in self.dtypes().items()
+            if name in unsteady or parts.dtypes[name] != dtype
+        }
+        return parts.astype(casts) if casts else parts
 
 
 def stage(
@@ -154,17 +168,3 @@ def _dtype(name: str, kinds: set[str], holes: bool, first: Any, what: str) -> An
         f"column {name!r} of {what} holds values of different kinds in different parts of the "
         f"result ({', '.join(sorted(kinds))}); convert it to one type in SQL (CAST({name} AS ...))"
     )
-
-
-def _cast(part: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
-    """``part`` with the common dtypes (columns already of their dtype are left alone)."""
-    changed = {
-        name: _as(part[name], dtype) for name, dtype in dtypes.items() if part[name].dtype != dtype
-    }
-    return part.assign(**changed) if changed else part
-
-
-def _as(col: pd.Series, dtype: Any) -> pd.Series:
-    if dtype == np.dtype(object):
-        return col.astype(object).where(col.notna(), None)
-    return col.astype(dtype)
