@@ -20,8 +20,8 @@ server, sharing the 2 cores with a client as lean as can be. The server's own CP
   customer keys and segments must be identical to the CSV path.
 
 Every run is bounded: the load generator stops at a deadline, the server is stopped at the end.
-Run: ``PYTHONPATH=src python -m benchmarks.run serve`` (about two minutes; ``--quick``: fewer
-requests, about one minute).
+Run: ``PYTHONPATH=src python -m benchmarks.run serve`` (4 minutes on a machine loaded 15-20
+deep, expect under 2 quiet; ``--quick``: fewer requests, 2.5 minutes loaded).
 """
 
 from __future__ import annotations
