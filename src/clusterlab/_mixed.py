@@ -217,9 +217,11 @@ _NUMBERS = ("integer", "floating", "mixed-integer-float")
 
 
 def _first_values(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    present = codes >= 0
-    _, first = np.unique(codes[present], return_index=True)
-    return np.asarray(values[np.flatnonzero(present)[first]], dtype=object)
+    """The first value of each code (codes 0 .. k-1, -1 missing), in O(n) without sorting."""
+    present = np.flatnonzero(codes >= 0)
+    first = np.full(int(codes.max()) + 1 if present.size else 0, codes.size, dtype=np.int64)
+    np.minimum.at(first, codes[present], present)
+    return np.asarray(values[first], dtype=object)
 
 
 def _factorize_categorical(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
