@@ -198,7 +198,7 @@ _ENTRIES = (
         },
         about="numba messages in place; preference searched for k; kNN-graph mode above 5,000",
         key_param="n_clusters",
-        key_search=ChooseK("refit", rows=AP_SEARCH_SIZE),
+        key_search=ChooseK("affinity", rows=AP_SEARCH_SIZE),
         tuning={"n_clusters": _K_SPACE, "damping": [0.5, 0.7, 0.9]},
         memory="O(n·k)",
         turbo_max_n=20_000,
