@@ -19,10 +19,14 @@ from clusterlab._config import check_memory, threads
 
 __all__ = ["DenseRun", "finish_labels", "make_random_state", "search_preference"]
 
-#: Below this many matrix entries the message passing runs on one thread: an iteration then
-#: takes well under a millisecond, and two parallel regions per iteration cost more than they
-#: save (440 points on a loaded 2-core machine: 20 ms per run on one thread, 600 ms on two).
-_SMALL_DENSE = 1_000_000
+#: Below this many matrix entries (3,000 points) the message passing runs on one thread. Two
+#: parallel regions per iteration only pay when an iteration is long and the cores are free:
+#: one iteration on 1 vs 2 threads (benchmarks.run affinity, A4), 2 cores at load 18-21:
+#: 500 points 2.4 vs 26 ms, 1,000: 10 vs 38 ms, 1,500: 25 vs 62 ms, 2,000: 45 vs 85 ms,
+#: 3,000: 110 vs 139 ms, 5,000: 261 vs 353 ms. A loaded machine loses at every size, most
+#: below 2,000 points (3-10x), where a whole run takes under a second anyway; a quiet one
+#: gains where runs are long, so the switch sits at 3,000 points.
+_SMALL_DENSE = 9_000_000
 
 #: Preference search for ``n_clusters``: at most this many runs.
 _SEARCH_RUNS = 40
