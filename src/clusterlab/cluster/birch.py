@@ -40,6 +40,14 @@ _THRESHOLD_GROWTH = 1.5
 
 #: Seed of the weighted k-means of the global step (Birch has no random_state; fixed so that
 #: fits are reproducible), and its number of starts.
+#:
+#: Why k-means and not Ward (measured against Ward by nearest-neighbour chains on the same
+#: subclusters, weighted by their sizes; 2 loaded cores): the labels agree as well with the
+#: truth (ARI 1.0 for both on 1M x 8 defaults, 200k x 8 threshold 1.0 and 0.5, unequal sizes;
+#: 0.9987 vs 0.9970 on overlapping blobs, 0.982 vs 0.994 on unequal spreads in 4-D) and with
+#: scikit-learn's Birch (1.0 for both at 1M x 8 defaults), but Ward's step grows much faster
+#: with the number of subclusters: 0.01 s vs 0.4 s at 5.7k, 2.0 s vs 13 s at 68k, 2.8 s vs
+#: 49 s at 170k (peak memory small for both: under 20 MiB for k-means, under 46 MiB for Ward).
 _GLOBAL_SEED = 0
 _GLOBAL_N_INIT = 4
 
