@@ -61,8 +61,10 @@ def test_kmeans_is_refitted_on_every_row_and_assigned_lazily(table, experiment):
     np.testing.assert_array_equal(model.labels_.compute(), result["Cluster"].to_numpy())
 
 
-@pytest.mark.parametrize(("model_id", "params"), [("gmm", {"num_clusters": 3}), ("birch", {})])
-def test_mixtures_and_birch_are_refitted_on_every_row(table, experiment, model_id, params):
+@pytest.mark.parametrize(
+    ("model_id", "params"), [("gmm", {"num_clusters": 3}), ("birch", {}), ("kmedoids", {})]
+)
+def test_mixtures_medoids_and_birch_are_refitted_on_every_row(table, experiment, model_id, params):
     frame, _ddf = table
     model = experiment.create_model(model_id, **params)
     assert "fitted on all 440 rows (Dask)" in experiment.pull()["Note"].iloc[0]

@@ -12,8 +12,8 @@ What runs where (and why):
 - ``compare_models``, ``create_model`` and ``tune_model`` fit and score on the sample (the
   leaderboard says so); the chosen model is then refitted on every row where a distributed fit
   exists (KMeans, MiniBatchKMeans: from the sample fit's centers; GaussianMixture: from its
-  parameters; Birch: one pass) and otherwise keeps the fit on the sample, its out-of-sample
-  rule labelling the other rows.
+  parameters; KMedoids: CLARA whose draws start from its medoids; Birch: one pass) and
+  otherwise keeps the fit on the sample, its out-of-sample rule labelling the other rows.
 - ``assign_model`` and ``predict_model`` return lazy Dask DataFrames: the user's partitions,
   index and columns plus the label column (written as setup's ``label_format`` says), prepared
   and labelled partition by partition.
@@ -21,6 +21,7 @@ What runs where (and why):
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,6 +231,19 @@ def _refit_start(estimator: Any) -> dict[str, Any] | None:
     return None
 
 
+def _seeded_kmedoids(estimator: Any) -> bool:
+    """Whether ``estimator`` is a KMedoids that CLARA on Dask can refit (not Gower's distance
+    or a precomputed matrix, which need the whole table)."""
+    from clusterlab.cluster.medoids import KMedoids
+
+    return (
+        type(estimator) is KMedoids
+        and not estimator._is_gower()
+        and not estimator._is_precomputed()
+        and isinstance(estimator.init, str)
+    )
+
+
 def refit(record: Any, prepared: Any, table: DaskTable, metrics: Any) -> Any:
     """The chosen model on every row, where a distributed fit exists (in place).
 
@@ -243,17 +257,23 @@ def refit(record: Any, prepared: Any, table: DaskTable, metrics: Any) -> Any:
     est = record.estimator
     note = record.metrics.get("Note")
     start = _refit_start(est)
-    if start is None:
+    # as in memory, the models see an array of the prepared features (no column names)
+    features = table.features(prepared).to_dask_array()
+    if _seeded_kmedoids(est):  # CLARA's draws start from the sample fit's medoids
+        from clusterlab.distributed.medoids import fit_kmedoids
+
+        fit_kmedoids(est, features, start=copy.copy(est))
+    elif start is None:
         text = f"fitted on a sample of {table.sample_rows:,} of {table.n_rows:,} rows"
         record.metrics["Note"] = f"{note}; {text}" if note else text
         return record
-    original = est.get_params(deep=False)
-    est.set_params(**start)
-    try:
-        # as in memory, the models see an array of the prepared features (no column names)
-        est.fit(table.features(prepared).to_dask_array())
-    finally:
-        est.set_params(**{name: original[name] for name in start})
+    else:
+        original = est.get_params(deep=False)
+        est.set_params(**start)
+        try:
+            est.fit(features)
+        finally:
+            est.set_params(**{name: original[name] for name in start})
     X = prepared.X.to_numpy()
     record.labels = np.asarray(est.predict(X), dtype=np.int64)
     record.rule = out_of_sample_rule(est).fit(est, X, record.labels)
