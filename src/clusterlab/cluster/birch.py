@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from clusterlab._base import ParamsMixin
 from clusterlab._config import threads
 from clusterlab._validation import BOOLEAN, NONE, Interval, check_data
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 
 __all__ = ["Birch"]
 
@@ -201,6 +202,8 @@ class Birch(
     def _fit(self, X: Any, partial: bool) -> Birch:
         from clusterlab.kernels.birch import empty_tree
 
+        if is_dask_collection(X):  # per-partition trees merged here; labels_ stays lazy
+            return dask_fit(self, X, method="partial_fit" if partial else "fit")
         self._validate_params()
         first = not (partial and hasattr(self, "_tree"))
         X = np.ascontiguousarray(check_data(self, X, reset=first))
