@@ -223,7 +223,7 @@ def _sift_down(heap_d, heap_i, size):
 
 
 @njit(cache=CACHE)
-def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
+def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa: PLR0917
     """k nearest tree positions to point ``x``, searching only within reduced distance ``bound``.
 
     A kd-tree query that starts from a known bound (e.g. from a nearby point by the triangle
@@ -243,6 +243,8 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
         Written: tree positions.
     stack : int64 (``kdtree.STACK_SIZE``,)
         Scratch space.
+    stack_d : float64 (``kdtree.STACK_SIZE``,), optional
+        Scratch space (allocated when not given).
     """
     data = tree.data
     start = tree.node_start
@@ -252,12 +254,15 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
     k = heap_d.shape[0]
     heap_d[:] = bound
     heap_i[:] = np.iinfo(np.int64).max
+    # the stack holds each node's box distance beside it: computed once, when it is pushed
+    node_d = np.empty(STACK_SIZE) if stack_d is None else stack_d
     stack[0] = 0
+    node_d[0] = 0.0
     sp = 1
     while sp > 0:
         sp -= 1
         node = stack[sp]
-        if min_rdist_point_node(tree, node, x, p) > heap_d[0]:
+        if node_d[sp] > heap_d[0]:
             continue
         if left[node] < 0:
             for s in range(start[node], end[node]):
@@ -269,11 +274,19 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
             continue
         a = left[node]
         b = right[node]
-        if min_rdist_point_node(tree, a, x, p) > min_rdist_point_node(tree, b, x, p):
+        da = min_rdist_point_node(tree, a, x, p)
+        db = min_rdist_point_node(tree, b, x, p)
+        if da > db:
             a, b = b, a
-        stack[sp] = b
-        stack[sp + 1] = a
-        sp += 2
+            da, db = db, da
+        if db <= heap_d[0]:
+            stack[sp] = b
+            node_d[sp] = db
+            sp += 1
+        if da <= heap_d[0]:
+            stack[sp] = a
+            node_d[sp] = da
+            sp += 1
     for last in range(k - 1, 0, -1):
         heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
         heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
@@ -312,6 +325,7 @@ def core_distances_tree(tree, min_samples, p):
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for chunk in prange(n_chunks):
         stack = np.empty(STACK_SIZE, dtype=np.int64)
+        stack_d = np.empty(STACK_SIZE)
         heap_d = np.empty(k, dtype=np.float64)
         heap_i = np.empty(k, dtype=np.int64)
         first = chunk * _CHUNK
@@ -321,7 +335,7 @@ def core_distances_tree(tree, min_samples, p):
                 reach = core[t - 1] + rdist_to_dist(rdist(data[t], data[t - 1], p), p)
                 # slack so that rounding never leaves fewer than k points inside
                 bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
-            knn_within(tree, data[t], p, bound, heap_d, heap_i, stack)
+            knn_within(tree, data[t], p, bound, heap_d, heap_i, stack, stack_d)
             for j in range(k):
                 knn_pos[t, j] = heap_i[j]
             core[t] = rdist_to_dist(heap_d[k - 1], p)
