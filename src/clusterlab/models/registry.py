@@ -53,6 +53,9 @@ AP_SEARCH_SIZE = 1_000
 #: Mean shift's modes holding fewer than this share of the rows join the nearest stronger mode.
 MEANSHIFT_MIN_SHARE = 0.05
 _LINKAGES = ("ward", "average", "complete", "single")
+#: The fitted layout of k-modes / k-prototypes (plain arrays of codes and levels), which a
+#: model file stores with the estimator.
+_CATEGORY_CODES = frozenset({"clusterlab._mixed.CategoryCodes"})
 
 _ENTRIES = (
     ModelEntry(
@@ -247,6 +250,7 @@ _ENTRIES = (
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
         portable_rule=NearestMode,
+        trusted=_CATEGORY_CODES,
         memory="O(n·k)",
         turbo_max_n=50_000,
         categories=CategoryInput(compare="all"),  # compared when every feature is categorical
@@ -260,6 +264,7 @@ _ENTRIES = (
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
         portable_rule=NearestPrototype,
+        trusted=_CATEGORY_CODES,
         memory="O(n·k)",
         turbo_max_n=50_000,
         categories=CategoryInput(columns_param="categorical"),
@@ -276,6 +281,10 @@ _ENTRIES = (
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "method": ["fasterpam", "alternate"]},
         portable_rule=NearestGowerMedoid,
+        # Gower's fitted rules (plain arrays) and the distance object given as the metric
+        trusted=frozenset(
+            {"clusterlab._mixed.GowerEncoding", "clusterlab.metrics.gower.GowerDistance"}
+        ),
         turbo_max_n=20_000,
         # compared on data with categorical columns (Gower); euclidean k-medoids ranks with
         # k-means, and its kernels would add their compile time to every first comparison
