@@ -70,6 +70,27 @@ def test_boruvka_weights_match_dense_reference(name, min_samples, p):
     np.testing.assert_allclose(w, np.maximum(d, np.maximum(core[a], core[b])), rtol=1e-12)
 
 
+@pytest.mark.parametrize("name", sorted(DATA))
+@pytest.mark.parametrize("min_samples", [2, 5])
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_boruvka_with_longer_neighbour_lists(name, min_samples, alpha):
+    # lists past the core distance's neighbours settle searches from the list; the tree must
+    # stay the minimum one, every edge at its true weight
+    X = DATA[name]
+    core_ref, w_ref = _reference(X, min_samples, alpha, 2.0)
+    tree = kdtree.build_kdtree(X, 10)
+    _, knn_pos = mst.core_distances_tree(tree, min_samples + 7, 2.0)
+    core_t = mst.list_distances(tree, knn_pos, min_samples - 1, 2.0)
+    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, 2.0)
+    core = np.empty_like(core_t)
+    core[tree.idx] = core_t
+    np.testing.assert_allclose(core, core_ref, rtol=1e-12)
+    assert _is_spanning_tree(a, b, X.shape[0])
+    np.testing.assert_allclose(np.sort(w), w_ref, rtol=1e-12)
+    d = np.linalg.norm(X[a] - X[b], axis=1) / alpha
+    np.testing.assert_allclose(w, np.maximum(d, np.maximum(core[a], core[b])), rtol=1e-12)
+
+
 @pytest.mark.parametrize("alpha", [0.5, 1.3])
 def test_alpha_scales_distances_not_core_distances(alpha):
     X = DATA["blobs"]

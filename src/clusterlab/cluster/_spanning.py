@@ -19,6 +19,8 @@ __all__ = ["METRICS", "SpanningTree", "spanning_tree"]
 METRICS = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf, "cosine": 2.0}
 # above this many features, a kd-tree prunes too little and Prim's scan is faster
 KD_TREE_MAX_FEATURES = 12
+# neighbours per point listed for Borůvka (at least the core distance's M + 1)
+LIST_NEIGHBOURS = 8
 
 
 @dataclass
@@ -94,13 +96,16 @@ def spanning_tree(
         # plain distances: the mutual reachability distance with the nearest neighbour as core
         # distance is the distance itself (c(i) <= d(i, j) for every j), and its first Borůvka
         # round is settled by the neighbour queries
-        core_t, knn_pos = mst.core_distances_tree(tree, k if mutual else min(2, n), p)
+        k_core = k if mutual else min(2, n)
+        # a longer neighbour list than the core distance needs settles most Borůvka searches
+        _, knn_pos = mst.core_distances_tree(tree, min(n, max(k_core, LIST_NEIGHBOURS)), p)
+        core_t = mst.list_distances(tree, knn_pos, k_core - 1, p)
         a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, p)
         order = tree[1]
         core = np.zeros(n)
         if mutual:
             core[order] = core_t
-            knn = order[knn_pos]
+            knn = order[knn_pos[:, :k]]
     elif algorithm == "approximate":
         tree = None
         knn, core, (a, b, w) = approximate_tree(data, M, p)

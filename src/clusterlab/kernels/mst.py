@@ -22,9 +22,10 @@ import numpy as np
 from numba import njit, prange
 
 from clusterlab._config import CACHE
+from clusterlab.kernels import outside_search
 from clusterlab.kernels.kdtree import STACK_SIZE, min_rdist_point_node
 from clusterlab.kernels.metric import MINKOWSKI, dist_to_rdist, rdist, rdist_rows, rdist_to_dist
-from clusterlab.kernels.union_find import uf_find, uf_find_readonly, uf_make, uf_union
+from clusterlab.kernels.union_find import uf_find, uf_make, uf_union
 
 __all__ = [
     "METRICS",
@@ -33,11 +34,16 @@ __all__ = [
     "core_distances_tree",
     "knn_brute",
     "knn_within",
+    "list_distances",
     "prim_mst",
     "single_linkage",
 ]
 
 _CHUNK = 64
+# leaves per parallel task of a Borůvka round, and leaves a pure leaf may list before it
+# falls back to point-by-point searches
+_LEAF_CHUNK = 4
+_NEAR_LEAVES = 64
 
 #: metric name -> Minkowski exponent for the metrics that are Minkowski distances (the
 #: vocabulary is :mod:`clusterlab.kernels.metric`; cosine runs as euclidean on unit rows)
@@ -217,7 +223,7 @@ def _sift_down(heap_d, heap_i, size):
 
 
 @njit(cache=CACHE)
-def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
+def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa: PLR0917
     """k nearest tree positions to point ``x``, searching only within reduced distance ``bound``.
 
     A kd-tree query that starts from a known bound (e.g. from a nearby point by the triangle
@@ -237,6 +243,8 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
         Written: tree positions.
     stack : int64 (``kdtree.STACK_SIZE``,)
         Scratch space.
+    stack_d : float64 (``kdtree.STACK_SIZE``,), optional
+        Scratch space (allocated when not given).
     """
     data = tree.data
     start = tree.node_start
@@ -246,12 +254,15 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
     k = heap_d.shape[0]
     heap_d[:] = bound
     heap_i[:] = np.iinfo(np.int64).max
+    # the stack holds each node's box distance beside it: computed once, when it is pushed
+    node_d = np.empty(STACK_SIZE) if stack_d is None else stack_d
     stack[0] = 0
+    node_d[0] = 0.0
     sp = 1
     while sp > 0:
         sp -= 1
         node = stack[sp]
-        if min_rdist_point_node(tree, node, x, p) > heap_d[0]:
+        if node_d[sp] > heap_d[0]:
             continue
         if left[node] < 0:
             for s in range(start[node], end[node]):
@@ -263,11 +274,19 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack):  # noqa: PLR0917
             continue
         a = left[node]
         b = right[node]
-        if min_rdist_point_node(tree, a, x, p) > min_rdist_point_node(tree, b, x, p):
+        da = min_rdist_point_node(tree, a, x, p)
+        db = min_rdist_point_node(tree, b, x, p)
+        if da > db:
             a, b = b, a
-        stack[sp] = b
-        stack[sp + 1] = a
-        sp += 2
+            da, db = db, da
+        if db <= heap_d[0]:
+            stack[sp] = b
+            node_d[sp] = db
+            sp += 1
+        if da <= heap_d[0]:
+            stack[sp] = a
+            node_d[sp] = da
+            sp += 1
     for last in range(k - 1, 0, -1):
         heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
         heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
@@ -306,6 +325,7 @@ def core_distances_tree(tree, min_samples, p):
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for chunk in prange(n_chunks):
         stack = np.empty(STACK_SIZE, dtype=np.int64)
+        stack_d = np.empty(STACK_SIZE)
         heap_d = np.empty(k, dtype=np.float64)
         heap_i = np.empty(k, dtype=np.int64)
         first = chunk * _CHUNK
@@ -315,11 +335,39 @@ def core_distances_tree(tree, min_samples, p):
                 reach = core[t - 1] + rdist_to_dist(rdist(data[t], data[t - 1], p), p)
                 # slack so that rounding never leaves fewer than k points inside
                 bound = dist_to_rdist(reach, p) * (1.0 + 1e-9) + 1e-300
-            knn_within(tree, data[t], p, bound, heap_d, heap_i, stack)
+            knn_within(tree, data[t], p, bound, heap_d, heap_i, stack, stack_d)
             for j in range(k):
                 knn_pos[t, j] = heap_i[j]
             core[t] = rdist_to_dist(heap_d[k - 1], p)
     return core, knn_pos
+
+
+@njit(cache=CACHE, parallel=True)
+def list_distances(tree, knn_pos, column, p):
+    """Distance from every point to one column of its neighbour list (tree order).
+
+    With a list longer than ``min_samples`` (more neighbours settle more of
+    :func:`boruvka_mst`'s searches), this gives the core distances: ``column = min_samples - 1``.
+
+    Parameters
+    ----------
+    tree : KDTree
+    knn_pos : int32 (n, k)
+        From :func:`core_distances_tree`.
+    column : int
+        ``0 <= column < k``.
+    p : float
+
+    Returns
+    -------
+    float64 (n,)
+    """
+    data = tree.data
+    n = knn_pos.shape[0]
+    out = np.empty(n)
+    for t in prange(n):
+        out[t] = rdist_to_dist(rdist(data[np.int64(knn_pos[t, column])], data[t], p), p)
+    return out
 
 
 @njit(cache=CACHE)
@@ -366,62 +414,6 @@ def _node_components(tree, component):
 
 
 @njit(cache=CACHE)
-def _nearest_outside(t, tree, core, component, node_comp, node_core, bound, alpha, p, stack):  # noqa: PLR0917
-    """Nearest point (mutual reachability) to position ``t`` in another component.
-
-    Candidates farther than ``bound`` are skipped; returns ``(distance, position)`` with ties
-    going to the smaller position, or ``(inf, -1)`` when nothing beats ``bound``.
-    """
-    data = tree.data
-    start = tree.node_start
-    end = tree.node_end
-    left = tree.node_left
-    right = tree.node_right
-    c = component[t]
-    x = data[t]
-    best = np.inf
-    best_j = -1
-    if core[t] > bound:
-        return best, best_j
-    stack[0] = 0
-    sp = 1
-    while sp > 0:
-        sp -= 1
-        node = stack[sp]
-        limit = min(best, bound)
-        if node_comp[node] == c or node_core[node] > limit:
-            continue
-        node_d = rdist_to_dist(min_rdist_point_node(tree, node, x, p), p) / alpha
-        if node_d > limit:
-            continue
-        if left[node] < 0:
-            # compare reduced distances first, with slack, to skip most square roots
-            r_limit = dist_to_rdist(limit * alpha, p) * (1.0 + 1e-9)
-            for s in range(start[node], end[node]):
-                if component[s] == c or core[s] > limit:
-                    continue
-                rd = rdist(data[s], x, p)
-                if rd > r_limit:
-                    continue
-                mr = max(rdist_to_dist(rd, p) / alpha, core[t], core[s])
-                if mr < best or (mr == best and s < best_j):
-                    best = mr
-                    best_j = s
-                    limit = min(best, bound)
-            continue
-        a = left[node]
-        b = right[node]
-        da = min_rdist_point_node(tree, a, x, p)
-        db = min_rdist_point_node(tree, b, x, p)
-        if da > db:
-            a, b = b, a
-        stack[sp] = b
-        stack[sp + 1] = a
-        sp += 2
-    return best, best_j
-
-
-@njit(cache=CACHE)
 def _reuse_candidates(component, best_d, best_j, comp_bound):
     """Keep last round's nearest-outside candidates that are still outside; seed the bounds.
 
@@ -439,43 +431,91 @@ def _reuse_candidates(component, best_d, best_j, comp_bound):
             comp_bound[c] = best_d[t]
 
 
+@njit(cache=CACHE, inline="always")
+def _record(t, found, bound, component, state):
+    """Store one point's search result (see :func:`_boruvka_round`)."""
+    comp_bound, best_d, best_j, lower = state
+    d, j = found
+    if j < 0:
+        # nothing at or below the bound: the nearest outside point is farther
+        lower[t] = max(lower[t], bound)
+        return
+    best_d[t] = d
+    best_j[t] = j
+    lower[t] = d
+    c = component[t]
+    # a conditional store: most points do not improve the bound, and unconditional writes to
+    # the shared array would make the threads fight over its cache lines
+    if d < comp_bound[c]:  # noqa: PLR1730
+        comp_bound[c] = d
+
+
+@njit(cache=CACHE, inline="always")
+def _searching(t, component, state):
+    """Whether point ``t`` must search this round, and its component's bound."""
+    comp_bound, _, best_j, lower = state
+    bound = comp_bound[component[t]]
+    return best_j[t] < 0 and lower[t] <= bound, bound
+
+
+@njit(cache=CACHE)
+def _search_leaf(leaf, tree, core, component, node_comp, node_core, state, alpha, p, work):  # noqa: PLR0917
+    """Every point of one leaf that needs it looks for its nearest point outside.
+
+    A leaf lying wholly in one component lists once the leaves near enough to matter
+    (:func:`outside_search.near_leaves`) and its points scan only those; a mixed leaf, or one
+    whose list overflows, searches point by point from the root.
+    """
+    stack, stack_d, near = work
+    start = tree.node_start[leaf]
+    end = tree.node_end[leaf]
+    count = -1
+    for t in range(start, end):
+        needed, bound = _searching(t, component, state)
+        if not needed:
+            continue
+        if count < 0 and node_comp[leaf] >= 0 and bound < np.inf:
+            count = outside_search.near_leaves(
+                leaf, tree, node_comp, node_core, bound, alpha, p, stack, near
+            )
+            if count < 0:
+                count = -2  # overflow: do not try again for this leaf
+        if count >= 0:
+            found = outside_search.nearest_in_leaves(
+                t, tree, core, component, near[:count], bound, alpha, p
+            )
+        else:
+            found = outside_search.nearest_outside(
+                t, tree, core, component, node_comp, node_core, bound, alpha, p, (stack, stack_d)
+            )
+        _record(t, found, bound, component, state)
+
+
 @njit(cache=CACHE, parallel=True)
-def _boruvka_round(tree, core, component, node_comp, node_core, state, alpha, p):  # noqa: PLR0917
-    """Every point's nearest neighbour outside its component (parallel over chunks of points).
+def _boruvka_round(tree, leaves, core, component, node_comp, node_core, state, alpha, p):  # noqa: PLR0917
+    """Every point's nearest neighbour outside its component (parallel over the leaves).
 
     ``state = (comp_bound, best_d, best_j, lower)``: ``comp_bound[c]`` is a shared upper bound on
     component ``c``'s shortest outgoing edge that the threads lower as they find edges; points
     with a still-valid candidate (``best_j >= 0``) are skipped, and so are points whose lower
     bound ``lower[t]`` on their nearest outside distance already exceeds their component's bound.
-    A stale read of a bound only prunes less and every comparison is strict, so the component
-    minima, ties broken by position, do not depend on the thread count.
+    A stale read of a bound only prunes less, a point finds its exact nearest outside point
+    whenever it lies within the bound read, and every comparison is strict, so the component
+    minima, ties broken by position, do not depend on the thread count. ``leaves`` are the
+    leaf nodes of ``tree``.
     """
-    comp_bound, best_d, best_j, lower = state
-    n = core.shape[0]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    n_leaves = leaves.shape[0]
+    n_chunks = (n_leaves + _LEAF_CHUNK - 1) // _LEAF_CHUNK
     for chunk in prange(n_chunks):
-        stack = np.empty(STACK_SIZE, dtype=np.int64)
-        for t in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
-            if best_j[t] >= 0:
-                continue
-            c = component[t]
-            bound = comp_bound[c]
-            if lower[t] > bound:
-                continue
-            d, j = _nearest_outside(
-                t, tree, core, component, node_comp, node_core, bound, alpha, p, stack
+        work = (
+            np.empty(STACK_SIZE, dtype=np.int64),
+            np.empty(STACK_SIZE),
+            np.empty(_NEAR_LEAVES, dtype=np.int64),
+        )
+        for q in range(chunk * _LEAF_CHUNK, min(n_leaves, (chunk + 1) * _LEAF_CHUNK)):
+            _search_leaf(
+                leaves[q], tree, core, component, node_comp, node_core, state, alpha, p, work
             )
-            if j < 0:
-                # nothing at or below the bound: the nearest outside point is farther
-                lower[t] = max(lower[t], bound)
-                continue
-            best_d[t] = d
-            best_j[t] = j
-            lower[t] = d
-            # a conditional store: most points do not improve the bound, and unconditional
-            # writes to the shared array would make the threads fight over its cache lines
-            if d < comp_bound[c]:  # noqa: PLR1730
-                comp_bound[c] = d
 
 
 @njit(cache=CACHE)
@@ -497,8 +537,9 @@ def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges):  # noqa: PLR0917
             j = np.int64(knn_pos[t, q])
             if j == t or core[j] > core[t]:
                 continue
-            # a neighbour lies within core[t]; only alpha < 1 can push it beyond
-            if alpha < 1.0 and rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
+            # the list may run past the core distance's neighbours, and alpha < 1 can push
+            # even those beyond core[t]
+            if rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
                 continue
             if uf_union(parent, size_of, t, j) >= 0:
                 a[n_edges] = t
@@ -538,9 +579,52 @@ def _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edg
 
 
 @njit(cache=CACHE, parallel=True)
+def _list_candidates(tree, core, knn_pos, component, state, alpha, p):  # noqa: PLR0917
+    """Settle from the neighbour lists the points whose nearest outside point is in them.
+
+    A point's list holds its ``k`` nearest points, so every point beyond it is at mutual
+    reachability at least ``max(d_k / alpha, core[t])`` (``d_k``: the distance to the last of
+    the list). The best point of the list in another component, when strictly nearer than
+    that, is the point's exact nearest outside point (ties by position, as a search gives);
+    otherwise the smaller of the two is a lower bound for it. Works on the points with no
+    valid candidate; ``state`` as in :func:`_boruvka_round`.
+    """
+    comp_bound, best_d, best_j, lower = state
+    data = tree.data
+    n, k = knn_pos.shape
+    for t in prange(n):
+        if best_j[t] >= 0:
+            continue
+        c = component[t]
+        x = data[t]
+        last = np.int64(knn_pos[t, k - 1])
+        beyond = max(rdist_to_dist(rdist(data[last], x, p), p) / alpha, core[t])
+        best = np.inf
+        best_s = -1
+        for q in range(k):
+            s = np.int64(knn_pos[t, q])
+            if component[s] == c:
+                continue
+            mr = max(rdist_to_dist(rdist(data[s], x, p), p) / alpha, core[t], core[s])
+            if mr < best or (mr == best and s < best_s):
+                best = mr
+                best_s = s
+        if best < beyond:
+            best_d[t] = best
+            best_j[t] = best_s
+            lower[t] = best
+            # a racing store may keep a larger bound: still a true edge, so only less pruning
+            if best < comp_bound[c]:  # noqa: PLR1730
+                comp_bound[c] = best
+        else:
+            lower[t] = max(lower[t], min(best, beyond))
+
+
+@njit(cache=CACHE)
 def _components(parent, component):
-    for t in prange(component.shape[0]):
-        component[t] = uf_find_readonly(parent, np.int64(t))
+    # serial: a few milliseconds of work, less than waking the threads costs on a busy machine
+    for t in range(component.shape[0]):
+        component[t] = uf_find(parent, np.int64(t))
 
 
 @njit(cache=CACHE)
@@ -551,7 +635,9 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
     pruning kd-tree nodes that lie wholly in its component, that are farther than the best edge
     its component has found so far, or whose smallest core distance is already too large; each
     component then adds its cheapest edge. The first round is mostly settled by the core-distance
-    neighbours without any search.
+    neighbours without any search, and in every round a point whose nearest outside point is in
+    its neighbour list takes it from there (:func:`_list_candidates`); a longer list than the
+    core distance needs settles more points without a walk.
 
     Parameters
     ----------
@@ -560,7 +646,9 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
     core : float64 (n,)
         Core distances in tree order.
     knn_pos : int32 (n, k)
-        From :func:`core_distances_tree` (tree positions).
+        The ``k`` nearest tree positions of each point, nearest first (ties by position), the
+        point itself included, as :func:`core_distances_tree` gives them; ``k`` may exceed the
+        ``min_samples`` of the core distances.
     alpha : float
     p : float
         Minkowski exponent.
@@ -578,6 +666,7 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
     b = np.empty(n - 1, dtype=np.int64)
     w = np.empty(n - 1, dtype=np.float64)
     node_core = _node_min_core(tree, core)
+    leaves = np.flatnonzero(tree.node_left < 0)
     n_edges = _knn_edges(tree, core, knn_pos, alpha, p, (parent, size_of), (a, b, w))
     component = np.empty(n, dtype=np.int64)
     best_d = np.full(n, np.inf)
@@ -588,8 +677,12 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
         node_comp = _node_components(tree, component)
         comp_bound = np.full(n, np.inf)
         _reuse_candidates(component, best_d, best_j, comp_bound)
+        _list_candidates(
+            tree, core, knn_pos, component, (comp_bound, best_d, best_j, lower), alpha, p
+        )
         _boruvka_round(
             tree,
+            leaves,
             core,
             component,
             node_comp,
