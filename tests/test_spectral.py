@@ -156,6 +156,38 @@ def test_disconnected_graph_warning_names_the_components():
     check_labels(sc.labels_, len(X))
 
 
+def test_a_disconnected_graph_has_the_spectrum_of_the_whole_laplacian():
+    """Each component's eigenvalue 0 is taken as known and only the eigenpairs that can enter
+    the smallest ``n_components`` are solved: the result is still the whole graph's spectrum."""
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(c, 1, (n, 2)) for c, n in ((0, 90), (50, 70), (100, 50))])
+    with pytest.warns(DisconnectedGraphWarning, match="has 3 connected components"):
+        sc = SpectralClustering(3, n_components=7, random_state=0).fit(X)
+    A = sc.affinity_matrix_.toarray()
+    degree = A.sum(axis=1)
+    L = np.eye(len(X)) - A / np.sqrt(np.outer(degree, degree))
+    np.testing.assert_allclose(sc.eigenvalues_, np.linalg.eigvalsh(L)[:7], atol=1e-8)
+    V = sc.embedding_ * np.sqrt(degree)[:, None]  # back to eigenvectors of L
+    np.testing.assert_allclose(L @ V, V * sc.eigenvalues_, atol=1e-6)
+    np.testing.assert_allclose(V.T @ V, np.diag(np.diag(V.T @ V)), atol=1e-6)
+    # the zeros come largest component first, each column constant on its component
+    for j, size in enumerate((90, 70, 50)):
+        support = np.flatnonzero(np.abs(sc.embedding_[:, j]) > 1e-12)
+        assert support.size == size
+        np.testing.assert_allclose(sc.embedding_[support, j], sc.embedding_[support[0], j])
+
+
+def test_a_disconnected_landmark_graph_asks_for_more_landmarks():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 1, (60, 2)) for c in (0, 50, 100)])
+    with pytest.warns(
+        DisconnectedGraphWarning, match=r"landmark graph has 3 connected components.*n_landmarks"
+    ):
+        sc = SpectralClustering(3, n_landmarks=30, random_state=0).fit(X)
+    assert sc.n_connected_components_ == 3
+    assert "raise n_landmarks" in sc.components_note()
+
+
 @pytest.mark.parametrize("eigen_solver", ["arpack", "lobpcg"])
 def test_a_disconnected_graph_gives_one_zero_eigenvalue_per_component(eigen_solver):
     """Each component adds the eigenvalue 0 once: a multiple eigenvalue, solved component by

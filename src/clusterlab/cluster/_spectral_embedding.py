@@ -231,22 +231,40 @@ def _solve_by_component(  # noqa: PLR0917
     The spectrum of a disconnected graph is the union of its components' spectra, and each
     component contributes the eigenvalue 0 of the normalised Laplacian once: a multiple
     eigenvalue, which Lanczos (one start vector) resolves poorly -- it missed one of six on
-    5,000 blobs in 10-D and split a blob. Solving each component for its own ``k`` smallest
+    5,000 blobs in 10-D and split a blob. Solving each component for its own smallest
     eigenpairs and keeping the ``k`` smallest overall is exact; among equal eigenvalues the
     larger component comes first.
+
+    A component's eigenpair of eigenvalue 0 is known exactly (``sqrt(degree)`` on the
+    component, zero elsewhere), so with ``c`` components of two or more nodes at most
+    ``k - c`` other eigenpairs can be among the ``k`` smallest, and each component is solved
+    for only that many besides its known one: none when ``c >= k`` (well-separated clusters,
+    whose per-component Lanczos runs on tightly packed spectra cost minutes at 100,000 rows).
+    An isolated node keeps the eigenvalue 1 (``M`` is 0 there).
     """
     n = M.shape[0]
     order = np.argsort(labels, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(labels))])
+    sizes = np.bincount(labels)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    extra = max(0, k - int(np.count_nonzero(sizes > 1)))
     found = []  # (mu, -size, component, column, vector, rows)
     for c in range(bounds.size - 1):
         rows = order[bounds[c] : bounds[c + 1]]
-        m = min(k, rows.size)
+        if rows.size == 1:
+            found.append((0.0, -1, c, 0, np.ones(1), rows))
+            continue
+        known = root[rows] / np.linalg.norm(root[rows])
+        found.append((1.0, -rows.size, c, 0, known, rows))
+        m = min(extra + 1, rows.size)
+        if m < 2:
+            continue
         sub = M[rows][:, rows] if sp.issparse(M) else M[np.ix_(rows, rows)]
-        mu, V = _solve(
-            sub, root[rows], m, "dense" if rows.size <= 1 else eigen_solver, rng, eigen_tol
-        )
-        found += [(mu[j], -rows.size, c, j, V[:, j], rows) for j in range(m)]
+        mu, V = _solve(sub, root[rows], m, eigen_solver, rng, eigen_tol)
+        # column 0 is the solver's copy of the known eigenpair (mu = 1, the largest); the
+        # others are made orthogonal to the exact one (a no-op up to the solver's tolerance)
+        others = V[:, 1:] - np.outer(known, known @ V[:, 1:])
+        others /= np.linalg.norm(others, axis=0)
+        found += [(mu[j], -rows.size, c, j, others[:, j - 1], rows) for j in range(1, m)]
     # eigenvalues equal up to rounding (the zeros of every component) are ordered by size
     found.sort(key=lambda item: (-round(float(item[0]), 10), item[1], item[2], item[3]))
     mu = np.array([item[0] for item in found[:k]])

@@ -321,15 +321,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         n = self.n_connected_components_
         if n <= 1:
             return
-        if self.affinity in ("nearest_neighbors", "self_tuning", "precomputed_nearest_neighbors"):
-            fix = f"raise n_neighbors (now {self.n_neighbors}) until the graph is connected"
-        elif self.affinity == "rbf":
-            fix = "lower gamma (a wider kernel) or use affinity='self_tuning'"
-        elif self.affinity == "precomputed":
-            fix = "add affinity between the components"
-        else:
-            fix = "raise n_landmarks"
-        graph = "landmark graph" if self.n_landmarks is not None else "affinity graph"
+        graph, fix = self._connecting_advice()
         more = f", more than n_clusters={self.n_clusters}" if n > self.n_clusters else ""
         warnings.warn(
             f"the {graph} has {n} connected components{more}: spectral clustering splits them "
@@ -337,6 +329,33 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             "as clusters of their own",
             DisconnectedGraphWarning,
             stacklevel=3,
+        )
+
+    def _connecting_advice(self) -> tuple[str, str]:
+        """The graph's name ('affinity graph' or 'landmark graph') and what connects it."""
+        if self.n_landmarks is not None:
+            return "landmark graph", "raise n_landmarks"
+        if self.affinity in ("nearest_neighbors", "self_tuning", "precomputed_nearest_neighbors"):
+            fix = f"raise n_neighbors (now {self.n_neighbors}) until the graph is connected"
+        elif self.affinity == "rbf":
+            fix = "lower gamma (a wider kernel) or use affinity='self_tuning'"
+        else:
+            fix = "add affinity between the components"
+        return "affinity graph", fix
+
+    def components_note(self) -> str | None:
+        """What a disconnected graph means for choosing k, as one sentence (None when the
+        graph is connected): :func:`~clusterlab.selection.choose_k` puts it in its ``reason``
+        instead of the fit's :class:`DisconnectedGraphWarning`."""
+        check_is_fitted(self)
+        n = self.n_connected_components_
+        if n <= 1:
+            return None
+        graph, fix = self._connecting_advice()
+        return (
+            f"the {graph} has {n} connected components, so its first {n} eigenvalues are 0 "
+            f"and the eigengap cannot choose a k below {n}; if the components are not "
+            f"clusters of their own, {fix}"
         )
 
     # -- new data -----------------------------------------------------------------------------
