@@ -36,6 +36,7 @@ __all__ = [
     "SPHERICAL",
     "TIED",
     "estep_statistics",
+    "log_prob_and_likelihood",
     "n_row_blocks",
     "precision_factors",
     "weighted_log_prob",
@@ -235,9 +236,10 @@ def _estep_block(  # noqa: PLR0917
 ):
     """The E step on rows ``start:stop``, one tile at a time.
 
-    With ``out`` of shape (n, k) it only writes the rows' weighted log-densities there; else it
-    adds the block's log-likelihood to ``ll[0]`` and its statistics to ``sr`` (k,), ``s1``
-    (k, d) and ``s2`` (k, ., .) (layouts of :func:`estep_statistics`).
+    With ``out`` of shape (n, k) it writes the rows' weighted log-densities there (and adds the
+    block's log-likelihood to ``ll[0]`` when ``w`` has n entries); else it adds the block's
+    log-likelihood to ``ll[0]`` and its statistics to ``sr`` (k,), ``s1`` (k, d) and ``s2``
+    (k, ., .) (layouts of :func:`estep_statistics`).
     """
     n, d = X.shape
     k = means.shape[0]
@@ -258,11 +260,14 @@ def _estep_block(  # noqa: PLR0917
             for i in range(m):
                 for c in range(k):
                     out[first + i, c] = resp[c, i]
-            continue
+            if w.shape[0] != n:
+                continue
         _normalise_tile(resp, m, lse)
         for i in range(m):
             if w[first + i] != 0.0:  # a zero weight must not meet a -inf log-density
                 ll[0] += w[first + i] * lse[i]
+        if write:
+            continue
         for c in range(k):
             for i in range(m):
                 r[i] = w[first + i] * resp[c, i]
@@ -363,12 +368,18 @@ def weighted_log_prob(X, means, prec, log_norm, kind):
 
     ``X`` float32/float64 (n, d) and the model (module docstring) are read.
     """
+    w = np.zeros(0)  # no likelihood wanted
+    return log_prob_and_likelihood(X, w, means, prec, log_norm, kind)[0]
+
+
+def log_prob_and_likelihood(X, w, means, prec, log_norm, kind):  # noqa: PLR0917
+    """:func:`weighted_log_prob` and, in the same pass, ``sum_i w_i log p(x_i)`` (the weighted
+    log-likelihood; 0.0 when ``w`` is empty). ``w`` float64 (n,) or (0,) is read."""
     n = X.shape[0]
     out = np.empty((n, means.shape[0]))
-    w = np.zeros(0)  # not read when writing log-densities
     means_prec = _means_prec(means, prec, kind)
-    _estep(X, w, means, prec, log_norm, kind, means_prec, n_row_blocks(n), out)
-    return out
+    total = _estep(X, w, means, prec, log_norm, kind, means_prec, n_row_blocks(n), out)[0]
+    return out, total
 
 
 @njit(cache=CACHE)
