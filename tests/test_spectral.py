@@ -292,3 +292,27 @@ def test_one_cluster_per_eigenvector_with_discretize(four_blobs):
 def test_labels_for_range(fitted):
     with pytest.raises(ValueError, match=r"n_clusters must be an int in \[1, n_components=8\]"):
         fitted.labels_for(9)
+
+
+def test_large_graphs_start_lobpcg_from_the_landmark_embedding(monkeypatch):
+    """eigen_solver='auto' on a large kNN graph: LOBPCG from the landmark embedding gives
+    arpack's spectrum and labels (the threshold lowered here to keep the test small)."""
+    import clusterlab.cluster._landmarks as landmarks
+    import clusterlab.cluster.spectral as spectral_module
+
+    X, _ = make_blobs(n_samples=1500, n_features=5, centers=4, cluster_std=2.5, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        exact = SpectralClustering(4, eigen_solver="arpack", random_state=0).fit(X)
+        calls = []
+        original = landmarks.landmark_embedding
+        monkeypatch.setattr(
+            landmarks, "landmark_embedding", lambda *a, **k: calls.append(a[1]) or original(*a, **k)
+        )
+        monkeypatch.setattr(spectral_module, "LANDMARK_START_MIN", 1000)
+        monkeypatch.setattr(spectral_module, "START_LANDMARKS", 100)
+        started = SpectralClustering(4, random_state=0).fit(X)
+    assert calls == [100]
+    assert exact.n_connected_components_ < 4
+    np.testing.assert_allclose(started.eigenvalues_, exact.eigenvalues_, atol=1e-6)
+    assert adjusted_rand_score(exact.labels_, started.labels_) == 1.0
