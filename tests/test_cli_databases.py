@@ -3,13 +3,17 @@ outputs, a PostgreSQL round trip, and the password in no output."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
 from clusterlab.cli import EXIT_OK, EXIT_USAGE, main
 from clusterlab.io import read_table, write_table
 from tests import postgres as pg
-from tests.test_cli import assert_clean_error, run_cli
+from tests.test_cli import SRC, assert_clean_error, run_cli
 
 SEGMENT = ["--ignore", "Region", "Channel", "customer_id", "--model", "kmeans", "--k", "3"]
 
@@ -19,6 +23,28 @@ def customers(wholesale):
     return wholesale.assign(customer_id=range(100_001, 100_001 + len(wholesale)))[
         ["customer_id", *wholesale.columns]
     ]
+
+
+def run_cli_at_once(*argvs: list[str]) -> list[subprocess.CompletedProcess]:
+    """``python -m clusterlab ARGS`` for each ARGS, the interpreters started together (each
+    spends most of its time importing)."""
+    env = {**os.environ, "COLUMNS": "120"}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "clusterlab", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for argv in argvs
+    ]
+    results = []
+    for argv, process in zip(argvs, processes, strict=True):
+        out, err = process.communicate(timeout=300)
+        results.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
+    return results
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -134,13 +160,13 @@ def test_postgres_round_trip_without_showing_the_password(postgres, customers, t
     assert back["customer_id"].dtype == "int64"
     assert sorted(back["segment"].unique()) == [0, 1, 2]
     wrong = url.replace(pg.PASSWORD, pg.PASSWORD[::-1])
-    failures = [
-        run_cli("segment", wrong, "--table", "pg_customers", *common),
-        run_cli("segment", url, "--table", "nope", *common),
-        run_cli("segment", url, "--sql", "SELECT nope", *common),
-        run_cli("segment", url, "--table", "pg_customers", *SEGMENT, "--out", url,
-                "--out-table", "pg_segments"),
-    ]  # fmt: skip
+    failures = run_cli_at_once(
+        ["segment", wrong, "--table", "pg_customers", *common],
+        ["segment", url, "--table", "nope", *common],
+        ["segment", url, "--sql", "SELECT nope", *common],
+        ["segment", url, "--table", "pg_customers", *SEGMENT, "--out", url,
+         "--out-table", "pg_segments"],
+    )  # fmt: skip
     for result in failures:
         assert result.returncode == EXIT_USAGE, result.stderr
     assert_clean_error(failures[-1], EXIT_USAGE, "table 'pg_segments' exists")

@@ -6,6 +6,7 @@ killed half way leave the database as it was, clear errors that never show a pas
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -286,51 +287,60 @@ def test_failed_write_leaves_the_database_as_it_was(database, monkeypatch, if_ex
 
 
 _KILL_SCRIPT = """
-import os, signal, sys
-import pandas as pd
+import json, os, signal, sys
 from clusterlab.io import _db, _duckdb, _sqlalchemy, write_table
 from tests.test_io_databases import customers
 
-url, mode = sys.argv[1], sys.argv[2]
+url, writes = sys.argv[1], json.loads(sys.argv[2])
 module = _duckdb if url.startswith("duckdb") else _sqlalchemy
 real = module._insert_chunk
-calls = [0]
+_db.CHUNK_ROWS = 10
 
 def insert(*args, **kwargs):
     real(*args, **kwargs)
-    calls[0] += 1
-    if calls[0] == 3:  # half way: 3 of 6 chunks are in
+    insert.calls += 1
+    if insert.calls == 3:  # half way: 3 of 6 chunks are in
         os.kill(os.getpid(), signal.SIGKILL)
 
 module._insert_chunk = insert
-_db.CHUNK_ROWS = 10
-write_table(customers(60), url, table="c", if_exists=mode)
+statuses = []
+for table, mode in writes:  # each write in a forked child (nothing is connected yet), killed
+    pid = os.fork()
+    if pid == 0:
+        insert.calls = 0
+        write_table(customers(60), url, table=table, if_exists=mode)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    statuses.append(os.WTERMSIG(status) if os.WIFSIGNALED(status) else -os.WEXITSTATUS(status))
+print(json.dumps(statuses))
 """
 
 
-@pytest.mark.parametrize("if_exists", ["fail", "replace", "append"])
-def test_write_killed_half_way_leaves_the_database_as_it_was(database, if_exists):
-    """The process is killed (SIGKILL) after half the rows are inserted: the table is absent, or
-    holds exactly what it held before."""
+def test_write_killed_half_way_leaves_the_database_as_it_was(database):
+    """The writing process is killed (SIGKILL) after half the rows are inserted, with each
+    if_exists: the table is absent, or holds exactly what it held before. (One interpreter per
+    backend; each write runs in a child forked from it.)"""
     old = customers()
-    if if_exists != "fail":
-        write_table(old, database, table="c")
+    writes = [(f"c_{mode}", mode) for mode in ("fail", "replace", "append")]
+    for table, mode in writes:
+        if mode != "fail":
+            write_table(old, database, table=table)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(ROOT)])}
     result = subprocess.run(
-        [sys.executable, "-c", _KILL_SCRIPT, database, if_exists],
+        [sys.executable, "-c", _KILL_SCRIPT, database, json.dumps(writes)],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    assert result.returncode == -signal.SIGKILL, result.stderr
-    if if_exists == "fail":
-        with pytest.raises(ValueError, match="has no table 'c'"):
-            read_table(database, table="c")
-        write_table(old, database, table="c")  # and nothing blocks writing it afterwards
-    else:
-        pd.testing.assert_frame_equal(read_table(database, table="c"), old)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [signal.SIGKILL] * 3, result.stderr
+    with pytest.raises(ValueError, match="has no table 'c_fail'"):
+        read_table(database, table="c_fail")
+    write_table(old, database, table="c_fail")  # and nothing blocks writing it afterwards
+    for table in ("c_replace", "c_append"):
+        pd.testing.assert_frame_equal(read_table(database, table=table), old)
 
 
 # ------------------------------------------------------------------------------ reading errors
@@ -372,7 +382,11 @@ def test_result_larger_than_the_memory_budget_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(_db, "CHUNK_ROWS", 4096)
     with (
         config_context(memory_budget=1),
-        pytest.raises(MemoryError, match=r"reading table 'c'.* rows so far.*select fewer rows"),
+        pytest.raises(
+            MemoryError,
+            match=r"reading table 'c'.* rows so far.*stream it into Dask instead "
+            r"\(clusterlab\.distributed\.io\.read_database.*--scheduler local.*select fewer rows",
+        ),
     ):
         read_table(url, table="c")
 

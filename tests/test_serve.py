@@ -118,6 +118,16 @@ def test_many_rows_are_answered_as_the_model_file_predicts(client, data, model_f
     assert [p["description"] for p in got] == [described[s] for s in labels.tolist()]
 
 
+def test_mixed_features_take_the_frame_path_and_the_kernel_shortcut(served, data, model_file):
+    """Text and boolean features need the pipeline's frame; k-means labels still come straight
+    from its kernel, and every route gives the file's labels."""
+    assert served._direct is None and served._labels is not None
+    columns = {f.name: data[f.name].astype(object).where(data[f.name].notna(), None).tolist()
+               for f in served.features}  # fmt: skip
+    labels, _ = served.score(columns)
+    np.testing.assert_array_equal(labels, expected(model_file, data)[0])
+
+
 def test_one_object_is_one_row(client, data, model_file):
     row = records(data.iloc[[5]])[0]
     answer = post(client, row).json()["predictions"]
@@ -447,10 +457,12 @@ def test_cli_serve_refuses_a_missing_file_and_a_bad_port(tmp_path):
 def test_run_binds_to_loopback_by_default_and_warns_otherwise(model_file, monkeypatch, caplog):
     import uvicorn
 
+    from clusterlab import serve
     from clusterlab.serve import run
 
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **config: calls.append(config))
+    monkeypatch.setattr(serve, "settle", lambda: None)  # no gc.freeze of the test process
     run(model_file)
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["server_header"] is False
     assert not caplog.records
@@ -458,3 +470,35 @@ def test_run_binds_to_loopback_by_default_and_warns_otherwise(model_file, monkey
         run(model_file, host="0.0.0.0", port=9000)
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 9000
     assert "reachable from other machines" in caplog.text
+
+
+def test_workers_load_the_checked_file_or_refuse_to_start(model_file, data, monkeypatch, tmp_path):
+    """``--workers N``: uvicorn starts the workers from an import string; each loads the file the
+    parent checked, and refuses to start when it changed since."""
+    import uvicorn
+
+    from clusterlab.serve import _worker, run
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **config: calls.append((app, config)))
+    for name in ("CLUSTERLAB_SERVE_MODEL", "CLUSTERLAB_SERVE_SHA256", "CLUSTERLAB_SERVE_MAX_ROWS"):
+        monkeypatch.delenv(name, raising=False)
+    copy = tmp_path / "model.clusterlab"
+    copy.write_bytes(model_file.read_bytes())
+    run(copy, workers=2, max_rows=7)
+    target, config = calls[-1]
+    assert target == "clusterlab.serve._worker:app"
+    assert config["factory"] is True and config["workers"] == 2
+    assert config["host"] == "127.0.0.1"
+    monkeypatch.setattr("clusterlab.serve.settle", lambda: None)
+    client = TestClient(_worker.app())
+    frame = data.iloc[:3]
+    answer = client.post("/predict", json=records(frame))
+    labels, _ = expected(model_file, frame)
+    assert [p["segment"] for p in answer.json()["predictions"]] == labels.tolist()
+    assert client.post("/predict", json=records(data.iloc[:8])).status_code == 422  # max_rows
+    monkeypatch.setenv("CLUSTERLAB_SERVE_SHA256", "0" * 64)  # as if the file had changed
+    with pytest.raises(RuntimeError, match="changed after the service checked it"):
+        _worker.app()
+    with pytest.raises(ValueError, match="workers must be an int >= 1; got 0"):
+        run(copy, workers=0)

@@ -97,6 +97,16 @@ def test_a_served_numeric_model_uses_it_and_predicts_as_the_file(frame, tmp_path
     path = exp.save_model(exp.create_model("kmeans", num_clusters=3, verbose=False), tmp_path / "m")
     served = ServedModel(path)
     assert served._transform.__module__ == "clusterlab.serve.fastpath"
-    request = served.frame({c: frame[c].tolist() for c in frame.columns})
-    labels, _ = served.predict(request)
+    columns = {c: frame[c].where(frame[c].notna(), None).tolist() for c in frame.columns}
+    labels, scores = served.predict(served.frame(columns))
     np.testing.assert_array_equal(labels, load_model(path).predict(frame))
+    # a request's columns go to the compiled pipeline and the kernel directly, with the same
+    # numbers; one row at a time too
+    assert served._direct is not None and served._labels is not None
+    direct, direct_scores = served.score(columns)
+    np.testing.assert_array_equal(direct, labels)
+    np.testing.assert_array_equal(direct_scores, scores)
+    one = {c: values[:1] for c, values in columns.items()}
+    assert served.score(one)[0].tolist() == labels[:1].tolist()
+    with pytest.raises(TypeError, match="must be float64; got int64"):
+        served._direct({c: np.arange(2) for c in frame.columns})

@@ -319,6 +319,7 @@ def cmd_serve(args: argparse.Namespace, ui: UI) -> int:
         max_rows=args.max_rows,
         access_log=args.access_log,
         log_level=level,
+        workers=args.workers,
     )
     return EXIT_OK
 

@@ -193,15 +193,25 @@ def _add_segment(sub: Any, common: argparse.ArgumentParser) -> None:
             "    --log --out postgresql://analyst@db/shop --out-table rfm_segments",
             "clusterlab segment orders.parquet --sql \"SELECT * FROM data WHERE country = 'UK'\"",
             "clusterlab segment 'data/*.parquet' --scheduler local --out segments/",
+            "clusterlab segment shop.duckdb --table orders --scheduler local \\",
+            "    --out shop.duckdb --out-table order_segments",
         ),
     )
     _add_workflow_options(p)
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS|local",
-        help="segment INPUT (a glob or directory of Parquet / CSV files) on Dask: 'local' starts "
+        help="segment INPUT on Dask, however large: a glob or directory of Parquet / CSV files, "
+        "or a database with --table / --sql (streamed into Parquet files first); 'local' starts "
         "a cluster on this machine, an address joins a running scheduler; --out is then a "
-        "directory of Parquet files",
+        "directory of Parquet files, or a database table written in one transaction",
+    )
+    p.add_argument(
+        "--staging",
+        metavar="DIR",
+        help="with --scheduler and a database INPUT: the folder the rows are staged in as Parquet "
+        "files (a temporary folder inside it, removed at the end; default the system's temporary "
+        "folder; with a remote scheduler, a folder the workers can read)",
     )
     p.add_argument(
         "--save-model",
@@ -268,7 +278,7 @@ def _add_serve(sub: Any, common: argparse.ArgumentParser) -> None:
         "`pip install clusterlab[serve]`.",
         examples=(
             "clusterlab serve segments.clusterlab",
-            "clusterlab serve segments.clusterlab --port 8080 --max-rows 50000",
+            "clusterlab serve segments.clusterlab --port 8080 --max-rows 50000 --workers 2",
             "curl -s localhost:8000/predict -H 'content-type: application/json' \\",
             '    -d \'{"recency": 12, "frequency": 3, "monetary": 420.5}\'',
         ),
@@ -286,6 +296,13 @@ def _add_serve(sub: Any, common: argparse.ArgumentParser) -> None:
         default=10_000,
         metavar="N",
         help="most rows per request (default 10000; more is a 422)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port, each with the model loaded (default 1)",
     )
     p.add_argument("--access-log", action="store_true", help="log every request")
 

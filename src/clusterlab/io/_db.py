@@ -24,8 +24,10 @@ CHUNK_ROWS = 50_000
 IF_EXISTS = ("fail", "replace", "append")
 #: Advice given when a result does not fit in memory.
 TOO_LARGE = (
-    "clusterlab holds a table in memory: select fewer rows or columns in SQL (a WHERE clause, an "
-    "aggregate, or a sample: DuckDB `USING SAMPLE 10%`, PostgreSQL `TABLESAMPLE SYSTEM (10)`)"
+    "read_table holds a table in memory: stream it into Dask instead "
+    "(clusterlab.distributed.io.read_database, or `clusterlab segment URL --table NAME "
+    "--scheduler local`), or select fewer rows or columns in SQL (a WHERE clause, an aggregate, "
+    "or a sample: DuckDB `USING SAMPLE 10%`, PostgreSQL `TABLESAMPLE SYSTEM (10)`)"
 )
 
 
@@ -95,7 +97,9 @@ def _plain_column(col: pd.Series) -> pd.Series:
         return col
     if missing and kind in "iuf":
         return col.astype("float64")
-    return col.astype(object) if missing else col.astype(plain)
+    # booleans with a missing value: objects, missing as None (as every other backend and a
+    # Parquet file give them; pd.NA would compare unequal to those)
+    return col.astype(object).where(col.notna(), None) if missing else col.astype(plain)
 
 
 def _object_column(col: pd.Series) -> pd.Series:

@@ -6,7 +6,8 @@ pandas chunks, frames go in by reference, and one connection's transaction cover
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from clusterlab.io._db import (
     TableExistsError,
     as_read,
     check_file_database,
-    chunks_of,
     exists_message,
     first_line,
 )
@@ -254,8 +254,14 @@ def _label(schema: str | None, name: str) -> str:
 
 
 def write(
-    db: Database, frame: pd.DataFrame, *, schema: str | None, name: str, if_exists: str
+    db: Database,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    schema: str | None,
+    name: str,
+    if_exists: str,
 ) -> None:
+    """Write the frames ``chunks`` (the first decides the columns) in one transaction."""
     duckdb = _duckdb(db)
     if db.path == ":memory:":
         raise ValueError(f"{db} is an in-memory database: write to a file (duckdb:///path.duckdb)")
@@ -266,12 +272,14 @@ def write(
         exists = _exists(con, schema, name)
         if exists and if_exists == "fail":
             raise TableExistsError(exists_message(db, _label(schema, name)))
+        parts = iter(chunks)
+        first = next(parts)
         if exists and if_exists == "append":
-            _check_append(con, db, target, frame, _label(schema, name))
+            _check_append(con, db, target, first, _label(schema, name))
         elif exists:
             con.execute(f"DROP TABLE {target}").fetchall()
         create = not exists or if_exists == "replace"
-        for chunk in chunks_of(frame):
+        for chunk in itertools.chain([first], parts):
             _insert_chunk(con, target, chunk, create=create)
             create = False
         con.commit()

@@ -9,8 +9,9 @@ parsing, so ``::date`` casts and ``':'`` in strings keep their meaning).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -20,7 +21,6 @@ from clusterlab.io._db import (
     DatabaseError,
     TableExistsError,
     check_file_database,
-    chunks_of,
     exists_message,
     first_line,
 )
@@ -179,8 +179,15 @@ def _label(schema: str | None, name: str) -> str:
 
 
 def write(
-    db: Database, frame: pd.DataFrame, *, schema: str | None, name: str, if_exists: str
+    db: Database,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    schema: str | None,
+    name: str,
+    if_exists: str,
 ) -> None:
+    """Write the frames ``chunks`` (the first decides the columns and their types) in one
+    transaction."""
     sa = _sqlalchemy(db)
     check_file_database(db, write=True)
     eng = engine(db)
@@ -190,15 +197,17 @@ def write(
             exists = sa.inspect(conn).has_table(name, schema=schema)
             if exists and if_exists == "fail":
                 raise TableExistsError(exists_message(db, _label(schema, name)))
+            parts = iter(chunks)
+            first = next(parts)
             if exists and if_exists == "append":
                 table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
-                _check_append(db, table, frame)
+                _check_append(db, table, first)
             else:
                 if exists:
                     sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn).drop(conn)
-                table = _new_table(sa, frame, schema=schema, name=name)
+                table = _new_table(sa, first, schema=schema, name=name)
                 table.create(conn)
-            for chunk in chunks_of(frame):
+            for chunk in itertools.chain([first], parts):
                 _insert_chunk(conn, table, chunk)
     finally:
         eng.dispose()

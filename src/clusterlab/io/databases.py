@@ -8,7 +8,8 @@ Reading
     ``datetime64``; a table read back equals the frame written, as it would from a Parquet file.
     The whole result is held in memory: a result larger than the memory budget
     (``CLUSTERLAB_MEMORY_BUDGET``, half the RAM by default) is refused after the chunk that crosses
-    it, with the advice to filter, aggregate or sample in SQL.
+    it, with the advice to stream it into Dask (:func:`clusterlab.distributed.io.read_database`,
+    which stages the chunks as Parquet partitions on disk) or to filter, aggregate or sample in SQL.
 
 Writing
     One transaction: the table appears whole or not at all, and a write that fails or is killed half
@@ -19,7 +20,8 @@ Writing
     ``datetime64`` -> ``TIMESTAMP``, so key columns read back with the type they were written with.
     Writing is transactional on DuckDB, PostgreSQL and SQLite (whose DDL is transactional); other
     SQLAlchemy dialects are refused for new tables (MySQL, Oracle ... commit ``CREATE TABLE`` at
-    once) and can only be appended to.
+    once) and can only be appended to. :func:`write_chunks` writes a table that arrives in parts
+    (the partitions of a Dask result) in the same single transaction.
 
 Credentials come from the URL or from the driver's environment (PostgreSQL: ``PGPASSWORD``,
 ``~/.pgpass``, ``PGUSER``, ``PGHOST`` ...); a password never appears in a message.
@@ -27,6 +29,7 @@ Credentials come from the URL or from the driver's environment (PostgreSQL: ``PG
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -39,6 +42,7 @@ from clusterlab.io._db import (
     DatabaseError,
     TableExistsError,
     as_read,
+    chunks_of,
     writable,
 )
 from clusterlab.io.files import _is_default_index, _with_index_columns
@@ -51,7 +55,9 @@ __all__ = [
     "DatabaseError",
     "TableExistsError",
     "check_table_writable",
+    "read_chunks",
     "read_database",
+    "write_chunks",
     "write_database",
 ]
 
@@ -62,6 +68,24 @@ def read_database(source: Any, *, table: str | None = None, sql: str | None = No
     Use :func:`clusterlab.io.read_table`, which also reads files; this is its database half.
     """
     db = parse_database(source)
+    what = f"table {table!r} of {db}" if table is not None else f"the query on {db}"
+    chunks = ChunkCollector(what)
+    for chunk in read_chunks(source, table=table, sql=sql):
+        chunks.add(chunk)
+    return as_read(chunks.frame())
+
+
+def read_chunks(
+    source: Any, *, table: str | None = None, sql: str | None = None
+) -> Iterator[pd.DataFrame]:
+    """The rows of a table or a query's result, in chunks of about :data:`CHUNK_ROWS` rows.
+
+    The chunks are as the driver gives them (pass the whole result through
+    :func:`clusterlab.io._db.as_read` for the dtypes :func:`read_database` gives); at least one
+    chunk, empty for an empty result. Only one chunk is held at a time. The arguments are checked
+    before the first chunk is asked for.
+    """
+    db = parse_database(source)
     if (table is None) == (sql is None):
         raise ValueError(
             f"{db}: name a table (table= / --table) or give a query (sql= / --sql), not "
@@ -69,12 +93,7 @@ def read_database(source: Any, *, table: str | None = None, sql: str | None = No
         )
     if sql is not None and (not isinstance(sql, str) or not sql.strip()):
         raise ValueError(f"sql must be a non-empty SQL query; got {sql!r}")
-    backend = _backend(db)
-    what = f"table {table!r} of {db}" if table is not None else f"the query on {db}"
-    chunks = ChunkCollector(what)
-    for chunk in backend.read(db, table=table, sql=sql):
-        chunks.add(chunk)
-    return as_read(chunks.frame())
+    return _backend(db).read(db, table=table, sql=sql)
 
 
 def write_database(
@@ -97,14 +116,43 @@ def write_database(
     schema, name = split_table_name(table)
     if index is None:
         index = not _is_default_index(frame.index)
+    rows = _rows(frame, index=index, table=table, db=db)
+    _backend(db).write(db, chunks_of(rows), schema=schema, name=name, if_exists=if_exists)
+    return db
+
+
+def write_chunks(
+    chunks: Iterable[pd.DataFrame],
+    target: Any,
+    *,
+    table: str,
+    if_exists: str = "fail",
+    index: bool = False,
+) -> Database:
+    """Write the frames ``chunks`` one after the other as ``table`` of ``target``, in one
+    transaction: the table appears whole or not at all, also when the iterator raises half way.
+
+    The first chunk decides the columns and their types (every chunk must have its columns;
+    ``index=True`` writes each chunk's index as column(s)). Only one chunk is held at a time, so
+    a table larger than memory can be written from the partitions of a Dask result
+    (:func:`clusterlab.distributed.io.write_database` does). Returns the database written to.
+    """
+    db = parse_database(target)
+    _check_if_exists(if_exists)
+    schema, name = split_table_name(table)
+    prepared = (_rows(chunk, index=index, table=table, db=db) for chunk in chunks)
+    _backend(db).write(db, prepared, schema=schema, name=name, if_exists=if_exists)
+    return db
+
+
+def _rows(frame: pd.DataFrame, *, index: bool, table: str, db: Database) -> pd.DataFrame:
+    """``frame`` as written: index columns when asked, string names, storable column types."""
     rows = _with_index_columns(frame) if index else frame
     names = pd.Index([str(c) for c in rows.columns])
     if names.duplicated().any():
         dupes = sorted(set(names[names.duplicated()]))
         raise ValueError(f"cannot write table {table!r} of {db}: duplicated column names {dupes}")
-    rows = writable(rows)
-    _backend(db).write(db, rows, schema=schema, name=name, if_exists=if_exists)
-    return db
+    return writable(rows)
 
 
 def check_table_writable(target: Any, table: str, *, if_exists: str = "fail") -> None:

@@ -8,9 +8,7 @@ larger than the limit 413; an unexpected failure is a 500 for that request only.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import time
 from typing import Any
@@ -169,31 +167,39 @@ async def _body(request: Any, limit: int) -> bytes | None:
 
 def _scored(served: ServedModel, columns: dict[str, list[Any]]) -> tuple[np.ndarray, Any]:
     """Labels and scores of validated rows; the model's own refusal of a value is a 422."""
-    frame = served.frame(columns)
     try:
-        return served.predict(frame)
+        return served.score(columns)
     except ValueError as exc:
         raise RequestError([{"type": "value_error", "loc": ["body"], "msg": str(exc)}]) from None
 
 
 def _predictions(served: ServedModel, labels: np.ndarray, scores: np.ndarray | None) -> bytes:
+    """The response body: each row's segment, description, anomaly score and flag (JSON encoded
+    by pydantic's serializer, a tenth of the standard library's time for a batch)."""
+    from pydantic_core import to_json
+
     from clusterlab.insight import THRESHOLD
 
+    segments = labels.tolist()
+    n = len(segments)
     descriptions = served.descriptions
-    rows = []
-    for i, label in enumerate(labels.tolist()):
-        score = None if scores is None else float(scores[i])
-        rows.append(
-            {
-                "segment": label,
-                "description": descriptions.get(label, "noise" if label == -1 else None)
-                if descriptions
-                else None,
-                "anomaly_score": score if score is None or math.isfinite(score) else None,
-                "is_anomaly": None if score is None else score > THRESHOLD,
-            }
-        )
-    return json.dumps({"model_id": served.model_id, "predictions": rows}).encode()
+    text = (
+        {s: descriptions.get(s, "noise" if s == -1 else None) for s in set(segments)}
+        if descriptions
+        else {}
+    )
+    if scores is None:
+        values: list[Any] = [None] * n
+        flags: list[Any] = [None] * n
+    else:
+        finite = np.isfinite(scores).tolist()
+        values = [v if ok else None for v, ok in zip(scores.tolist(), finite, strict=True)]
+        flags = (scores > THRESHOLD).tolist()
+    rows = [
+        {"segment": s, "description": text.get(s), "anomaly_score": v, "is_anomaly": f}
+        for s, v, f in zip(segments, values, flags, strict=True)
+    ]
+    return to_json({"model_id": served.model_id, "predictions": rows})
 
 
 def _openapi(app: Any, schema: RecordSchema) -> None:

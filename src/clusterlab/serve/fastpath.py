@@ -33,7 +33,9 @@ Step = Callable[[np.ndarray], np.ndarray]
 def compile_pipeline(pipeline: Any) -> Callable[[pd.DataFrame], np.ndarray] | None:
     """``frame -> pipeline.transform(frame)`` in numpy for a pipeline of known numeric steps.
 
-    Returns None when some step is not one of the module's list.
+    The function takes a DataFrame, or a mapping of column name -> float64 array (a request's
+    columns, without building a frame). Returns None when some step is not one of the module's
+    list.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
@@ -82,7 +84,11 @@ def _columns(ct: Any) -> Callable[[pd.DataFrame], np.ndarray] | None:
     return select
 
 
-def _numbers(column: pd.Series) -> np.ndarray:
+def _numbers(column: pd.Series | np.ndarray) -> np.ndarray:
+    if isinstance(column, np.ndarray):  # a request's column, already float64 (ServedModel.score)
+        if column.dtype != np.float64:
+            raise TypeError(f"a column given as an array must be float64; got {column.dtype}")
+        return column
     if column.dtype.kind not in "biuf":
         raise TypeError(f"column {column.name!r} is not numeric")
     return column.to_numpy(dtype=np.float64, na_value=np.nan)
