@@ -316,3 +316,18 @@ def test_large_graphs_start_lobpcg_from_the_landmark_embedding(monkeypatch):
     assert exact.n_connected_components_ < 4
     np.testing.assert_allclose(started.eigenvalues_, exact.eigenvalues_, atol=1e-6)
     assert adjusted_rand_score(exact.labels_, started.labels_) == 1.0
+
+
+def test_a_landmark_start_that_does_not_converge_falls_back_to_the_solver(monkeypatch):
+    import clusterlab.cluster._spectral_embedding as embedding
+    import clusterlab.cluster.spectral as spectral_module
+
+    X, _ = make_blobs(n_samples=1500, n_features=5, centers=4, cluster_std=2.5, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        exact = SpectralClustering(4, eigen_solver="arpack", random_state=0).fit(X)
+        monkeypatch.setattr(spectral_module, "LANDMARK_START_MIN", 1000)
+        monkeypatch.setattr(spectral_module, "START_LANDMARKS", 100)
+        monkeypatch.setattr(embedding, "_START_MAXITER", 1)
+        fallback = SpectralClustering(4, random_state=0).fit(X)
+    np.testing.assert_allclose(fallback.eigenvalues_, exact.eigenvalues_, atol=1e-10)
