@@ -15,6 +15,10 @@ Workloads of issue 19:
   compare on the sample, fit on every row, label and write in < 5 minutes.
 - DK5: KMedoids on Dask (CLARA's 5 draws fitted at once, losses by one map-reduce pass) against
   the in-memory CLARA (5 draws in turn): time and loss.
+- DK6: GaussianMixture (diag) on Dask, 20 EM iterations from the same initial parameters,
+  against the in-memory fit: time and lower bound (equal to rounding).
+- DK7: Birch on Dask (a tree per partition, merged on the client) against the in-memory Birch:
+  time, subclusters and agreement of the labels (ARI).
 - DK3 (opt-in: ``CLUSTERLAB_BENCH_OUT_OF_CORE=1``, ~1.3 GB of Parquet in a temporary
   directory): 20,000,000 x 16 float32 read from Parquet by workers limited to 1 GB each; fit and
   predict complete, and the centers agree with the in-memory fit on a 1,000,000-row sample
@@ -353,6 +357,69 @@ def _kmedoids(quick: bool) -> Table:
     return table
 
 
+def _mixture_start(X: np.ndarray, k: int) -> dict:
+    """Initial parameters for DK6: one EM iteration of a k-means-started fit on 20,000 rows."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from clusterlab import GaussianMixture
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm = GaussianMixture(k, covariance_type="diag", max_iter=1, random_state=0)
+        gm.fit(X[:20_000])
+    return {"weights_init": gm.weights_, "means_init": gm.means_, "precisions_init": gm.precisions_}
+
+
+def _mixture_and_birch(quick: bool) -> Table:
+    """DK6: GaussianMixture (diag, 20 EM iterations from the same initial parameters) on Dask
+    against in memory; DK7: Birch on Dask (per-partition trees) against in memory."""
+    import warnings
+
+    import dask.array as da
+    from distributed import wait
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import adjusted_rand_score
+
+    from clusterlab import Birch, GaussianMixture
+
+    n, k = (200_000, 8) if quick else (1_000_000, 16)
+    X = _blobs(n, 16, k)
+    table = Table(f"DK6/DK7: GaussianMixture and Birch on {n:,} x 16, k = {k}", COLUMNS)
+    params = {"covariance_type": "diag", "max_iter": 20, "tol": 0.0, **_mixture_start(X, k)}
+    birch = {"threshold": 14.0, "n_clusters": k}
+    with _cluster() as client, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # tol=0: every run does 20 passes
+        small = da.from_array(X[:4000], chunks=(1000, 16))
+        for data in (X[:4000], small):  # compile in the client and on the workers
+            GaussianMixture(k, **{**params, "max_iter": 2}).fit(data)
+            Birch(**birch).fit(data)
+        Xd = client.persist(da.from_array(X, chunks=(n // 4, 16)))
+        wait(Xd)
+        memory = measure(lambda: GaussianMixture(k, **params).fit(X))
+        ours = measure(lambda: GaussianMixture(k, **params).fit(Xd))
+        ref, est = memory.result, ours.result
+        rel = abs(est.lower_bound_ - ref.lower_bound_) / abs(ref.lower_bound_)
+        table.add("DK6", "GaussianMixture in memory (2 threads)", memory.seconds,
+                  memory.peak_mb, None, ref.n_iter_, None,
+                  f"reference; lower bound {ref.lower_bound_:.6f}")  # fmt: skip
+        table.add("DK6", "GaussianMixture on Dask", ours.seconds, ours.peak_mb, None,
+                  est.n_iter_, ours.seconds / memory.seconds,
+                  f"time / in-memory; lower bound rel. diff {rel:.1e}")  # fmt: skip
+        memory = measure(lambda: Birch(**birch).fit(X))
+        ours = measure(lambda: Birch(**birch).fit(Xd))
+        ref, est = memory.result, ours.result
+        ari = adjusted_rand_score(ref.labels_, est.labels_.compute())
+        table.add("DK7", "Birch in memory", memory.seconds, memory.peak_mb, None, None, None,
+                  f"reference; {ref.subcluster_centers_.shape[0]} subclusters")  # fmt: skip
+        table.add("DK7", "Birch on Dask (4 partition trees)", ours.seconds, ours.peak_mb, None,
+                  None, ours.seconds / memory.seconds,
+                  f"time / in-memory; {est.subcluster_centers_.shape[0]} subclusters; "
+                  f"ARI with in-memory labels {ari:.4f}")  # fmt: skip
+    return table
+
+
 def _center_gap(a: np.ndarray, b: np.ndarray) -> float:
     """Largest distance between matched centers over the typical within-cluster spread."""
     from scipy.optimize import linear_sum_assignment
@@ -370,7 +437,7 @@ def _agreement(est, ref, sample: np.ndarray) -> float:
 
 
 def main(quick: bool = False) -> list[Table]:
-    """DK1, DK2, DK4 and DK5 (always), DK3 with ``CLUSTERLAB_BENCH_OUT_OF_CORE=1``."""
+    """DK1, DK2, DK4 to DK7 (always), DK3 with ``CLUSTERLAB_BENCH_OUT_OF_CORE=1``."""
     n, k = (200_000, 16) if quick else (1_000_000, 64)
     chunk = n // 4  # two blocks per worker (Dask's advice: chunks of ~100 MB, not tiny)
     X = _blobs(n, 16, k)
@@ -381,7 +448,7 @@ def main(quick: bool = False) -> list[Table]:
         _warm_up(client, 16, k)
         _same_centers(table, client, X, k, chunk)
         _init_quality(table, client, X, k, chunk)
-    tables = [table, _kmedoids(quick), _workflow(quick)]
+    tables = [table, _kmedoids(quick), _mixture_and_birch(quick), _workflow(quick)]
     if os.environ.get("CLUSTERLAB_BENCH_OUT_OF_CORE") == "1":
         tables.append(_out_of_core(quick))
     return tables

@@ -81,10 +81,12 @@ def _bandwidth(table: Table, n: int) -> None:
     ours = measure(lambda: estimate_bandwidth(X))
     small = [n // 10, n // 5]
     times = []
+    values = []
     for m in small:
         Xs = X[:m]
         run = measure(lambda Xs=Xs: sk_estimate_bandwidth(Xs))
         times.append(run.seconds)
+        values.append(run.result)
         table.add(
             "M4 bandwidth",
             f"{m:,} x 2",
@@ -102,7 +104,7 @@ def _bandwidth(table: Table, n: int) -> None:
         "M4 bandwidth", f"{n:,} x 2", f"sklearn (extrapolated, time ~ n^{slope:.2f})",
         projected, "", "", "", "", "",
     )  # fmt: skip
-    exact = sk_estimate_bandwidth(X[: small[0]])
+    exact = values[0]
     table.add(
         "M4 bandwidth", f"{n:,} x 2", "clusterlab", ours.seconds, ours.peak_mb, "",
         f"value {ours.result:.4f} (sklearn on {small[0]:,}: {exact:.4f})", "",

@@ -250,8 +250,11 @@ def test_float32_stays_float32():
     assert adjusted_rand_score(model.labels_, ref.labels_) == 1.0
 
 
-def test_thread_count_does_not_change_the_result():
-    X = _random(3, 1_100, 3)  # above the size that runs on one thread whatever n_jobs
+def test_thread_count_does_not_change_the_result(monkeypatch):
+    from clusterlab.cluster import _affinity_dense
+
+    monkeypatch.setattr(_affinity_dense, "_SMALL_DENSE", 0)  # every size on n_jobs threads
+    X = _random(3, 1_100, 3)
     one = AffinityPropagation(max_iter=40, random_state=0, n_jobs=1).fit(X)
     two = AffinityPropagation(max_iter=40, random_state=0, n_jobs=2).fit(X)
     np.testing.assert_array_equal(one.labels_, two.labels_)

@@ -320,6 +320,12 @@ def test_demo(demo_run, wholesale):
     # the run ends by naming the report
     last = result.stdout.strip().splitlines()[-1]
     assert last.endswith(str(folder / "wholesale_report.html"))
+    # it compares the demo's models and says how to compare every model
+    assert (
+        f"models compared: {', '.join(_commands.DEMO_MODELS)} (clusterlab demo --all"
+        in " ".join(result.stdout.split())
+    )
+    assert model.model_id in _commands.DEMO_MODELS  # the model chosen is one of them
 
 
 def test_demo_out_is_a_file(tmp_path):
@@ -327,6 +333,13 @@ def test_demo_out_is_a_file(tmp_path):
     target.write_text("x")
     assert main(["demo", "--out", str(target)]) == EXIT_USAGE
     assert target.read_text() == "x"
+
+
+def test_demo_all_compares_every_model():
+    assert build_parser().parse_args(["demo"]).all is False
+    assert build_parser().parse_args(["demo", "--all"]).all is True
+    assert _commands._demo_models_line(None).startswith("models compared: every model\n")
+    assert "--all" in _commands._demo_models_line(list(_commands.DEMO_MODELS))
 
 
 # ------------------------------------------------------------------------------ workflow commands

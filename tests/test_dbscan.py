@@ -187,6 +187,20 @@ def test_thread_count_does_not_change_result(fitted):
         np.testing.assert_array_equal(two.labels_, model.labels_)
 
 
+@pytest.mark.parametrize(
+    ("metric", "eps"), [("manhattan", 0.9), ("chebyshev", 0.4), ("euclidean", 0.6)]
+)
+def test_serial_and_parallel_twins_agree_for_every_metric(metric, eps):
+    # one thread and small data run the serial twin of the metric, two threads the parallel one
+    X = np.random.default_rng(8).normal(size=(900, 3))
+    ref = SkDBSCAN(eps=eps, min_samples=6, metric=metric).fit(X)
+    for n_jobs in (1, 2):
+        ours = DBSCAN(eps, min_samples=6, metric=metric, n_jobs=n_jobs).fit(X)
+        assert_same_as_sklearn(ours, ref)
+        core = ours.core_sample_indices_  # predict runs the nearest-core twins
+        np.testing.assert_array_equal(ours.predict(X[core]), ours.labels_[core])
+
+
 def test_edge_cases():
     rng = np.random.default_rng(5)
     X = rng.uniform(size=(200, 2))

@@ -90,3 +90,19 @@ def test_kmodes_on_a_dask_frame_with_levels_the_sample_missed(table, monkeypatch
     _batch_fixed_point(rare, model, ones)
     assert model.cost_ == pytest.approx(model.transform(rare).min(axis=1).sum())
     np.testing.assert_array_equal(model.labels_.compute().to_numpy(), model.predict(rare))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_default_gamma_comes_from_every_row_not_the_sample(table, monkeypatch, weighted):
+    from clusterlab.distributed import categorical
+
+    monkeypatch.setattr(categorical, "SAMPLE_ROWS", 150)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, len(table)) if weighted else None
+    dw = None if weights is None else dd.from_pandas(pd.Series(weights, index=table.index), 4)
+    ref = KPrototypes(3, categorical=["a", "b"], random_state=0).fit(table, sample_weight=weights)
+    model = KPrototypes(3, categorical=["a", "b"], random_state=0)
+    model.fit(dd.from_pandas(table, npartitions=4), sample_weight=dw)
+    assert model.gamma is None  # the parameter is not touched
+    assert model.gamma_ == pytest.approx(ref.gamma_, rel=1e-12)
+    sample_gamma = KPrototypes(3, categorical=["a", "b"]).fit(table.iloc[:150]).gamma_
+    assert abs(sample_gamma - ref.gamma_) > 1e-6  # a sample's gamma would differ

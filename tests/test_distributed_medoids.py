@@ -120,3 +120,30 @@ def test_a_draw_larger_than_a_worker_is_refused(monkeypatch, blobs4):
     monkeypatch.setattr(_cluster, "workers", lambda client: tiny)
     with pytest.raises(MemoryError, match=r"sample_size=8,000 rows needs about .* pass sample_"):
         KMedoids(4, sample_size=8000).fit(_dask(blobs4))
+
+
+def test_nearest_rows_seed_distinct_rows_in_medoid_order():
+    from clusterlab.distributed.medoids import nearest_rows
+
+    model = KMedoids(2, random_state=0).fit(np.array([[0.0], [0.1], [5.0], [5.2]]))
+    rows = np.array([[4.9], [0.05], [5.05], [-3.0]])
+    chosen = nearest_rows(model, rows)
+    order = np.argsort(model.cluster_centers_[:, 0])  # medoid 0 may be either blob
+    assert chosen[order].tolist() == [1, 2]
+    same = KMedoids(2, random_state=0).fit(np.array([[0.0], [0.1], [5.0], [5.2]]))
+    assert nearest_rows(same, np.array([[0.0], [0.0], [0.0]])).tolist() == [0, 1]  # distinct
+
+
+def test_draws_seeded_from_a_sample_fit_score_on_every_row(blobs4, monkeypatch):
+    from clusterlab.distributed import medoids as dm
+
+    seen = []
+    original = dm.nearest_rows
+    monkeypatch.setattr(dm, "nearest_rows", lambda m, rows: seen.append(original(m, rows))
+                        or seen[-1])  # fmt: skip
+    X = blobs4
+    start = KMedoids(4, random_state=1).fit(X[::7])
+    model = dm.fit_kmedoids(KMedoids(4, random_state=0, sample_size=200), _dask(X), start=start)
+    assert len(seen) == 5 and all(init.shape == (4,) for init in seen)  # every draw seeded
+    assert model.inertia_ == pytest.approx(_loss(X, model.cluster_centers_), rel=1e-9)
+    assert model.inertia_ <= _loss(X, start.cluster_centers_) * 1.01

@@ -61,6 +61,24 @@ def test_kmeans_is_refitted_on_every_row_and_assigned_lazily(table, experiment):
     np.testing.assert_array_equal(model.labels_.compute(), result["Cluster"].to_numpy())
 
 
+@pytest.mark.parametrize(
+    ("model_id", "params"), [("gmm", {"num_clusters": 3}), ("birch", {}), ("kmedoids", {})]
+)
+def test_mixtures_medoids_and_birch_are_refitted_on_every_row(table, experiment, model_id, params):
+    frame, _ddf = table
+    model = experiment.create_model(model_id, **params)
+    assert "fitted on all 440 rows (Dask)" in experiment.pull()["Note"].iloc[0]
+    assert hasattr(model.labels_, "dask") and model.labels_.shape[0] == len(frame)
+    start = {"means_init", "weights_init", "precisions_init", "n_init"}
+    if model_id == "gmm":  # the start from the sample fit was set for the refit only
+        assert all(model.get_params()[name] in (None, 1) for name in start)
+    features = [c for c in frame.columns if c not in ("Region", "Channel")]
+    prepared = np.asarray(experiment.get_config("pipeline").transform(frame[features]))
+    labels = experiment.assign_model(model).compute()["Cluster"].to_numpy()
+    np.testing.assert_array_equal(labels, model.predict(prepared))
+    np.testing.assert_array_equal(model.labels_.compute(), labels)
+
+
 def test_models_without_a_distributed_fit_stay_on_the_sample(experiment, table):
     _frame, _ddf = table
     model = experiment.create_model("hclust", num_clusters=3)

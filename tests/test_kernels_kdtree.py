@@ -165,20 +165,23 @@ def test_all_identical_points():
     assert np.all(dist == 0)
 
 
-def test_thread_count_does_not_change_results(data, tree):
+@pytest.mark.parametrize("p", P_VALUES)
+def test_thread_count_does_not_change_results(data, tree, p):
     import numba
+
+    def queries():
+        counts = query_radius_count(tree, Q, 0.5, p)
+        return (*query_knn(tree, Q, 5, p), *query_radius(tree, Q, 0.5, p), counts)
 
     Q = data[1]
     before = numba.get_num_threads()
     try:
-        numba.set_num_threads(1)
-        one = query_knn(tree, Q, 5, 2.0)
-        r_one = query_radius(tree, Q, 0.5, 2.0)
+        numba.set_num_threads(1)  # small data on one thread: the serial twins
+        one = queries()
     finally:
         numba.set_num_threads(before)
-    many = query_knn(tree, Q, 5, 2.0)
-    r_many = query_radius(tree, Q, 0.5, 2.0)
-    for a, b in zip(one + r_one, many + r_many, strict=True):
+    many = queries()
+    for a, b in zip(one, many, strict=True):
         assert np.array_equal(a, b)
 
 

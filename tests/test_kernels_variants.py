@@ -1,14 +1,23 @@
-"""Serial twins of parallel kernels: the same numbers, chosen for small data on one thread."""
+"""Kernel twins (serial builds, builds per metric): the same numbers as the kernel they copy."""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 import pytest
+from numba import prange
 
 from clusterlab._config import threads
 from clusterlab.kernels import lloyd, seeding
-from clusterlab.kernels.variants import SERIAL_MAX_VALUES, by_threads
+from clusterlab.kernels.variants import (
+    METRICS,
+    SERIAL_MAX_VALUES,
+    by_threads,
+    choose,
+    exponent,
+    metric_of,
+    metric_twins,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +89,64 @@ def test_by_threads_runs_the_serial_twin_on_small_data_and_one_thread():
         assert calls == ["serial", "parallel", "parallel"]
     else:
         assert calls == ["serial", "parallel"]
+
+
+# -- metric twins --------------------------------------------------------------------------------
+
+
+def _scale(x, p):
+    """Test kernel: ``x * p``, with ``p`` fixed in the euclidean and manhattan twins."""
+    out = np.empty_like(x)
+    for i in prange(x.shape[0]):
+        out[i] = x[i] * exponent(p)
+    return out
+
+
+def _scale_sum(x, p):
+    """Test kernel without prange calling the family of ``_scale``."""
+    return _scale(x, p).sum()
+
+
+def test_metric_twins_fix_the_exponent_where_they_compile():
+    scale = metric_twins(_scale)
+    assert set(scale) == {(metric, mode) for metric in METRICS for mode in (True, False)}
+    x = np.arange(4.0)
+    # p = 7 is passed to every twin: the euclidean and manhattan twins run 2 and 1 instead
+    np.testing.assert_array_equal(scale["euclidean", False](x, 7.0), 2.0 * x)
+    np.testing.assert_array_equal(scale["manhattan", False](x, 7.0), x)
+    np.testing.assert_array_equal(scale["minkowski", False](x, 7.0), 7.0 * x)
+    np.testing.assert_array_equal(scale["euclidean", True](x, 7.0), 2.0 * x)
+    # each twin has its own name (its own disk-cache entry), bound in the kernel's module
+    twin = scale["euclidean", False]
+    assert twin.py_func.__name__ == "_scale_euclidean_serial"
+    assert globals()["_scale_euclidean_serial"] is twin
+    assert scale["euclidean", True].targetoptions["parallel"]
+    assert not twin.targetoptions.get("parallel", False)
+
+
+def test_metric_twins_call_the_twins_of_their_callees():
+    total = metric_twins(_scale_sum, parallel=False, _scale=metric_twins(_scale))
+    x = np.arange(4.0)
+    assert total["manhattan", False](x, 7.0) == x.sum()
+    assert total["minkowski", True](x, 3.0) == 3.0 * x.sum()
+    # no prange of its own, but callees that differ by mode: one twin per mode
+    assert total["euclidean", True] is not total["euclidean", False]
+    assert total["euclidean", True].py_func.__name__ == "_scale_sum_euclidean_parallel"
+    plain = metric_twins(_scale_sum, parallel=False)
+    assert plain["euclidean", True] is plain["euclidean", False]
+    assert plain["euclidean", True].py_func.__name__ == "_scale_sum_euclidean"
+
+
+@pytest.mark.parametrize(
+    ("p", "metric"),
+    [(2.0, "euclidean"), (1.0, "manhattan"), (np.inf, "minkowski"), (3, "minkowski")],
+)
+def test_choose_picks_the_metric_and_the_serial_twin_for_small_data_on_one_thread(p, metric):
+    assert metric_of(p) == metric
+    family = {(m, mode): (m, mode) for m in METRICS for mode in (True, False)}
+    with threads(1):
+        assert choose(family, p, 100) == (metric, False)
+        assert choose(family, p, SERIAL_MAX_VALUES + 1) == (metric, True)
+    if numba.config.NUMBA_NUM_THREADS > 1:
+        with threads(2):
+            assert choose(family, p, 100) == (metric, True)

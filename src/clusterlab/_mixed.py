@@ -20,11 +20,15 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BALANCED",
     "CategoryCodes",
     "GowerEncoding",
     "Table",
+    "balanced_weights",
     "fit_category_codes",
     "fit_gower",
+    "mean_abs_difference",
+    "mismatch_rate",
     "read_table",
     "resolve_columns",
 ]
@@ -213,9 +217,11 @@ _NUMBERS = ("integer", "floating", "mixed-integer-float")
 
 
 def _first_values(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    present = codes >= 0
-    _, first = np.unique(codes[present], return_index=True)
-    return np.asarray(values[np.flatnonzero(present)[first]], dtype=object)
+    """The first value of each code (codes 0 .. k-1, -1 missing), in O(n) without sorting."""
+    present = np.flatnonzero(codes >= 0)
+    first = np.full(int(codes.max()) + 1 if present.size else 0, codes.size, dtype=np.int64)
+    np.minimum.at(first, codes[present], present)
+    return np.asarray(values[first], dtype=object)
 
 
 def _factorize_categorical(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -232,8 +238,14 @@ def _factorize_categorical(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), levels[order]
 
 
-def lookup(column: Any, levels: pd.Index) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``column``'s values among ``levels`` (-1: not a level) and its missing mask."""
+def lookup(column: Any, levels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``column``'s values among ``levels`` (-1: not a level) and its missing mask.
+
+    ``levels`` is a 1-D object array (how fitted layouts keep them: plain arrays, which a safe
+    model file can store) or a pandas Index.
+    """
+    if not isinstance(levels, pd.Index):
+        levels = pd.Index(levels, dtype=object)
     if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy().astype(np.int64)
         of_category = lookup(np.asarray(column.cat.categories, dtype=object), levels)[0]
@@ -260,6 +272,8 @@ def _index_of(levels: pd.Index, value: Any) -> int:
 class CategoryCodes:
     """Fitted layout of a mixed table for k-modes / k-prototypes.
 
+    Plain arrays, tuples and strings only (each column's levels a 1-D object array), so that a
+    fitted model holding it can be written to a safe model file.
     Missing categories are a level of their own (the last code of their column), so they can be
     a cluster's mode. At prediction a category not seen in fit gets code -1, which matches no
     level: it adds the same mismatch to every cluster and so never decides between them.
@@ -267,7 +281,7 @@ class CategoryCodes:
 
     numeric: np.ndarray
     categorical: np.ndarray
-    levels: tuple[pd.Index, ...]
+    levels: tuple[np.ndarray, ...]
     has_missing: tuple[bool, ...]
     names: tuple[str, ...]
 
@@ -335,7 +349,7 @@ def fit_category_codes(table: Table, categorical: np.ndarray) -> tuple[CategoryC
         missing = bool(np.any(col_codes < 0))
         col_codes[col_codes < 0] = len(uniques)
         codes[:, t] = col_codes
-        levels.append(pd.Index(uniques, dtype=object))
+        levels.append(_plain_levels(uniques))
         has_missing.append(missing)
     layout = CategoryCodes(
         numeric,
@@ -345,6 +359,13 @@ def fit_category_codes(table: Table, categorical: np.ndarray) -> tuple[CategoryC
         tuple(table.names),
     )
     return layout, codes
+
+
+def _plain_levels(values: Any) -> np.ndarray:
+    """Levels as a 1-D object array of the user's values (what a safe model file stores)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
 
 
 def categorical_positions(table: Table, spec: Any, param: str = "categorical") -> np.ndarray:
@@ -372,6 +393,8 @@ class GowerEncoding:
     ``min(|a - b|, 1)``; then nominal columns holding category codes, whose dissimilarity is 0
     for equal codes and 1 otherwise. Missing values are NaN (skipped, weights renormalised).
     ``order[e]`` is the user's column of encoded column ``e``; ``weights`` are in encoded order.
+    Plain arrays, tuples and strings only (levels as 1-D object arrays), so that a fitted model
+    holding it can be written to a safe model file.
     """
 
     order: np.ndarray
@@ -379,7 +402,7 @@ class GowerEncoding:
     low: np.ndarray
     scale: np.ndarray
     kinds: tuple[str, ...]
-    levels: tuple[pd.Index | None, ...]
+    levels: tuple[np.ndarray | None, ...]
     weights: np.ndarray
 
     def encode(self, table: Table, unseen: dict | None = None) -> np.ndarray:
@@ -447,29 +470,36 @@ def fit_gower(
     ordinal : None, columns, or a dict column -> levels in order
         Ordinal columns, compared by rank (Podani's extension of Gower's coefficient); with a
         list, the order is an ordered pandas Categorical's, else the sorted values.
-    weights : None or array-like of shape (n_features,)
-        Non-negative column weights (ones by default).
+    weights : None, 'balanced' or array-like of shape (n_features,)
+        Non-negative column weights (ones by default); 'balanced' weighs each column by 1 / its
+        mean dissimilarity over the pairs of rows of ``table`` (:func:`balanced_weights`).
     """
     ord_levels = _ordinal_levels(table, ordinal)
     nominal = set(categorical_positions(table, categorical).tolist()) - set(ord_levels)
     kinds = {}
     for j in range(table.n_columns):
         kinds[j] = "ordinal" if j in ord_levels else "nominal" if j in nominal else "numeric"
-    w = _gower_weights(weights, table)
+    balanced = isinstance(weights, str) and weights == BALANCED
+    w = np.ones(table.n_columns) if balanced else _gower_weights(weights, table)
     interval, nominal_cols = [], []
     low, scale, lv = {}, {}, {}
+    mean_diff = np.zeros(table.n_columns)
     for j in range(table.n_columns):
         kind, values, levels = _fit_column(table, j, kinds[j], ord_levels.get(j))
-        lv[j] = levels
+        lv[j] = None if levels is None else _plain_levels(levels)
         present = values[~np.isnan(values)]
         span = float(present.max() - present.min()) if present.size else 0.0
         if kind != "nominal" and span > 0:
             interval.append(j)
             low[j], scale[j] = float(present.min()), 1.0 / span
             kinds[j] = kind
+            mean_diff[j] = mean_abs_difference(present) / span
         else:
             nominal_cols.append(j)
             kinds[j] = "nominal" if kind == "nominal" else "constant" if kind == "numeric" else kind
+            mean_diff[j] = mismatch_rate(present)
+    if balanced:
+        w = balanced_weights(mean_diff)
     order = np.asarray(interval + nominal_cols, dtype=np.int64)
     return GowerEncoding(
         order=order,
@@ -480,6 +510,51 @@ def fit_gower(
         levels=tuple(lv[j] for j in order),
         weights=w[order].copy(),
     )
+
+
+#: The ``weights`` option of Gower's distance that lets every column count equally on average.
+BALANCED = "balanced"
+
+
+def mean_abs_difference(values: np.ndarray) -> float:
+    """Mean of ``|a - b|`` over the pairs of distinct positions of ``values`` (1-D float64, no
+    NaN): exact, in O(n log n), from the sorted values (the pair sum is
+    ``sum_i s_i * (2 i - n + 1)`` over the sorted ``s``); 0 for fewer than two values."""
+    n = values.size
+    if n < 2:
+        return 0.0
+    s = np.sort(values) - values.min()  # non-negative: no cancellation between large values
+    pair_sum = float(np.dot(s, 2.0 * np.arange(n) - (n - 1)))
+    return max(pair_sum, 0.0) / (n * (n - 1) / 2.0)
+
+
+def mismatch_rate(codes: np.ndarray) -> float:
+    """Share of the pairs of distinct positions of ``codes`` (1-D, no NaN) whose values differ:
+    ``1 - sum_v n_v (n_v - 1) / (n (n - 1))`` from the count ``n_v`` of each value; 0 for fewer
+    than two values."""
+    n = codes.size
+    if n < 2:
+        return 0.0
+    counts = np.unique(codes, return_counts=True)[1].astype(np.float64)
+    return 1.0 - float(np.dot(counts, counts - 1.0)) / (n * (n - 1.0))
+
+
+def balanced_weights(mean_diff: np.ndarray) -> np.ndarray:
+    """Gower weights ``1 / mean_diff`` (a column's mean dissimilarity over the pairs of fitted
+    rows), so that every column adds the same amount to the distance on average: a category
+    mismatch (mean often 0.5 or more) then no longer outweighs a range-scaled number (often 0.2
+    to 0.3). A column without differences among the fitted rows (one value, or fewer than two
+    present) keeps weight 1: it separates none of them.
+
+    Examples
+    --------
+    >>> balanced_weights(np.array([0.25, 0.5, 0.0])).tolist()
+    [4.0, 2.0, 1.0]
+    """
+    out = np.ones(mean_diff.shape[0])
+    varies = mean_diff > 0
+    out[varies] = 1.0 / mean_diff[varies]
+    return out
 
 
 def _fit_column(table: Table, j: int, kind: str, ord_levels: pd.Index | None):
@@ -536,6 +611,11 @@ def _gower_weights(weights: Any, table: Table) -> np.ndarray:
     n = table.n_columns
     if weights is None:
         return np.ones(n)
+    if isinstance(weights, str):
+        raise ValueError(
+            f"weights must be None, {BALANCED!r} or one non-negative number per column; "
+            f"got {weights!r}"
+        )
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (n,):
         raise ValueError(f"weights must have one entry per column ({n}); got shape {w.shape}")

@@ -125,8 +125,10 @@ def _choose_model(exp: Any, args: argparse.Namespace, ui: UI) -> tuple[Any, pd.D
         ui.print("--k without --model: using k-means")
         model = "kmeans"
     if model == "auto":
-        with ui.progress("comparing every model (k chosen per model)"):
-            best = exp.compare_models(verbose=False)
+        include = getattr(args, "include", None)
+        which = "every model" if include is None else f"{len(include)} models"
+        with ui.progress(f"comparing {which} (k chosen per model)"):
+            best = exp.compare_models(include=include, verbose=False)
     elif k is None and _needs_k(model):
         with ui.progress(f"{model}: choosing k"):
             best = exp.compare_models(include=[model], verbose=False)
@@ -365,6 +367,31 @@ DEMO_FILES = {
 }
 
 
+#: The models the demo compares: the k-means family, Ward's hierarchy and a density model with
+#: noise, chosen because their kernels compile fast on a cold cache (24.5 s of CPU on a loaded
+#: 2-core machine; every model, `clusterlab demo --all`, 109 s: benchmarks.run first_run).
+DEMO_MODELS = ("kmeans", "minibatch", "bisecting", "hclust", "optics")
+
+#: How long a cold demo takes on 2 cores (measured: `python -m benchmarks.run first_run`).
+_COLD_DEMO = "about half a minute"
+_COLD_DEMO_ALL = "about two minutes"
+
+
+def _demo_models_line(include: list[str] | None) -> str:
+    """Which models the demo compares, how to compare all, and what the first run costs."""
+    if include is None:
+        which = "every model"
+        cost = _COLD_DEMO_ALL
+    else:
+        which = f"{', '.join(include)} (clusterlab demo --all: every model)"
+        cost = _COLD_DEMO
+    return (
+        f"models compared: {which}\n"
+        f"[dim]the first run on a machine compiles clusterlab's numba kernels ({cost} on 2 "
+        "cores) and caches them; later runs take seconds[/dim]"
+    )
+
+
 def cmd_demo(args: argparse.Namespace, ui: UI) -> int:
     """The bundled wholesale data end to end: segments, model file and report in ``--out``."""
     from clusterlab.datasets import load_wholesale_customers
@@ -379,13 +406,12 @@ def cmd_demo(args: argparse.Namespace, ui: UI) -> int:
         "features: log transform and z-scores of the six spending columns; Channel "
         "(Horeca / Retail) and Region are left out, Channel is kept as a check"
     )
-    ui.print(
-        "[dim]the first run on a machine compiles clusterlab's numba kernels (about two and a half "
-        "minutes on 2 cores) and caches them; later runs take seconds[/dim]"
-    )
+    include = None if args.all else list(DEMO_MODELS)
+    ui.print(_demo_models_line(include))
     run = argparse.Namespace(
         model="auto", k=None, normalize="zscore", log=True, ignore=["Channel", "Region"],
         ground_truth=None, seed=args.seed, sample=None, label_name="segment", force=True,
+        include=include,
     )  # fmt: skip
     labelled = _segment(data, run, ui, outputs, name="wholesale_customers.csv")
     labels = labelled["segment"].to_numpy()

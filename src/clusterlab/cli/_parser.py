@@ -435,10 +435,20 @@ def _add_demo(sub: Any, common: argparse.ArgumentParser) -> None:
         _commands.cmd_demo,
         summary="segment the bundled wholesale-customers data end to end",
         description="Segment the 440 wholesale customers (bundled) by their spending: compare "
-        "the models, choose one and its k, describe the segments, and write the labelled data, "
+        f"{len(_commands.DEMO_MODELS)} models ({', '.join(_commands.DEMO_MODELS)}; --all: every "
+        "model), choose one and its k, describe the segments, and write the labelled data, "
         "the model file and the HTML report to DIR. Files of an earlier demo in DIR are "
         "replaced; nothing else there is touched.",
-        examples=("clusterlab demo", "clusterlab demo --out /tmp/demo --seed 1"),
+        examples=(
+            "clusterlab demo",
+            "clusterlab demo --all",
+            "clusterlab demo --out /tmp/demo --seed 1",
+        ),
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="compare every model, not only the demo's (the first run compiles longer)",
     )
     p.add_argument(
         "--out",

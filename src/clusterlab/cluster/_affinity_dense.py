@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +19,23 @@ from clusterlab._config import check_memory, threads
 
 __all__ = ["DenseRun", "finish_labels", "make_random_state", "search_preference"]
 
-#: Below this many matrix entries the message passing runs on one thread: an iteration then
-#: takes well under a millisecond, and two parallel regions per iteration cost more than they
-#: save (440 points on a loaded 2-core machine: 20 ms per run on one thread, 600 ms on two).
-_SMALL_DENSE = 1_000_000
+#: Below this many matrix entries (3,000 points) the message passing runs on one thread. Two
+#: parallel regions per iteration only pay when an iteration is long and the cores are free:
+#: one iteration on 1 vs 2 threads (benchmarks.run affinity, A4), 2 cores at load 18-21:
+#: 500 points 2.4 vs 26 ms, 1,000: 10 vs 38 ms, 1,500: 25 vs 62 ms, 2,000: 45 vs 85 ms,
+#: 3,000: 110 vs 139 ms, 5,000: 261 vs 353 ms. A loaded machine loses at every size, most
+#: below 2,000 points (3-10x), where a whole run takes under a second anyway; a quiet one
+#: gains where runs are long, so the switch sits at 3,000 points.
+_SMALL_DENSE = 9_000_000
 
 #: Preference search for ``n_clusters``: at most this many runs.
 _SEARCH_RUNS = 40
+
+#: The search gives up on a count once its bracket of preferences is this narrow (relative to
+#: the preference): a count no run has hit by then lies in a sliver of preferences, if any
+#: (counts jump past it). Bisecting on to the last float took the rest of the 40 runs: on the
+#: wholesale demo 30 of choose_k's 49 runs went to k = 8, which no preference gives.
+_BRACKET_RTOL = 1e-4
 
 
 @dataclass
@@ -153,26 +163,78 @@ class DenseRun:
     def search(self, n_clusters: int, start: float | None = None) -> dict[str, Any]:
         """The run whose exemplar count is ``n_clusters`` (or the closest found), searched from
         the preference ``start`` (default: the median similarity)."""
+        return self.search_many([n_clusters], start)[n_clusters]
+
+    def search_many(
+        self, targets: Sequence[int], start: float | None = None
+    ) -> dict[int, dict[str, Any]]:
+        """:meth:`search` for every exemplar count of ``targets``, each result exactly
+        :meth:`search`'s on a fresh run, the runs their searches share made once
+        (:func:`search_preferences`; the messages where two searches part are kept while the
+        memory budget allows, else replayed)."""
         n = self.S.shape[0]
         if n == 1 or self.constant:
-            pref = self.corner + 1.0 if n_clusters == n and n > 1 else self.median
-            result = self._degenerate(np.asarray(pref))
-            _warn_count(result, n_clusters)
-            return result
+            found = {}
+            for k in targets:
+                pref = self.corner + 1.0 if k == n and n > 1 else self.median
+                found[k] = self._degenerate(np.asarray(pref))
+                _warn_count(found[k], k)
+            return found
         S = self.S
         off = S[~np.eye(n, dtype=bool)] if n <= 2_000 else None
         lo = float(off.min()) if off is not None else float(_row_extreme(S, np.min))
         hi = float(off.max()) if off is not None else float(_row_extreme(S, np.max))
-        state = {"damping": self.est._damping_start()[0], "warm": False}
-
-        def solve(p: float) -> dict[str, Any]:
-            result = self.solve(p, warm=state["warm"], damping=state["damping"])
-            state["warm"] = True
-            state["damping"] = result["damping"]
-            return result
-
         first = self.median if start is None else float(start)
-        return search_preference(solve, n_clusters, lo, first, hi)
+        searcher = _Searcher(self)
+        return search_preferences(
+            searcher.solve, targets, lo, first, hi, searcher.checkpoint, searcher.resume
+        )
+
+
+class _Searcher:
+    """A dense run's preference search: warm starts after the first run, the adaptive damping
+    carried from run to run, and checkpoints of the messages for :func:`search_preferences`."""
+
+    def __init__(self, run: DenseRun) -> None:
+        self.run = run
+        self.start_damping = run.est._damping_start()[0]
+        self.damping = self.start_damping
+        self.warm = False
+        self.kept = 0  # bytes of the checkpoints alive
+
+    def solve(self, p: float) -> dict[str, Any]:
+        result = self.run.solve(p, warm=self.warm, damping=self.damping)
+        self.warm = True
+        self.damping = result["damping"]
+        return result
+
+    def checkpoint(self) -> Any:
+        """The messages (a copy, while the run's matrices and every kept copy fit the memory
+        budget) and the damping; None when the state is to be replayed."""
+        from clusterlab._config import get_config
+
+        run = self.run
+        size = 2 * run.S.nbytes
+        if (
+            run.R is None
+            or 3 * run.S.nbytes + self.kept + size > get_config()["memory_budget"] * 2**20
+        ):
+            return None
+        self.kept += size
+        return run.R.copy(), run.A.copy(), run.colsum.copy(), self.damping, self.warm
+
+    def resume(self, saved: Any, history: tuple[float, ...]) -> None:
+        run = self.run
+        if saved is None:  # replay the runs from a cold start
+            self.damping, self.warm = self.start_damping, False
+            for p in history:
+                self.solve(p)
+            return
+        R, A, colsum, self.damping, self.warm = saved
+        run.R[...] = R
+        run.A[...] = A
+        run.colsum[...] = colsum
+        self.kept -= R.nbytes + A.nbytes
 
 
 def _record(exemplars, labels, n_iter, converged, preference, damping) -> dict[str, Any]:  # noqa: PLR0917
@@ -217,39 +279,117 @@ def search_preference(
     converge). The search starts at ``start`` and brackets ``n_clusters`` between preferences
     giving too few and too many exemplars, moving out geometrically (``lowest`` and
     ``highest``, the extreme similarities, are the usual scale of the bracket); it then bisects
-    -- on a log scale while the bracket is negative, as similarities span orders of magnitude.
-    Returns the first run with exactly ``n_clusters`` exemplars, else the run whose count was
-    closest (fewer exemplars win ties), with a warning.
+    -- on a log scale while the bracket is negative, as similarities span orders of magnitude
+    -- until the bracket is narrower than ``_BRACKET_RTOL`` of the preference (or
+    ``_SEARCH_RUNS`` runs were made). Returns the first run with exactly ``n_clusters``
+    exemplars, else the run whose count was closest (fewer exemplars win ties), with a warning.
+    """
+    return search_preferences(solve, [n_clusters], lowest, start, highest)[n_clusters]
+
+
+@dataclass
+class _Branch:
+    """The search of the targets whose runs so far were all the same.
+
+    ``history`` holds the preferences run before ``p`` (from a cold start); ``saved`` the
+    message state they left, when it was kept (None: the current state, or to be replayed).
     """
 
-    tried: list[dict[str, Any]] = []
+    targets: list[int]
+    p: float | None
+    lo: float | None
+    hi: float | None
+    up_step: float
+    down_step: float
+    tried: list[dict[str, Any]]
+    history: tuple[float, ...]
+    saved: Any = None
+    current: bool = True
 
-    def count_at(p: float) -> int:
-        tried.append(solve(p))
-        return int(tried[-1]["exemplars"].shape[0])
 
+def search_preferences(  # noqa: PLR0917
+    solve: Callable[[float], dict[str, Any]],
+    targets: Sequence[int],
+    lowest: float,
+    start: float,
+    highest: float,
+    checkpoint: Callable[[], Any] | None = None,
+    resume: Callable[[Any, tuple[float, ...]], None] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """:func:`search_preference` for several exemplar counts at once, run by run the same.
+
+    Every target's search starts with the same run and follows it the same way as long as
+    each run's count sends them the same way (too few exemplars, or too many); where a run's
+    count falls between two targets their searches part. The runs they share are made once: a
+    branch continues from the messages of the run before it (``solve`` warm-starts from
+    whatever state the previous call left), the other branch from a ``checkpoint()`` taken
+    there, which ``resume(saved, history)`` restores (``history``: the preferences run before,
+    from a cold start, for a runner that replays them instead of keeping the messages). So
+    each target's result is exactly the one :func:`search_preference` would return alone.
+    ``checkpoint`` and ``resume`` are only called when two targets part.
+    """
     tiny = 1e-12 * max(abs(lowest), abs(highest), 1.0)
     up_step = max(0.5 * (highest - start), tiny)
     down_step = max(start - lowest, tiny)
-    lo = hi = None
-    p = start
-    count = count_at(p)
-    while count != n_clusters and len(tried) < _SEARCH_RUNS:
-        if count < n_clusters:
-            lo = p
-        else:
-            hi = p
-        if lo is not None and hi is not None:
-            p = _middle(lo, hi)
-            if p in (lo, hi):
-                break
-        elif hi is None:
-            p, up_step = p + up_step, 2.0 * up_step
-        else:
-            p, down_step = p - down_step, 2.0 * down_step
-        count = count_at(p)
-    if count == n_clusters:
-        return tried[-1]
+    pending = [_Branch(sorted(set(targets)), start, None, None, up_step, down_step, [], ())]
+    found: dict[int, dict[str, Any]] = {}
+    while pending:
+        branch = pending.pop()
+        if not branch.current:
+            resume(branch.saved, branch.history)
+        result = solve(branch.p)
+        tried = [*branch.tried, result]
+        count = int(result["exemplars"].shape[0])
+        history = (*branch.history, branch.p)
+        parts = []
+        for group in (
+            [k for k in branch.targets if k > count],
+            [k for k in branch.targets if k < count],
+        ):
+            if group:
+                parts.append(_next_branch(branch, group, count, tried, history))
+        for k in branch.targets:
+            if k == count:
+                found[k] = result
+        for part in parts:
+            if part.p is None:
+                for k in part.targets:
+                    found[k] = _closest(part.tried, k)
+        going = [part for part in parts if part.p is not None]
+        for part in going[1:]:
+            part.saved = checkpoint()
+            part.current = False
+        pending.extend(reversed(going))  # the first part runs next, on the current messages
+    return found
+
+
+def _next_branch(
+    branch: _Branch, group: list[int], count: int, tried: list[dict[str, Any]], history: tuple
+) -> _Branch:
+    """The search of ``group`` after ``branch``'s run gave ``count`` exemplars: its next
+    preference (None when the search is over)."""
+    lo, hi, up_step, down_step = branch.lo, branch.hi, branch.up_step, branch.down_step
+    p = branch.p
+    if count < group[0]:
+        lo = p
+    else:
+        hi = p
+    nxt: float | None
+    if len(tried) >= _SEARCH_RUNS:
+        nxt = None
+    elif lo is not None and hi is not None:
+        nxt = _middle(lo, hi)
+        if nxt in (lo, hi) or abs(hi - lo) <= _BRACKET_RTOL * max(abs(lo), abs(hi)):
+            nxt = None
+    elif hi is None:
+        nxt, up_step = p + up_step, 2.0 * up_step
+    else:
+        nxt, down_step = p - down_step, 2.0 * down_step
+    return _Branch(group, nxt, lo, hi, up_step, down_step, tried, history)
+
+
+def _closest(tried: list[dict[str, Any]], n_clusters: int) -> dict[str, Any]:
+    """The run whose count was closest to ``n_clusters`` (fewer exemplars win ties), warned."""
     best = min(
         tried,
         key=lambda r: (abs(r["exemplars"].shape[0] - n_clusters), r["exemplars"].shape[0]),

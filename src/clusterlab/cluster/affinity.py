@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
@@ -25,7 +26,7 @@ from clusterlab._validation import (
     check_n_clusters,
 )
 
-__all__ = ["AffinityPropagation", "AffinityPropagationWarning"]
+__all__ = ["AffinityPropagation", "AffinityPropagationWarning", "fit_each_k"]
 
 #: ``sparse='auto'`` passes messages along a k-nearest-neighbour graph above this many points
 #: (dense iterations cost about 3 ns per matrix entry on one core: 75 ms each at 5,000 points).
@@ -349,3 +350,72 @@ class AffinityPropagation(ParamsMixin, ClusterMixin, BaseEstimator):
         with threads(self.n_jobs):
             assign_labels(X, np.ascontiguousarray(centers), labels, np.empty(X.shape[0], X.dtype))
         return labels
+
+
+def fit_each_k(
+    estimator: AffinityPropagation, X: Any, ks: Sequence[int]
+) -> dict[int, AffinityPropagation]:
+    """``estimator`` fitted with ``n_clusters=k`` for every ``k`` of ``ks``, sharing the work.
+
+    Each model is the one ``clone(estimator).set_params(n_clusters=k).fit(X)`` returns, fitted
+    attribute for fitted attribute, but in dense mode the similarity matrix (with its noise)
+    is built once and the preference searches of all ``k`` run as one: they start with the
+    same run and part only where a run's exemplar count falls between two ``k``, so the runs
+    they share are made once (the messages where they part are copied while the memory budget
+    allows, else replayed). This is the k path of :func:`clusterlab.selection.choose_k`.
+
+    The equality needs the same noise for every ``k``: an int ``random_state`` (None or a
+    RandomState draws different noise at each fit, as separate fits would). The sparse mode,
+    a precomputed similarity matrix and an array of preferences are fitted one ``k`` at a time.
+
+    Parameters
+    ----------
+    estimator : AffinityPropagation
+        Its parameters (``n_clusters`` aside) are kept; it is not modified.
+    X : array-like of shape (n_samples, n_features)
+    ks : sequence of int
+        Numbers of clusters, each in ``[1, n_samples]``.
+
+    Returns
+    -------
+    dict
+        ``k`` to the fitted model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from clusterlab import AffinityPropagation
+    >>> from clusterlab.cluster.affinity import fit_each_k
+    >>> X, _ = make_blobs(n_samples=120, centers=4, random_state=0)
+    >>> models = fit_each_k(AffinityPropagation(random_state=0), X, [2, 3, 4])
+    >>> [models[k].n_clusters_ for k in (2, 3, 4)]
+    [2, 3, 4]
+    """
+    models = {k: clone(estimator).set_params(n_clusters=k) for k in ks}
+    if not models:
+        return models
+    first = next(iter(models.values()))
+    first._validate_params()
+    shared = (
+        estimator.affinity == "euclidean"
+        and isinstance(estimator.random_state, numbers.Integral)
+        and (estimator.preference is None or np.ndim(estimator.preference) == 0)
+    )
+    if shared:
+        data = check_data(first, X)
+        shared = not first._use_sparse(data, data.shape[0])
+    if not shared:
+        return {k: model.fit(X) for k, model in models.items()}
+    from clusterlab.cluster._affinity_dense import DenseRun
+
+    for model in models.values():
+        model._validate_params()
+        check_data(model, X)  # n_features_in_, feature_names_in_
+        check_n_clusters(model.n_clusters, data.shape[0])
+    with threads(estimator.n_jobs):
+        run = DenseRun.build(first, data)
+        results = run.search_many(list(models), start=estimator.preference)
+    for k, model in models.items():
+        model.sparse_ = False
+        model._store(results[k], data)
+    return models

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from clusterlab._base import ParamsMixin
 from clusterlab._config import threads
 from clusterlab._validation import BOOLEAN, NONE, Interval, check_data
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 
 __all__ = ["Birch"]
 
@@ -40,6 +41,14 @@ _THRESHOLD_GROWTH = 1.5
 
 #: Seed of the weighted k-means of the global step (Birch has no random_state; fixed so that
 #: fits are reproducible), and its number of starts.
+#:
+#: Why k-means and not Ward (measured against Ward by nearest-neighbour chains on the same
+#: subclusters, weighted by their sizes; 2 loaded cores): the labels agree as well with the
+#: truth (ARI 1.0 for both on 1M x 8 defaults, 200k x 8 threshold 1.0 and 0.5, unequal sizes;
+#: 0.9987 vs 0.9970 on overlapping blobs, 0.982 vs 0.994 on unequal spreads in 4-D) and with
+#: scikit-learn's Birch (1.0 for both at 1M x 8 defaults), but Ward's step grows much faster
+#: with the number of subclusters: 0.01 s vs 0.4 s at 5.7k, 2.0 s vs 13 s at 68k, 2.8 s vs
+#: 49 s at 170k (peak memory small for both: under 20 MiB for k-means, under 46 MiB for Ward).
 _GLOBAL_SEED = 0
 _GLOBAL_N_INIT = 4
 
@@ -193,6 +202,8 @@ class Birch(
     def _fit(self, X: Any, partial: bool) -> Birch:
         from clusterlab.kernels.birch import empty_tree
 
+        if is_dask_collection(X):  # per-partition trees merged here; labels_ stays lazy
+            return dask_fit(self, X, method="partial_fit" if partial else "fit")
         self._validate_params()
         first = not (partial and hasattr(self, "_tree"))
         X = np.ascontiguousarray(check_data(self, X, reset=first))

@@ -125,7 +125,9 @@ class KMedoids(
         'euclidean', 'sqeuclidean', 'manhattan' ('cityblock', 'l1'), 'chebyshev', 'cosine';
         'gower' for a table of mixed columns (a DataFrame with category / object / string / bool
         columns, missing values allowed; a ``clusterlab.GowerDistance(categorical=...,
-        ordinal=..., weights=...)`` instance sets Gower's options); 'precomputed' for a square
+        ordinal=..., weights=...)`` instance sets Gower's options, ``weights='balanced'``
+        letting every column count the same on average instead of the categories dominating);
+        'precomputed' for a square
         symmetric distance matrix; or a callable ``metric(A, B)`` returning the
         ``(len(A), len(B))`` distance matrix of two 2-D arrays.
     method : {'fasterpam', 'pam', 'alternate', 'clara'}, default='fasterpam'

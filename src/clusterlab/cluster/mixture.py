@@ -41,6 +41,7 @@ from clusterlab.cluster._mixture_math import (
     n_parameters,
     params_from_precisions,
 )
+from clusterlab.distributed._dispatch import dask_fit, is_dask_collection
 
 __all__ = ["GaussianMixture"]
 
@@ -396,6 +397,8 @@ class GaussianMixture(ParamsMixin, DensityMixin, ClusterMixin, BaseEstimator):
         return self._fit(X, sample_weight).labels_
 
     def _fit(self, X: Any, sample_weight: Any) -> GaussianMixture:
+        if is_dask_collection(X):  # EM by map-reduce on the cluster; labels_ stays lazy
+            return dask_fit(self, X, sample_weight)
         self._validate_params()
         X = np.ascontiguousarray(check_data(self, X, ensure_min_samples=2))
         n_samples, n_features = X.shape

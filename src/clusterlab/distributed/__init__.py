@@ -1,12 +1,13 @@
 """Scale-out on Dask: the same estimators, predictions and metrics on Dask collections.
 
 ``KMeans``, ``MiniBatchKMeans``, ``KMedoids`` (CLARA on parallel samples), ``KModes`` and
-``KPrototypes`` (batch passes from a sample fit) fit Dask arrays and DataFrames directly (their
-``fit`` dispatches here); every other estimator fits on a uniform sample with
-:func:`fit_sample`.
+``KPrototypes`` (batch passes from a sample fit), ``GaussianMixture`` (EM as a map-reduce of
+sufficient statistics) and ``Birch`` (per-partition trees merged on the client) fit Dask arrays
+and DataFrames directly (their ``fit`` dispatches here); every other estimator fits on a
+uniform sample with :func:`fit_sample`.
 Every fitted model labels, transforms and scores Dask data lazily with :func:`predict`,
-:func:`transform` and :func:`anomaly_scores`; :func:`cluster_scores` computes the internal
-indices by map-reduce. Work runs on the ambient ``distributed.Client``.
+:func:`transform`, :func:`predict_proba` and :func:`anomaly_scores`; :func:`cluster_scores`
+computes the internal indices by map-reduce. Work runs on the ambient ``distributed.Client``.
 
 Importing this package imports no Dask: its names load on first use.
 """
@@ -24,6 +25,7 @@ _LAZY: dict[str, str] = {
     "fit_sample": "clusterlab.distributed.sample",
     "inertia": "clusterlab.distributed.metrics",
     "predict": "clusterlab.distributed.prediction",
+    "predict_proba": "clusterlab.distributed.prediction",
     "silhouette_score": "clusterlab.distributed.metrics",
     "simplified_silhouette_score": "clusterlab.distributed.metrics",
     "transform": "clusterlab.distributed.prediction",

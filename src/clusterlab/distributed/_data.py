@@ -17,7 +17,7 @@ import numpy as np
 
 from clusterlab.distributed._tasks import as_block, as_weights
 
-__all__ = ["DaskData", "DataStats", "dask_data", "data_stats", "lazy_rows"]
+__all__ = ["DaskData", "DataStats", "dask_data", "data_stats", "lazy_rows", "with_row_lengths"]
 
 #: Rows per slice when a task reduces a block (bounds its float64 temporaries).
 SLICE = 65_536
@@ -282,3 +282,21 @@ def _with_lengths(array: Any, data: DaskData) -> Any:
 
     chunks = (tuple(data.lengths), array.chunks[1])
     return da.Array(array.dask, array.name, chunks, meta=array._meta)
+
+
+def with_row_lengths(result: Any, lengths: Any) -> Any:
+    """A lazy per-block result with its rows per block filled in (nothing computed).
+
+    For a Dask array computed block by block from an input whose row chunks were unknown
+    (a Dask DataFrame's ``to_dask_array()``), once a pass has counted the rows of each block;
+    anything else (a Dask Series, or known chunks) is returned as it is.
+    """
+    chunks = getattr(result, "chunks", None)
+    if chunks is None or not any(np.isnan(c) for c in chunks[0]):
+        return result
+    import dask.array as da
+
+    if len(lengths) != len(chunks[0]):
+        raise RuntimeError(f"{len(lengths)} block lengths for {len(chunks[0])} blocks")
+    known = (tuple(int(n) for n in lengths), *chunks[1:])
+    return da.Array(result.dask, result.name, known, meta=result._meta)

@@ -38,6 +38,13 @@ DISTRIBUTED_FITS: dict[tuple[str, str], str] = {
     ("clusterlab.cluster.categorical.KPrototypes", "fit"): (
         "clusterlab.distributed.categorical:fit_huang"
     ),
+    ("clusterlab.cluster.mixture.GaussianMixture", "fit"): (
+        "clusterlab.distributed.mixture:fit_gaussian_mixture"
+    ),
+    ("clusterlab.cluster.birch.Birch", "fit"): "clusterlab.distributed.birch:fit_birch",
+    ("clusterlab.cluster.birch.Birch", "partial_fit"): (
+        "clusterlab.distributed.birch:partial_fit_birch"
+    ),
 }
 
 
@@ -76,7 +83,8 @@ def dask_input_error(estimator: Any, *, fitting: bool) -> TypeError:
     if fitting:
         return TypeError(
             f"{name}.fit got a Dask collection, and {name} has no distributed fit (KMeans, "
-            "MiniBatchKMeans, KMedoids, KModes and KPrototypes have one); fit it on a uniform "
+            "MiniBatchKMeans, KMedoids, KModes, KPrototypes, GaussianMixture and Birch have "
+            "one); fit it on a uniform "
             "sample pulled to this process with clusterlab.distributed.fit_sample("
             f"{name}(...), X, n_samples=100_000), then label every row lazily with "
             "clusterlab.distributed.predict(model, X)"

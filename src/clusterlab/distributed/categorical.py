@@ -11,10 +11,11 @@ when the prototypes stop changing, when the cost on all rows stops falling, or a
 ``max_iter``. Each pass lowers the cost, so the result is never worse on all rows than the
 sample fit it starts from.
 
-The categories, ``gamma`` (KPrototypes' default: half the mean standard deviation of the
-numeric columns) and the initial prototypes come from the sample of
-:data:`SAMPLE_ROWS` rows; a level absent from the sample is never a mode and, as in
-``predict``, counts as a mismatch against every cluster.
+The categories and the initial prototypes come from the sample of :data:`SAMPLE_ROWS` rows;
+a level absent from the sample is never a mode and, as in ``predict``, counts as a mismatch
+against every cluster. KPrototypes' default ``gamma`` (half the mean weighted standard
+deviation of the numeric columns) is computed on all rows by one more pass, and the sample
+is fitted with it.
 """
 
 from __future__ import annotations
@@ -55,8 +56,14 @@ def fit_huang(estimator: Any, X: Any, sample_weight: Any = None) -> Any:
     estimator._validate_params()
     client = get_client(f"{type(estimator).__name__}.fit")
     seed = _seed_source(copy.deepcopy(estimator.random_state))()
-    sample, weights, _ = sample_rows(X, SAMPLE_ROWS, sample_weight=sample_weight, random_state=seed)
+    sample, weights, positions = sample_rows(
+        X, SAMPLE_ROWS, sample_weight=sample_weight, random_state=seed
+    )
     model = clone(estimator).fit(sample, sample_weight=weights)
+    if getattr(estimator, "gamma", 0.0) is None and len(positions) >= SAMPLE_ROWS:
+        # KPrototypes' default gamma from every row (the sample holds only some of them)
+        gamma = _gamma_of_all_rows(client, X, sample_weight, model)
+        model = clone(estimator).set_params(gamma=gamma).fit(sample, sample_weight=weights)
     cnum, ccat, cost, n_iter = _passes(client, X, sample_weight, model, estimator.max_iter)
     model._cnum, model._ccat = cnum, ccat
     for name, value in vars(model).items():
@@ -113,6 +120,48 @@ def _stats_task(part: Any, wpart: Any, model: Any, cnum, ccat) -> tuple:
         cells = labels[seen] * n_levels + offsets[j] + Xcat[seen, j]
         freq += np.bincount(cells, weights=w[seen], minlength=k * n_levels)
     return wsum, sums, freq.reshape(k, n_levels), float(cost)
+
+
+def _moments_task(part: Any, wpart: Any, model: Any) -> tuple:
+    """Task: weight, weighted mean and sum of squared deviations of the numeric columns."""
+    if len(part) == 0:
+        return 0.0, 0.0, 0.0
+    Xnum, _ = model._test_blocks(part)
+    w = checked_weights(wpart, Xnum.shape[0])
+    total = float(w.sum())
+    if not total > 0.0:
+        return 0.0, 0.0, 0.0
+    mean = (w @ Xnum) / total
+    return total, mean, w @ (Xnum - mean) ** 2
+
+
+def _gamma_of_all_rows(client: Any, X: Any, sample_weight: Any, model: Any) -> float:
+    """KPrototypes' default gamma on every row: half the mean of the numeric columns' weighted
+    (population) standard deviations, 1 without numeric columns or spread. One pass; the
+    blocks' moments are combined in block order (Chan et al.)."""
+    from dask import delayed
+
+    from clusterlab.distributed._blocks import collect, per_block
+    from clusterlab.distributed._data import DaskData, _weight_blocks
+    from clusterlab.distributed.sample import _raw_blocks
+
+    if model._cnum.shape[1] == 0:
+        return 1.0
+    blocks, lengths = _raw_blocks(X)
+    data = DaskData(blocks, None, np.dtype(np.float64), 0, None, lengths, X)
+    weights = _weight_blocks(sample_weight, data) or [None] * data.n_blocks
+    futures = per_block(client, _moments_task, [blocks, weights], delayed(model, traverse=False))
+    total, mean, m2 = 0.0, 0.0, 0.0
+    for part_total, part_mean, part_m2 in collect(client, futures):
+        if part_total <= 0.0:
+            continue
+        combined = total + part_total
+        delta = part_mean - mean
+        m2 = m2 + part_m2 + delta**2 * (total * part_total / combined)
+        mean = mean + delta * (part_total / combined)
+        total = combined
+    gamma = 0.5 * float(np.mean(np.sqrt(m2 / total)))
+    return gamma if gamma > 0 else 1.0
 
 
 def _one_pass(client: Any, X: Any, sample_weight: Any, model: Any, cnum, ccat):  # noqa: PLR0917

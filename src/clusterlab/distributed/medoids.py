@@ -21,14 +21,14 @@ import numpy as np
 
 from clusterlab.distributed._tasks import checked_weights, kernel_threads
 
-__all__ = ["fit_kmedoids"]
+__all__ = ["fit_kmedoids", "nearest_rows"]
 
 _MiB = 2**20
 #: The fitted state of KMedoids that does not end in "_" (prediction reads it).
 _PRIVATE_STATE = ("_gower", "_float_type", "_medoid_rows", "_n_features_out")
 
 
-def fit_kmedoids(estimator: Any, X: Any, sample_weight: Any = None) -> Any:
+def fit_kmedoids(estimator: Any, X: Any, sample_weight: Any = None, *, start: Any = None) -> Any:
     """Fit ``estimator`` (a :class:`~clusterlab.cluster.medoids.KMedoids`) on Dask data.
 
     Each of CLARA's 5 draws fits ``sample_size`` uniformly drawn rows (default
@@ -36,6 +36,11 @@ def fit_kmedoids(estimator: Any, X: Any, sample_weight: Any = None) -> Any:
     and ``max_iter`` on a worker, with ``n_jobs`` threads (default one); the medoids of least
     weighted loss on all rows win (ties: the earlier draw). A draw holds its sample's distance
     matrix, ``sample_size**2 * 8`` bytes, checked against the workers' memory first.
+
+    ``start``, a fitted KMedoids with the same metric (the workflow passes the fit on its
+    sample), seeds every draw: its optimiser starts from the draw's rows nearest to
+    ``start``'s medoids (distinct rows, in medoid order) instead of ``init``, as the
+    in-memory CLARA puts the best medoids so far into each sample.
 
     Raises
     ------
@@ -54,6 +59,7 @@ def fit_kmedoids(estimator: Any, X: Any, sample_weight: Any = None) -> Any:
 
     from clusterlab.cluster.medoids import _CLARA_DRAWS, _clara_default_size, _seed_source
     from clusterlab.distributed._cluster import get_client, workers
+    from clusterlab.distributed._data import with_row_lengths
     from clusterlab.distributed.prediction import predict
     from clusterlab.distributed.sample import sample_rows
 
@@ -74,17 +80,34 @@ def fit_kmedoids(estimator: Any, X: Any, sample_weight: Any = None) -> Any:
         sample, weights, positions = sample_rows(
             X, size, sample_weight=sample_weight, random_state=next_seed()
         )
-        fit = client.submit(_fit_task, draw, next_seed(), sample, weights, pure=False)
+        seeded = draw if start is None else clone(draw).set_params(init=nearest_rows(start, sample))
+        fit = client.submit(_fit_task, seeded, next_seed(), sample, weights, pure=False)
         fits.append((fit, positions))
         if len(positions) < size:  # the sample is every row: one draw gives the answer
             break
     candidates = client.gather([f for f, _ in fits])
-    losses = _losses(client, X, sample_weight, candidates, estimator.n_jobs)
+    losses, lengths = _losses(client, X, sample_weight, candidates, estimator.n_jobs)
     best = int(np.argmin(losses))  # the first of equal losses
     model = candidates[best]
     _store(estimator, model, fits[best][1], float(losses[best]))
-    estimator.labels_ = predict(model, X)
+    estimator.labels_ = with_row_lengths(predict(model, X), lengths)
     return estimator
+
+
+def nearest_rows(model: Any, rows: Any) -> np.ndarray:
+    """Indices of distinct ``rows`` nearest to each of ``model``'s medoids, in medoid order
+    (each medoid takes the nearest row no earlier medoid took; ties: the first row)."""
+    D = np.asarray(model._distances(rows), dtype=np.float64)
+    k = D.shape[1]
+    if D.shape[0] < k:
+        raise ValueError(f"{D.shape[0]} rows cannot seed {k} medoids")
+    taken = np.zeros(D.shape[0], dtype=bool)
+    chosen = np.empty(k, dtype=np.int64)
+    for c in range(k):
+        column = np.where(taken, np.inf, D[:, c])
+        chosen[c] = int(np.argmin(column))
+        taken[chosen[c]] = True
+    return chosen
 
 
 def _check_supported(estimator: Any) -> None:
@@ -124,19 +147,20 @@ def _fit_task(draw: Any, seed: int, sample: Any, weights: Any) -> Any:
 
 
 def _loss_task(part: Any, wpart: Any, candidates: list, n_threads: Any) -> np.ndarray:
-    """Task: the weighted loss of every candidate's medoids on one block."""
+    """Task: the weighted loss of every candidate's medoids on one block, and its rows."""
     losses = np.zeros(len(candidates))
     if len(part) == 0:
-        return losses
+        return losses, 0
     w = checked_weights(wpart, len(part))
     with kernel_threads(n_threads):
         for i, model in enumerate(candidates):
             losses[i] = float(np.dot(w, np.min(model._distances(part), axis=1)))
-    return losses
+    return losses, len(part)
 
 
 def _losses(client: Any, X: Any, sample_weight: Any, candidates: list, n_threads: Any):
-    """Every candidate's loss on all the rows: one pass, block sums added in block order."""
+    """Every candidate's loss on all the rows (one pass, block sums added in block order) and
+    the rows of each block."""
     from clusterlab.distributed._blocks import collect, per_block
     from clusterlab.distributed._data import DaskData, _weight_blocks
     from clusterlab.distributed.sample import _raw_blocks
@@ -149,9 +173,11 @@ def _losses(client: Any, X: Any, sample_weight: Any, candidates: list, n_threads
     shared = delayed(candidates, traverse=False)  # one key: the models travel once
     futures = per_block(client, _loss_task, [blocks, weights], shared, n_threads)
     total = np.zeros(len(candidates))
-    for part in collect(client, futures):
+    rows = []
+    for part, n in collect(client, futures):
         total += part
-    return total
+        rows.append(n)
+    return total, rows
 
 
 def _store(estimator: Any, model: Any, positions: np.ndarray, loss: float) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from clusterlab.distributed._tasks import as_block, kernel_threads
 
-__all__ = ["anomaly_scores", "label_block", "predict", "transform"]
+__all__ = ["anomaly_scores", "label_block", "predict", "predict_proba", "transform"]
 
 
 def label_block(part: Any, centers: np.ndarray, dtype: Any) -> np.ndarray:
@@ -213,6 +213,38 @@ def transform(model: Any, X: Any) -> Any:
     if hasattr(X, "columns") and hasattr(model, "get_feature_names_out"):
         columns = [str(c) for c in model.get_feature_names_out()]
     return _map_rows(X, _Method(model, "transform"), out.dtype, columns)
+
+
+def predict_proba(model: Any, X: Any) -> Any:
+    """``model.predict_proba`` of every row of a Dask collection, lazily per block.
+
+    For mixtures: the posterior probability of each component.
+
+    Returns
+    -------
+    dask.array.Array or dask.dataframe.DataFrame
+        float64, shape (n_samples, n_components); for a DataFrame, one column per component
+        (named 0 .. k-1) with the partitions' index.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> from clusterlab import GaussianMixture
+    >>> from clusterlab.distributed import predict_proba
+    >>> X = np.array([[0.0], [0.2], [10.0], [10.2]])
+    >>> model = GaussianMixture(2, random_state=0).fit(X)
+    >>> proba = predict_proba(model, da.from_array(X, chunks=2))
+    >>> np.allclose(proba.compute(), model.predict_proba(X))
+    True
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    if not hasattr(model, "predict_proba"):
+        raise TypeError(f"{type(model).__name__} has no predict_proba")
+    _check_features(model, X)
+    out = _probe(model, "predict_proba", X)
+    return _map_rows(X, _Method(model, "predict_proba"), out.dtype, list(range(out.shape[1])))
 
 
 class _AnomalyScorer:

@@ -11,8 +11,9 @@ What runs where (and why):
   imputation), encoders' categories and power transforms keep the sample's estimate.
 - ``compare_models``, ``create_model`` and ``tune_model`` fit and score on the sample (the
   leaderboard says so); the chosen model is then refitted on every row where a distributed fit
-  exists (KMeans, MiniBatchKMeans: from the sample fit's centers) and otherwise keeps the fit on
-  the sample, its out-of-sample rule labelling the other rows.
+  exists (KMeans, MiniBatchKMeans: from the sample fit's centers; GaussianMixture: from its
+  parameters; KMedoids: CLARA whose draws start from its medoids; Birch: one pass) and
+  otherwise keeps the fit on the sample, its out-of-sample rule labelling the other rows.
 - ``assign_model`` and ``predict_model`` return lazy Dask DataFrames: the user's partitions,
   index and columns plus the label column (written as setup's ``label_format`` says), prepared
   and labelled partition by partition.
@@ -20,6 +21,7 @@ What runs where (and why):
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,36 +203,77 @@ def _refine_scaler(pre: Any, data: Any, sample: pd.DataFrame) -> int | None:
 # -- models ------------------------------------------------------------------------------------
 
 
-def _distributed_fit(estimator: Any) -> bool:
+def _refit_start(estimator: Any) -> dict[str, Any] | None:
+    """The parameters that start a refit on every row from the fit on the sample, or None for
+    a model without a distributed fit.
+
+    KMeans and MiniBatchKMeans start from the sample fit's centers, GaussianMixture from its
+    weights, means and precisions (one initialisation each); Birch summarises every row in
+    one pass and needs no start.
+    """
+    from clusterlab.cluster.birch import Birch
     from clusterlab.cluster.kmeans import KMeans
     from clusterlab.cluster.minibatch import MiniBatchKMeans
+    from clusterlab.cluster.mixture import GaussianMixture
 
-    return type(estimator) in (KMeans, MiniBatchKMeans)
+    kind = type(estimator)
+    if kind in (KMeans, MiniBatchKMeans):
+        return {"init": estimator.cluster_centers_, "n_init": 1}
+    if kind is GaussianMixture:
+        return {
+            "weights_init": estimator.weights_,
+            "means_init": estimator.means_,
+            "precisions_init": estimator.precisions_,
+            "n_init": 1,
+        }
+    if kind is Birch:
+        return {}
+    return None
+
+
+def _seeded_kmedoids(estimator: Any) -> bool:
+    """Whether ``estimator`` is a KMedoids that CLARA on Dask can refit (not Gower's distance
+    or a precomputed matrix, which need the whole table)."""
+    from clusterlab.cluster.medoids import KMedoids
+
+    return (
+        type(estimator) is KMedoids
+        and not estimator._is_gower()
+        and not estimator._is_precomputed()
+        and isinstance(estimator.init, str)
+    )
 
 
 def refit(record: Any, prepared: Any, table: DaskTable, metrics: Any) -> Any:
     """The chosen model on every row, where a distributed fit exists (in place).
 
-    KMeans and MiniBatchKMeans start from the centers of their fit on the sample (``init`` is
-    set for the fit and restored after); the record's sample labels and metrics are those of
-    the refitted model. Other models keep the fit on the sample; the note says which.
+    The refit starts from the fit on the sample (:func:`_refit_start`; the parameters are set
+    for the fit and restored after); the record's sample labels and metrics are those of the
+    refitted model. Other models keep the fit on the sample; the note says which.
     """
     from clusterlab.models import out_of_sample_rule
     from clusterlab.workflow.scoring import score
 
     est = record.estimator
     note = record.metrics.get("Note")
-    if not _distributed_fit(est):
+    start = _refit_start(est)
+    # as in memory, the models see an array of the prepared features (no column names)
+    features = table.features(prepared).to_dask_array()
+    if _seeded_kmedoids(est):  # CLARA's draws start from the sample fit's medoids
+        from clusterlab.distributed.medoids import fit_kmedoids
+
+        fit_kmedoids(est, features, start=copy.copy(est))
+    elif start is None:
         text = f"fitted on a sample of {table.sample_rows:,} of {table.n_rows:,} rows"
         record.metrics["Note"] = f"{note}; {text}" if note else text
         return record
-    original = est.get_params(deep=False)
-    est.set_params(init=est.cluster_centers_, n_init=1)
-    try:
-        # as in memory, the models see an array of the prepared features (no column names)
-        est.fit(table.features(prepared).to_dask_array())
-    finally:
-        est.set_params(init=original["init"], n_init=original["n_init"])
+    else:
+        original = est.get_params(deep=False)
+        est.set_params(**start)
+        try:
+            est.fit(features)
+        finally:
+            est.set_params(**{name: original[name] for name in start})
     X = prepared.X.to_numpy()
     record.labels = np.asarray(est.predict(X), dtype=np.int64)
     record.rule = out_of_sample_rule(est).fit(est, X, record.labels)

@@ -28,9 +28,17 @@ from numba import njit, prange
 
 from clusterlab._base import NOISE
 from clusterlab._config import CACHE
-from clusterlab.kernels.kdtree import NO_LIMIT, STACK_SIZE, point_knn, radius_next, walk_start
+from clusterlab.kernels.kdtree import (
+    NO_LIMIT,
+    STACK_SIZE,
+    KDTree,
+    point_knn,
+    radius_next,
+    walk_start,
+)
 from clusterlab.kernels.metric import rdist, rdist_rows
 from clusterlab.kernels.union_find import uf_find, uf_find_readonly, uf_make, uf_union
+from clusterlab.kernels.variants import choose, exponent, metric_twins
 
 __all__ = [
     "graph_dbscan",
@@ -237,7 +245,6 @@ def _reaches(tree, t, r, p, cum_weight, min_samples, memo):  # noqa: PLR0917
     return False, count
 
 
-@njit(cache=CACHE, parallel=True)
 def _tree_core_mask(tree, weights, r, p, min_samples, memo, memo_count):  # noqa: PLR0917
     """Core flags in tree order; ``memo`` / ``memo_count`` receive non-core neighbourhoods."""
     idx = tree.idx
@@ -247,13 +254,9 @@ def _tree_core_mask(tree, weights, r, p, min_samples, memo, memo_count):  # noqa
         cum[t + 1] = cum[t] + weights[idx[t]]
     is_core = np.zeros(n, dtype=np.bool_)
     for t in prange(n):
-        # a literal p in each branch lets the compiler drop the per-coordinate metric tests
-        if p == 2.0:
-            is_core[t], memo_count[t] = _reaches(tree, t, r, 2.0, cum, min_samples, memo[t])
-        elif p == 1.0:
-            is_core[t], memo_count[t] = _reaches(tree, t, r, 1.0, cum, min_samples, memo[t])
-        else:
-            is_core[t], memo_count[t] = _reaches(tree, t, r, p, cum, min_samples, memo[t])
+        # exponent(p) in the loop body: a constant there in the metric twins (see
+        # kdtree._query_knn)
+        is_core[t], memo_count[t] = _reaches(tree, t, r, exponent(p), cum, min_samples, memo[t])
     return is_core
 
 
@@ -299,28 +302,23 @@ def _link_neighbours(tree, t, is_core, r, p, parent, size, roots, serial):  # no
     return count
 
 
-@njit(cache=CACHE)
 def _links_of(tree, t, is_core, r, p, parent, size, roots, serial):  # noqa: PLR0917
-    """:func:`_link_neighbours` with a literal ``p`` for the common metrics.
+    """:func:`_link_neighbours` as a kernel of its own (one per metric).
 
-    One function for the parallel loop and the serial fallback alike: the fallback runs often
-    while components are still small, and with a run-time ``p`` it made the link step 10-15%
-    slower (measured, 100,000 x 8 blobs); the walk is also compiled once instead of twice.
+    One function for the parallel loop and the serial fallback alike: the walk compiles once
+    per metric instead of twice.
     """
-    if p == 2.0:
-        return _link_neighbours(tree, t, is_core, r, 2.0, parent, size, roots, serial)
-    if p == 1.0:
-        return _link_neighbours(tree, t, is_core, r, 1.0, parent, size, roots, serial)
-    return _link_neighbours(tree, t, is_core, r, p, parent, size, roots, serial)
+    return _link_neighbours(tree, t, is_core, r, exponent(p), parent, size, roots, serial)
 
 
-@njit(cache=CACHE, parallel=True)
 def _tree_block_links(tree, is_core, r, p, parent, size, block, roots, counts):  # noqa: PLR0917
+    # false, but computed: a literal flag would type _links_of apart from the serial fallback
+    # and compile the walk twice (2.5 s of CPU, measured)
+    serial = counts.shape[0] < 0
     for b in prange(block.shape[0]):
-        counts[b] = _links_of(tree, block[b], is_core, r, p, parent, size, roots[b], False)
+        counts[b] = _links_of(tree, block[b], is_core, r, p, parent, size, roots[b], serial)
 
 
-@njit(cache=CACHE)
 def _tree_components(tree, is_core, r, p, block_size):
     n = is_core.shape[0]
     parent, size = uf_make(n)
@@ -330,11 +328,13 @@ def _tree_components(tree, is_core, r, p, block_size):
     for first in range(0, core_pos.shape[0], block_size):
         block = core_pos[first : first + block_size]
         m = block.shape[0]
-        _tree_block_links(tree, is_core, r, p, parent, size, block, roots[:m], counts[:m])
+        part = roots[:m]  # both calls pass rows of it: one type of row for _links_of
+        _tree_block_links(tree, is_core, r, p, parent, size, block, part, counts[:m])
         for b in range(m):
             t = block[b]
-            if counts[b] < 0:
-                _links_of(tree, t, is_core, r, p, parent, size, roots[b], True)
+            overflow = counts[b] < 0  # too many components to record: link them serially
+            if overflow:
+                _links_of(tree, t, is_core, r, p, parent, size, part[b], overflow)
             else:
                 for q in range(counts[b]):
                     uf_union(parent, size, t, roots[b, q])
@@ -358,7 +358,6 @@ def _nearest_label_below(tree, t, is_core, label_t, r, p, best):  # noqa: PLR091
     return best
 
 
-@njit(cache=CACHE, parallel=True)
 def _tree_border_labels(tree, is_core, label_t, r, p, memo, memo_count):  # noqa: PLR0917
     n = is_core.shape[0]
     out = label_t.copy()
@@ -372,37 +371,13 @@ def _tree_border_labels(tree, is_core, label_t, r, p, memo, memo_count):  # noqa
                 if is_core[u] and (best < 0 or label_t[u] < best):
                     best = label_t[u]
             out[t] = best
-        elif p == 2.0:  # literal p: see _tree_core_mask
-            out[t] = _nearest_label_below(tree, t, is_core, label_t, r, 2.0, NOISE)
-        elif p == 1.0:
-            out[t] = _nearest_label_below(tree, t, is_core, label_t, r, 1.0, NOISE)
         else:
-            out[t] = _nearest_label_below(tree, t, is_core, label_t, r, p, NOISE)
+            out[t] = _nearest_label_below(tree, t, is_core, label_t, r, exponent(p), NOISE)
     return out
 
 
-@njit(cache=CACHE)
-def tree_dbscan(tree, weights, r, p, min_samples, block_size):  # noqa: PLR0917
-    """DBSCAN with a kd-tree, for any Minkowski ``p``.
-
-    Parameters
-    ----------
-    tree : KDTree
-        :func:`clusterlab.kernels.kdtree.build_kdtree` of the data.
-    weights : float64 array of shape (n,), non-negative, in the order of the original rows
-    r : float
-        ``eps`` as a reduced distance (:func:`clusterlab.kernels.kdtree.dist_to_rdist`).
-    p : float
-        Minkowski exponent.
-    min_samples : float
-    block_size : int >= 1
-        Core points linked per parallel block (memory ``block_size * 16`` int64).
-
-    Returns
-    -------
-    labels : int64 array of shape (n,), in the order of the original rows (-1 for noise)
-    is_core : bool array of shape (n,), in the order of the original rows
-    """
+def _tree_dbscan(tree, weights, r, p, min_samples, block_size):  # noqa: PLR0917
+    """:func:`tree_dbscan`'s kernel: the three steps in tree order, results in row order."""
     idx = tree.idx
     n = idx.shape[0]
     # neighbourhoods of non-core points, kept while they have at most `cap` points: O(n) memory
@@ -432,6 +407,36 @@ def tree_dbscan(tree, weights, r, p, min_samples, block_size):  # noqa: PLR0917
         labels[idx[t]] = label_t[t]
         is_core[idx[t]] = core_t[t]
     return labels, is_core
+
+
+def tree_dbscan(  # noqa: PLR0917
+    tree: KDTree, weights: np.ndarray, r: float, p: float, min_samples: float, block_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """DBSCAN with a kd-tree, for any Minkowski ``p``.
+
+    Runs the kernels' twins for the metric of ``p`` (serial for small data on one thread, see
+    :mod:`clusterlab.kernels.variants`); callable from Python only.
+
+    Parameters
+    ----------
+    tree : KDTree
+        :func:`clusterlab.kernels.kdtree.build_kdtree` of the data.
+    weights : float64 array of shape (n,), non-negative, in the order of the original rows
+    r : float
+        ``eps`` as a reduced distance (:func:`clusterlab.kernels.kdtree.dist_to_rdist`).
+    p : float
+        Minkowski exponent.
+    min_samples : float
+    block_size : int >= 1
+        Core points linked per parallel block (memory ``block_size * 16`` int64).
+
+    Returns
+    -------
+    labels : int64 array of shape (n,), in the order of the original rows (-1 for noise)
+    is_core : bool array of shape (n,), in the order of the original rows
+    """
+    kernel = choose(_TREE_DBSCAN, p, tree.data.size)
+    return kernel(tree, weights, r, p, min_samples, block_size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,9 +553,25 @@ def graph_nearest_core(indptr, indices, dist, core_label, eps):
     return out
 
 
-@njit(cache=CACHE, parallel=True)
-def tree_nearest_core(tree, Q, r, p, core_label):
+def _tree_nearest_core(tree, Q, r, p, core_label):
+    """:func:`tree_nearest_core`'s kernel, compiled per metric (``_TREE_NEAREST_CORE``)."""
+    m = Q.shape[0]
+    out = np.full(m, NOISE, dtype=np.int64)
+    for i in prange(m):
+        best_r = np.empty(1, dtype=np.float64)
+        best_j = np.empty(1, dtype=np.int64)
+        point_knn(tree, Q[i], exponent(p), best_r, best_j)  # a constant in the twins
+        if best_r[0] <= r:
+            out[i] = core_label[best_j[0]]
+    return out
+
+
+def tree_nearest_core(
+    tree: KDTree, Q: np.ndarray, r: float, p: float, core_label: np.ndarray
+) -> np.ndarray:
     """Label of the nearest core point within reduced radius ``r`` of each row of ``Q``.
+
+    Callable from Python only (it runs the kernel's twin for ``p``, as :func:`tree_dbscan`).
 
     Parameters
     ----------
@@ -568,12 +589,22 @@ def tree_nearest_core(tree, Q, r, p, core_label):
     int64 array of shape (m,)
         -1 where no core point is within ``eps``; ties by smaller core index.
     """
-    m = Q.shape[0]
-    out = np.full(m, NOISE, dtype=np.int64)
-    for i in prange(m):
-        best_r = np.empty(1, dtype=np.float64)
-        best_j = np.empty(1, dtype=np.int64)
-        point_knn(tree, Q[i], p, best_r, best_j)
-        if best_r[0] <= r:
-            out[i] = core_label[best_j[0]]
-    return out
+    return choose(_TREE_NEAREST_CORE, p, Q.size)(tree, Q, r, p, core_label)
+
+
+# The kd-tree kernels for every metric x (parallel, serial), each compiled on first use: a
+# euclidean DBSCAN compiles one copy of each tree walk (bound below as e.g.
+# _tree_core_mask_euclidean_serial).
+_LINKS_OF = metric_twins(_links_of, parallel=False)
+_TREE_BLOCK_LINKS = metric_twins(_tree_block_links, _links_of=_LINKS_OF)
+_TREE_COMPONENTS = metric_twins(
+    _tree_components, parallel=False, _tree_block_links=_TREE_BLOCK_LINKS, _links_of=_LINKS_OF
+)
+_TREE_DBSCAN = metric_twins(
+    _tree_dbscan,
+    parallel=False,
+    _tree_core_mask=metric_twins(_tree_core_mask),
+    _tree_components=_TREE_COMPONENTS,
+    _tree_border_labels=metric_twins(_tree_border_labels),
+)
+_TREE_NEAREST_CORE = metric_twins(_tree_nearest_core)

@@ -45,6 +45,11 @@ first; the caller loops over the leaves (or whole nodes) it returns and may stop
 k-nearest results are sorted by distance, ties by smaller original index; radius results by
 distance then index. Queries run in parallel over the query points (``prange``) and give the same
 result for every thread count.
+
+The query functions (:func:`query_knn`, :func:`query_radius`, :func:`query_radius_count`) are
+Python functions that run a twin of their kernel for the metric of ``p`` and the size of the
+query (:func:`clusterlab.kernels.variants.metric_twins`): a euclidean caller compiles only the
+euclidean walk, and a small query on one thread only its serial build.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 from clusterlab.kernels.metric import accumulate, dist_to_rdist, rdist, rdist_to_dist
+from clusterlab.kernels.variants import choose, exponent, metric_twins
 
 __all__ = [
     "NO_LIMIT",
@@ -197,7 +203,8 @@ def radius_next(tree, x, r, p, stack, sp, before, whole, near_first):  # noqa: P
     r : float
         Radius as a reduced distance; nodes whose box is farther are skipped.
     p : float
-        Minkowski exponent (a literal at the call site specialises the walk).
+        Minkowski exponent (a constant at the call site, e.g. in a metric twin, specialises
+        the walk).
     stack : int64 array of shape (STACK_SIZE,)
         Scratch; read and written.
     sp : int
@@ -363,7 +370,8 @@ def build_kdtree(X, leaf_size):
         i += 1
     data = np.empty((n, d), dtype=X.dtype)
     for t in range(n):
-        data[t] = X[idx[t]]
+        for k in range(d):  # a loop: a row assignment compiles its error message (0.5 s)
+            data[t, k] = X[idx[t], k]
     return KDTree(
         data,
         idx,
@@ -471,9 +479,25 @@ def point_knn(tree, x, p, out_rdist, out_index):
         _sift_down(hd, hi, 0, last)
 
 
-@njit(cache=CACHE, parallel=True)
-def query_knn(tree, Q, k, p):
+def _query_knn(tree, Q, k, p):
+    """:func:`query_knn`'s kernel, compiled per metric and way of running (``_QUERY_KNN``)."""
+    m = Q.shape[0]
+    dist = np.empty((m, k), dtype=np.float64)
+    ind = np.empty((m, k), dtype=np.int64)
+    for i in prange(m):
+        # exponent(p) in the loop body: a constant there in the metric twins (the body of a
+        # parallel loop compiles apart, and a p set before the loop would reach it as a value)
+        point_knn(tree, Q[i], exponent(p), dist[i], ind[i])
+        for j in range(k):
+            dist[i, j] = rdist_to_dist(dist[i, j], p)
+    return dist, ind
+
+
+def query_knn(tree: KDTree, Q: np.ndarray, k: int, p: float) -> tuple[np.ndarray, np.ndarray]:
     """k nearest rows for every row of ``Q``, in parallel over the rows.
+
+    Runs the twin of the kernel for the metric of ``p`` (serial for small ``Q`` on one thread,
+    see :mod:`clusterlab.kernels.variants`); callable from Python only.
 
     Parameters
     ----------
@@ -492,20 +516,7 @@ def query_knn(tree, Q, k, p):
     ind : int64 array of shape (m, k)
         Original row indices; equal distances are ordered by index.
     """
-    m = Q.shape[0]
-    dist = np.empty((m, k), dtype=np.float64)
-    ind = np.empty((m, k), dtype=np.int64)
-    for i in prange(m):
-        # a literal p in each branch lets the compiler drop the per-coordinate metric tests
-        if p == 2.0:
-            point_knn(tree, Q[i], 2.0, dist[i], ind[i])
-        elif p == 1.0:
-            point_knn(tree, Q[i], 1.0, dist[i], ind[i])
-        else:
-            point_knn(tree, Q[i], p, dist[i], ind[i])
-        for j in range(k):
-            dist[i, j] = rdist_to_dist(dist[i, j], p)
-    return dist, ind
+    return choose(_QUERY_KNN, p, Q.size)(tree, Q, k, p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -574,20 +585,24 @@ def _point_radius_fill(tree, x, r_rdist, p, out_index, out_rdist):  # noqa: PLR0
     return count
 
 
-@njit(cache=CACHE, parallel=True)
-def query_radius_count(tree, Q, r, p):
-    """Number of rows within distance ``r`` (inclusive) of each row of ``Q``: int64, shape (m,)."""
+def _query_radius_count(tree, Q, r, p):
+    """:func:`query_radius_count`'s kernel, compiled per metric (``_QUERY_RADIUS_COUNT``)."""
     n = tree.data.shape[0]
     cum = np.arange(n + 1).astype(np.float64)
     r_rdist = dist_to_rdist(r, p)
     m = Q.shape[0]
     counts = np.empty(m, dtype=np.int64)
     for i in prange(m):
-        if p == 2.0:  # literal p: see query_knn
-            counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, 2.0, cum))
-        else:
-            counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, p, cum))
+        counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, exponent(p), cum))
     return counts
+
+
+def query_radius_count(tree: KDTree, Q: np.ndarray, r: float, p: float) -> np.ndarray:
+    """Number of rows within distance ``r`` (inclusive) of each row of ``Q``: int64, shape (m,).
+
+    Callable from Python only (it runs the kernel's twin for ``p``, as :func:`query_knn`).
+    """
+    return choose(_QUERY_RADIUS_COUNT, p, Q.size)(tree, Q, r, p)
 
 
 @njit(cache=CACHE)
@@ -609,9 +624,37 @@ def _sort_by_distance_then_index(indices, dists):
     dists[:] = dist_sorted
 
 
-@njit(cache=CACHE, parallel=True)
-def query_radius(tree, Q, r, p):
+def _query_radius(tree, Q, r, p):
+    """:func:`query_radius`'s kernel, compiled per metric (``_QUERY_RADIUS``)."""
+    n = tree.data.shape[0]
+    cum = np.arange(n + 1).astype(np.float64)
+    r_rdist = dist_to_rdist(r, p)
+    m = Q.shape[0]
+    counts = np.empty(m, dtype=np.int64)
+    for i in prange(m):
+        counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, exponent(p), cum))
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    for i in range(m):
+        indptr[i + 1] = indptr[i] + counts[i]
+    indices = np.empty(indptr[m], dtype=np.int64)
+    distances = np.empty(indptr[m], dtype=np.float64)
+    for i in prange(m):
+        a = indptr[i]
+        b = indptr[i + 1]
+        _point_radius_fill(tree, Q[i], r_rdist, exponent(p), indices[a:b], distances[a:b])
+        for j in range(a, b):
+            distances[j] = rdist_to_dist(distances[j], p)
+        # sort after converting: distinct reduced distances can share one distance
+        _sort_by_distance_then_index(indices[a:b], distances[a:b])
+    return indptr, indices, distances
+
+
+def query_radius(
+    tree: KDTree, Q: np.ndarray, r: float, p: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All rows within distance ``r`` (inclusive) of each row of ``Q``, as CSR arrays.
+
+    Callable from Python only (it runs the kernel's twin for ``p``, as :func:`query_knn`).
 
     Parameters
     ----------
@@ -630,24 +673,10 @@ def query_radius(tree, Q, r, p):
     distances : float64 array of shape (indptr[-1],)
         Their distances (not reduced).
     """
-    n = tree.data.shape[0]
-    cum = np.arange(n + 1).astype(np.float64)
-    r_rdist = dist_to_rdist(r, p)
-    m = Q.shape[0]
-    counts = np.empty(m, dtype=np.int64)
-    for i in prange(m):
-        counts[i] = np.int64(point_radius_count(tree, Q[i], r_rdist, p, cum))
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    for i in range(m):
-        indptr[i + 1] = indptr[i] + counts[i]
-    indices = np.empty(indptr[m], dtype=np.int64)
-    distances = np.empty(indptr[m], dtype=np.float64)
-    for i in prange(m):
-        a = indptr[i]
-        b = indptr[i + 1]
-        _point_radius_fill(tree, Q[i], r_rdist, p, indices[a:b], distances[a:b])
-        for j in range(a, b):
-            distances[j] = rdist_to_dist(distances[j], p)
-        # sort after converting: distinct reduced distances can share one distance
-        _sort_by_distance_then_index(indices[a:b], distances[a:b])
-    return indptr, indices, distances
+    return choose(_QUERY_RADIUS, p, Q.size)(tree, Q, r, p)
+
+
+# every metric x (parallel, serial), each compiled on first use (bound below as _query_knn_*)
+_QUERY_KNN = metric_twins(_query_knn)
+_QUERY_RADIUS_COUNT = metric_twins(_query_radius_count)
+_QUERY_RADIUS = metric_twins(_query_radius)

@@ -8,6 +8,12 @@ columns compared renormalised. :class:`GowerDistance` learns ranges and levels o
 reuses them for new rows, capping a numeric difference at the full range (1), so the distances of
 new rows to fitted ones are consistent and stay in [0, 1].
 
+Gower weighs every column alike, which lets categories dominate: a category mismatch costs 1,
+and in real tables half or more of the pairs of rows differ in a category, while a range-scaled
+number differs by 0.2 to 0.3 on average. ``weights='balanced'`` weighs each column by 1 / its mean
+dissimilarity over the pairs of fitted rows (exact, O(n log n) per column), so that every column
+adds the same amount on average; the weights are learned on ``fit`` and kept for new rows.
+
 Matrices are computed by a parallel numba kernel in float32 by default (float64 on request);
 ``gower_distances(..., top_n=m)`` returns each row's ``m`` nearest rows without ever building the
 full matrix.
@@ -25,8 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from clusterlab._base import NOISE, ParamsMixin
 from clusterlab._config import check_memory, threads
-from clusterlab._mixed import fit_gower, read_table
-from clusterlab._validation import ARRAY_LIKE, NONE, Interval
+from clusterlab._mixed import BALANCED, fit_gower, read_table
+from clusterlab._validation import ARRAY_LIKE, NONE, Interval, Options
 
 __all__ = ["GowerDistance", "gower_distances", "gower_silhouette_score"]
 
@@ -49,8 +55,11 @@ class GowerDistance(ParamsMixin, TransformerMixin, BaseEstimator):
     ordinal : None, list of columns, or dict column -> levels in order
         Ordinal columns, compared by rank: ``|rank(a) - rank(b)| / (max rank - min rank)``.
         With a list, an ordered pandas Categorical gives the order, else the sorted values.
-    weights : None or array-like of shape (n_features,)
-        Non-negative column weights (ones by default).
+    weights : None, 'balanced' or array-like of shape (n_features,)
+        Non-negative column weights; None: ones (Gower's coefficient). 'balanced': each column
+        weighed by 1 / its mean dissimilarity over all pairs of the rows seen in ``fit`` (a
+        column without differences among them keeps 1), so that on average every column adds
+        the same amount to the distance instead of the categories dominating.
 
     Attributes
     ----------
@@ -62,6 +71,8 @@ class GowerDistance(ParamsMixin, TransformerMixin, BaseEstimator):
         (a numeric column with a single value in fit: 0 when equal, 1 otherwise).
     ranges_ : dict
         Range learned for each numeric and ordinal (rank) column with more than one value.
+    weights_ : ndarray of shape (n_features,)
+        The weight of each column, in the columns' order (``weights``, resolved).
 
     Notes
     -----
@@ -78,12 +89,15 @@ class GowerDistance(ParamsMixin, TransformerMixin, BaseEstimator):
     >>> D = GowerDistance().fit_transform(X)
     >>> D.round(3).tolist()
     [[0.0, 0.25, 1.0], [0.25, 0.0, 0.75], [1.0, 0.75, 0.0]]
+    >>> balanced = GowerDistance(weights="balanced").fit(X)
+    >>> balanced.weights_.round(3).tolist()  # mean differences: age 2/3, plan 2/3
+    [1.5, 1.5]
     """
 
     _parameter_constraints = {  # noqa: RUF012 - read-only class table
         "categorical": _COLUMNS,
         "ordinal": [NONE, dict, *_COLUMNS[1:]],
-        "weights": [NONE, ARRAY_LIKE],
+        "weights": [NONE, Options(BALANCED), ARRAY_LIKE],
     }
 
     def __init__(self, *, categorical: Any = None, ordinal: Any = None, weights: Any = None):
@@ -103,6 +117,8 @@ class GowerDistance(ParamsMixin, TransformerMixin, BaseEstimator):
         self.ranges_ = {
             names[j]: 1.0 / enc.scale[e] for e, j in enumerate(enc.order[: enc.n_interval])
         }
+        self.weights_ = np.empty(len(names))
+        self.weights_[enc.order] = enc.weights
         return self
 
     def encode(self, X: Any, unseen: dict | None = None) -> np.ndarray:

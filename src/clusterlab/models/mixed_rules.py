@@ -1,7 +1,8 @@
 """How saved k-prototypes and Gower k-medoids models predict: data-only rules.
 
-A model file holds what skops can store; the fitted state of clusterlab's KPrototypes and of
-KMedoids with Gower's distance keeps the categories as pandas objects, which it cannot. Their
+A model file holds what skops can store. The fitted KPrototypes and Gower KMedoids keep their
+categories as plain arrays, which it stores; categories that skops cannot store (objects other
+than strings, numbers, booleans and None) leave the estimator out of the file, and their
 registry entries name these rules instead: each keeps only arrays read from the fitted model and
 labels rows as the model's own ``predict`` does, on the numbers setup's raw view gives them
 (:mod:`clusterlab.workflow.categories`: numeric columns and category codes, all float64).

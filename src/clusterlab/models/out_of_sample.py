@@ -173,9 +173,9 @@ class NearestMode:
     """Label of the mode a row differs from in the fewest columns, ties to the lowest cluster
     (how a saved k-modes model predicts: ``KModes.predict`` exactly, on numeric columns).
 
-    Used when a model file cannot hold the estimator itself (its fitted state keeps pandas
-    objects, which skops does not store); a value no mode has counts as one mismatch with
-    every mode, as in ``KModes.predict``.
+    Used when a model file cannot hold the estimator itself (categories that skops cannot
+    store); a value no mode has counts as one mismatch with every mode, as in
+    ``KModes.predict``.
 
     Examples
     --------

@@ -48,11 +48,15 @@ __all__ = [
 _K_SPACE = list(range(2, 11))
 #: Rows compare_models gives choose_k for k-means (it samples further inside).
 KMEANS_SEARCH_SIZE = 100_000
-#: Rows choose_k gives affinity propagation (a dense run per k and preference; 4 MB each).
+#: Rows choose_k gives affinity propagation (dense: three n x n matrices, 24 MB at 1,000 rows,
+#: and a 16 MB copy of the messages wherever the preference searches of two k part).
 AP_SEARCH_SIZE = 1_000
 #: Mean shift's modes holding fewer than this share of the rows join the nearest stronger mode.
 MEANSHIFT_MIN_SHARE = 0.05
 _LINKAGES = ("ward", "average", "complete", "single")
+#: The fitted layout of k-modes / k-prototypes (plain arrays of codes and levels), which a
+#: model file stores with the estimator.
+_CATEGORY_CODES = frozenset({"clusterlab._mixed.CategoryCodes"})
 
 _ENTRIES = (
     ModelEntry(
@@ -198,7 +202,7 @@ _ENTRIES = (
         },
         about="numba messages in place; preference searched for k; kNN-graph mode above 5,000",
         key_param="n_clusters",
-        key_search=ChooseK("refit", rows=AP_SEARCH_SIZE),
+        key_search=ChooseK("affinity", rows=AP_SEARCH_SIZE),
         tuning={"n_clusters": _K_SPACE, "damping": [0.5, 0.7, 0.9]},
         memory="O(n·k)",
         turbo_max_n=20_000,
@@ -247,6 +251,7 @@ _ENTRIES = (
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
         portable_rule=NearestMode,
+        trusted=_CATEGORY_CODES,
         memory="O(n·k)",
         turbo_max_n=50_000,
         categories=CategoryInput(compare="all"),  # compared when every feature is categorical
@@ -260,6 +265,7 @@ _ENTRIES = (
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "init": ["cao", "huang"]},
         portable_rule=NearestPrototype,
+        trusted=_CATEGORY_CODES,
         memory="O(n·k)",
         turbo_max_n=50_000,
         categories=CategoryInput(columns_param="categorical"),
@@ -276,6 +282,10 @@ _ENTRIES = (
         key_search=ChooseK("refit"),
         tuning={"n_clusters": _K_SPACE, "method": ["fasterpam", "alternate"]},
         portable_rule=NearestGowerMedoid,
+        # Gower's fitted rules (plain arrays) and the distance object given as the metric
+        trusted=frozenset(
+            {"clusterlab._mixed.GowerEncoding", "clusterlab.metrics.gower.GowerDistance"}
+        ),
         turbo_max_n=20_000,
         # compared on data with categorical columns (Gower); euclidean k-medoids ranks with
         # k-means, and its kernels would add their compile time to every first comparison

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ def plot_silhouette(
     X: Any,
     labels: Any,
     *,
+    metric: str | Callable[[np.ndarray], np.ndarray] = "euclidean",
     max_samples: int | None = 5000,
     random_state: int = 0,
     ax: Axes | None = None,
@@ -50,6 +51,10 @@ def plot_silhouette(
 
     Noise rows are left out (a silhouette is defined for cluster members). Silhouettes cost
     O(n^2): above ``max_samples`` rows a uniform random sample is used, and the title says so.
+    ``metric`` is a distance :func:`clusterlab.metrics.silhouette_samples` knows, or a function
+    that returns the square distance matrix of the rows (of X) it is given, such as a fitted
+    :class:`clusterlab.GowerDistance`'s ``pairwise`` for a mixed table (rows as the
+    distance's ``fit`` read them).
 
     Examples
     --------
@@ -76,7 +81,10 @@ def plot_silhouette(
     sub, y_sub = array[members], y[members]
     if np.unique(y_sub).size < 2:
         raise ValueError("the silhouette sample holds a single cluster; raise max_samples")
-    values = silhouette_samples(sub, y_sub)
+    if callable(metric):
+        values = silhouette_samples(metric(sub), y_sub, metric="precomputed")
+    else:
+        values = silhouette_samples(sub, y_sub, metric=metric)
     fig, ax = figure_and_axes(ax, (7.0, 5.5))
     palette = segment_colours(y_sub)
     bottom = 0

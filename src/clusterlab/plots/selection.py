@@ -51,11 +51,13 @@ def plot_elbow(
     inertias: Iterable[float],
     *,
     chosen_k: int | None = None,
+    measure: str = "within-cluster sum of squares",
     ax: Axes | None = None,
     title: str | None = None,
     save: str | Path | None = None,
 ) -> Figure:
-    """Within-cluster sum of squares against k, with the chosen k marked.
+    """Within-cluster sum of squares (or the model's own loss, named by ``measure``) against
+    k, with the chosen k marked.
 
     Examples
     --------
@@ -70,7 +72,7 @@ def plot_elbow(
             f"ks and inertias must have the same non-zero length; got {k.size} and {w.size}"
         )
     fig, ax = figure_and_axes(ax, (6.5, 4.2))
-    ax.plot(k, w, marker="o", color="#1f77b4", label="within-cluster sum of squares")
+    ax.plot(k, w, marker="o", color="#1f77b4", label=measure)
     if chosen_k is not None and chosen_k in k:
         ax.axvline(chosen_k, **_CHOSEN)
         ax.plot(
@@ -84,7 +86,7 @@ def plot_elbow(
         )
     ax.set_xticks(k)
     ax.set_xlabel("number of clusters k")
-    ax.set_ylabel("within-cluster sum of squares")
+    ax.set_ylabel(measure)
     ax.set_title(title or (f"Elbow (chosen k = {chosen_k})" if chosen_k is not None else "Elbow"))
     plain_axes(ax)
     ax.legend(frameon=False, fontsize="small")

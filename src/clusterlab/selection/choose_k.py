@@ -291,8 +291,10 @@ def choose_k(
         ``'kmeans'`` (warm-started from k - 1 and k + 1), ``'hclust'`` (one tree cut at every
         k; ``'ward'``, ``'average'`` ... name the linkage), ``'gmm'`` (with BIC and AIC; the
         id also fits the other covariance types and ``reason`` names one with a lower BIC),
-        ``'sc'`` / ``'spectral'`` (with the eigengap), ``'minibatch'``, ``'bisecting'``,
-        ``'birch'``; or an estimator with an ``n_clusters`` (or ``n_components``) parameter.
+        ``'sc'`` / ``'spectral'`` (with the eigengap), ``'ap'`` (one similarity matrix, the
+        preference searches of all k run as one, each k's labels those of its own fit),
+        ``'minibatch'``, ``'bisecting'``, ``'birch'``; or an estimator with an ``n_clusters``
+        (or ``n_components``) parameter.
     k_range : iterable of int, default=range(2, 16)
         Candidate numbers of clusters, each in ``[2, n_samples - 1]``.
     criteria : sequence of str, optional

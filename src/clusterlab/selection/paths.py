@@ -12,6 +12,9 @@ knows besides: inertia, BIC / AIC, the spectrum), reusing work across k where th
   and one k-means++ seeding across k: :func:`clusterlab.gaussian_mixture_path`);
 - ``spectral``: one eigendecomposition for every k (one SpectralClustering fit), with the
   eigengap;
+- ``affinity``: affinity propagation for every k from one similarity matrix, the preference
+  searches of all k run as one (:func:`clusterlab.cluster.affinity.fit_each_k`): each k's labels
+  are exactly those of its own fit;
 - ``refit``: any estimator with a number-of-clusters parameter, refitted for every k.
 
 Which path a model takes is its registry entry's (:class:`clusterlab.models.ChooseK`): a model
@@ -332,6 +335,25 @@ def _knn_spectral_path(
     return path
 
 
+def affinity_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any) -> KPath:
+    """clusterlab's AffinityPropagation (``base``) with ``n_clusters=k`` for every k.
+
+    The labels at k are those of ``base`` fitted alone with ``n_clusters=k`` (its random_state,
+    when unset, seeded as :func:`refit_path` seeds it), but the similarity matrix is built once
+    and the runs the k's preference searches share are made once
+    (:func:`~clusterlab.cluster.affinity.fit_each_k`).
+    """
+    from sklearn.base import clone
+
+    from clusterlab.cluster.affinity import fit_each_k
+
+    est = clone(base)
+    if est.get_params()["random_state"] is None:
+        est.set_params(random_state=seed)
+    fitted = fit_each_k(est, X, list(ks))
+    return KPath(labels={k: fitted[k].labels_ for k in ks})
+
+
 def refit_path(X: np.ndarray, ks: Sequence[int], seed: int, model: Any) -> KPath:
     """``model`` refitted for every k (its random_state, when unset, seeded)."""
     from sklearn.base import clone
@@ -389,6 +411,16 @@ def _mixture(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs:
 
 def _spectral(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
     return spectral_path(X, ks, seed, plan.estimator, n_jobs)
+
+
+def _affinity(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
+    return affinity_path(X, ks, seed, plan.estimator)
+
+
+def _is_our_affinity_propagation(model: Any) -> bool:
+    from clusterlab.cluster.affinity import AffinityPropagation
+
+    return isinstance(model, AffinityPropagation)
 
 
 def _refit(plan: Plan, X: np.ndarray, ks: Sequence[int], seed: int, *, n_jobs: Any, quick: bool):
@@ -454,6 +486,7 @@ PATHS: dict[str, PathKind] = {
         criteria=("silhouette", "calinski_harabasz", "davies_bouldin", "eigengap"),
         extras=frozenset({"eigengap"}),
     ),
+    "affinity": PathKind(_affinity, applies=_is_our_affinity_propagation),
     "refit": PathKind(_refit),
 }
 

@@ -86,6 +86,10 @@ def plot(
     from clusterlab import plots
 
     kind = plots.check_plot_name(plot)
+    X = prepared.X
+    view = view_of(prepared, record.estimator)
+    if view is not prepared:  # a model of categories: see raw_view_inputs
+        X, kwargs = raw_view_inputs(kind, record, prepared, view, kwargs)
     if kind == "k_selection" and not {"selection", "scores"} & kwargs.keys():
         kwargs["selection"] = selection or _choose_k(record, prepared, kwargs.pop("k_range", None))
     elif kind == "elbow" and selection is not None:
@@ -101,12 +105,83 @@ def plot(
     kwargs.setdefault("pipeline", prepared.preprocessor.pipeline_)
     return plots.plot_model(
         record.estimator,
-        prepared.X,
+        X,
         np.asarray(record.labels),
         plot=plot,
         data=prepared.train_data,
         **kwargs,
     )
+
+
+#: Plot kinds that draw the one-hot features (a projection of them) with the model's labels.
+_PROJECTIONS = ("cluster", "cluster3d", "distance", "tsne", "umap")
+
+
+def raw_view_inputs(
+    kind: str, record: FittedModel, prepared: Prepared, view: Prepared, kwargs: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The features a plot of a model of categories draws, and its options.
+
+    The model read setup's raw view (numbers and category codes,
+    :mod:`clusterlab.workflow.categories`), whose codes have no geometry, so:
+
+    - 'silhouette' uses Gower's distance on the raw view, as compare_models scores such data
+      (its mean is the leaderboard's Silhouette when not sampled);
+    - 'elbow' refits the model on the raw view for each k and draws its own loss (``cost_`` of
+      k-modes / k-prototypes, ``inertia_``, the sum of Gower distances, of k-medoids);
+    - the projections ('cluster', 'cluster3d', 'distance', 't-SNE', 'UMAP') draw setup's
+      one-hot features of the same rows with the model's labels; the centres drawn are the
+      medoids' own rows (k-medoids) or each cluster's mean (prototypes are no point of that
+      space);
+    - the other kinds read the data or the model and need nothing else.
+    """
+    options = dict(kwargs)
+    if kind == "silhouette" and "metric" not in options:
+        from clusterlab.metrics import GowerDistance
+
+        gower = GowerDistance(categorical=list(view.categorical)).fit(view.X.to_numpy())
+        options["metric"] = gower.pairwise
+        options.setdefault("title", "Silhouette under Gower's distance")
+        return view.X, options
+    if kind == "elbow" and not {"ks", "selection", "scores"} & options.keys():
+        return view.X, _own_loss_curve(record.estimator, view.X.to_numpy(), options)
+    if kind in ("cluster", "cluster3d", "distance") and "centers" not in options:
+        medoids = getattr(record.estimator, "medoid_indices_", None)
+        fitted_here = len(record.labels) == len(prepared.X)
+        own = medoids is not None and fitted_here
+        options["centers"] = prepared.X.to_numpy()[medoids] if own else None
+    return (prepared.X if kind in _PROJECTIONS else view.X), options
+
+
+def _own_loss_curve(estimator: Any, X: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+    """'elbow' of a model of categories: its own loss refitted for each k of ``k_range``
+    (default 2..10) on the raw view's rows (a uniform sample above ``max_samples``)."""
+    from sklearn.base import clone
+
+    from clusterlab.models import k_param_of
+    from clusterlab.plots._data import sample_rows
+    from clusterlab.plots.selection import ELBOW_SAMPLES
+
+    key = k_param_of(estimator)
+    k_range = options.pop("k_range", range(2, 11))
+    rows = sample_rows(len(X), options.pop("max_samples", ELBOW_SAMPLES), random_state=0)
+    sub = X if rows is None else X[rows]
+    ks = [int(k) for k in k_range if 1 <= k < len(sub)]
+    losses = [_loss(clone(estimator).set_params(**{key: k}).fit(sub)) for k in ks]
+    chosen = options.pop("chosen_k", None) or estimator.get_params().get(key)
+    medoids = hasattr(estimator, "medoid_indices_")
+    measure = "sum of Gower distances to the medoid" if medoids else "cost (the model's own)"
+    if rows is not None:
+        options.setdefault(
+            "title", f"Elbow on a sample of {len(sub):,} of {len(X):,} rows (chosen k = {chosen})"
+        )
+    return {"ks": ks, "inertias": losses, "chosen_k": chosen, "measure": measure, **options}
+
+
+def _loss(model: Any) -> float:
+    """A fitted model's own loss: k-modes / k-prototypes ``cost_``, k-medoids ``inertia_``."""
+    cost = getattr(model, "cost_", None)
+    return float(model.inertia_ if cost is None else cost)
 
 
 def _choose_k(record: FittedModel, prepared: Prepared, k_range: Any) -> Any:

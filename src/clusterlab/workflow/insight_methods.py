@@ -50,6 +50,14 @@ class InsightMethods(Session):
             choose_k result), else choose_k is run on the prepared data (``k_range``);
             ``'stability'`` resamples the model unless ``stability=`` is given.
 
+        A model of categories (k-modes, k-prototypes, Gower k-medoids) read setup's raw view
+        of the categorical columns, whose codes have no geometry: its 'silhouette' is under
+        Gower's distance (as the leaderboard scores it), its 'elbow' refits it on that view
+        and draws its own loss, and the projections ('cluster', 'cluster3d', 'distance',
+        'tsne', 'umap') draw the one-hot features of the same rows with its labels (medoids at
+        their own rows, prototypes as each cluster's mean;
+        :func:`clusterlab.workflow.evaluate.raw_view_inputs`).
+
         Returns
         -------
         matplotlib.figure.Figure, or str
