@@ -115,6 +115,23 @@ def test_choose_k_sc_eigengap_finds_the_blobs(blobs):
     assert adjusted_rand_score(y, r.labels_) > 0.95
 
 
+def test_choose_k_sc_says_a_disconnected_graph_in_reason_not_in_a_warning():
+    from clusterlab.cluster.spectral import DisconnectedGraphWarning
+
+    centers = [[0.0, 0.0], [30.0, 0.0], [0.0, 30.0]]
+    X, y = make_blobs(n_samples=150, centers=centers, cluster_std=0.5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DisconnectedGraphWarning)
+        r = choose_k(X, model="sc", k_range=range(2, 6), random_state=0)
+    assert "The affinity graph has 3 connected components" in r.reason
+    assert "the eigengap cannot choose a k below 3" in r.reason
+    assert r.best_k == 3 and adjusted_rand_score(y, r.labels_) == 1.0
+    # the estimator itself keeps its warning
+    with pytest.warns(DisconnectedGraphWarning, match="has 3 connected components"):
+        SpectralClustering(3, random_state=0).fit(X)
+    assert SpectralClustering(2, random_state=0).fit(X[y == 0]).components_note() is None
+
+
 def test_elbow_of_spectral_clustering_is_one_fit(blobs):
     from clusterlab.metrics import inertia
     from clusterlab.plots.selection import elbow_curve

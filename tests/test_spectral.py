@@ -156,6 +156,38 @@ def test_disconnected_graph_warning_names_the_components():
     check_labels(sc.labels_, len(X))
 
 
+def test_a_disconnected_graph_has_the_spectrum_of_the_whole_laplacian():
+    """Each component's eigenvalue 0 is taken as known and only the eigenpairs that can enter
+    the smallest ``n_components`` are solved: the result is still the whole graph's spectrum."""
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(c, 1, (n, 2)) for c, n in ((0, 90), (50, 70), (100, 50))])
+    with pytest.warns(DisconnectedGraphWarning, match="has 3 connected components"):
+        sc = SpectralClustering(3, n_components=7, random_state=0).fit(X)
+    A = sc.affinity_matrix_.toarray()
+    degree = A.sum(axis=1)
+    L = np.eye(len(X)) - A / np.sqrt(np.outer(degree, degree))
+    np.testing.assert_allclose(sc.eigenvalues_, np.linalg.eigvalsh(L)[:7], atol=1e-8)
+    V = sc.embedding_ * np.sqrt(degree)[:, None]  # back to eigenvectors of L
+    np.testing.assert_allclose(L @ V, V * sc.eigenvalues_, atol=1e-6)
+    np.testing.assert_allclose(V.T @ V, np.diag(np.diag(V.T @ V)), atol=1e-6)
+    # the zeros come largest component first, each column constant on its component
+    for j, size in enumerate((90, 70, 50)):
+        support = np.flatnonzero(np.abs(sc.embedding_[:, j]) > 1e-12)
+        assert support.size == size
+        np.testing.assert_allclose(sc.embedding_[support, j], sc.embedding_[support[0], j])
+
+
+def test_a_disconnected_landmark_graph_asks_for_more_landmarks():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 1, (60, 2)) for c in (0, 50, 100)])
+    with pytest.warns(
+        DisconnectedGraphWarning, match=r"landmark graph has 3 connected components.*n_landmarks"
+    ):
+        sc = SpectralClustering(3, n_landmarks=30, random_state=0).fit(X)
+    assert sc.n_connected_components_ == 3
+    assert "raise n_landmarks" in sc.components_note()
+
+
 @pytest.mark.parametrize("eigen_solver", ["arpack", "lobpcg"])
 def test_a_disconnected_graph_gives_one_zero_eigenvalue_per_component(eigen_solver):
     """Each component adds the eigenvalue 0 once: a multiple eigenvalue, solved component by
@@ -260,3 +292,42 @@ def test_one_cluster_per_eigenvector_with_discretize(four_blobs):
 def test_labels_for_range(fitted):
     with pytest.raises(ValueError, match=r"n_clusters must be an int in \[1, n_components=8\]"):
         fitted.labels_for(9)
+
+
+def test_large_graphs_start_lobpcg_from_the_landmark_embedding(monkeypatch):
+    """eigen_solver='auto' on a large kNN graph: LOBPCG from the landmark embedding gives
+    arpack's spectrum and labels (the threshold lowered here to keep the test small)."""
+    import clusterlab.cluster._landmarks as landmarks
+    import clusterlab.cluster.spectral as spectral_module
+
+    X, _ = make_blobs(n_samples=1500, n_features=5, centers=4, cluster_std=2.5, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        exact = SpectralClustering(4, eigen_solver="arpack", random_state=0).fit(X)
+        calls = []
+        original = landmarks.landmark_embedding
+        monkeypatch.setattr(
+            landmarks, "landmark_embedding", lambda *a, **k: calls.append(a[1]) or original(*a, **k)
+        )
+        monkeypatch.setattr(spectral_module, "LANDMARK_START_MIN", 1000)
+        monkeypatch.setattr(spectral_module, "START_LANDMARKS", 100)
+        started = SpectralClustering(4, random_state=0).fit(X)
+    assert calls == [100]
+    assert exact.n_connected_components_ < 4
+    np.testing.assert_allclose(started.eigenvalues_, exact.eigenvalues_, atol=1e-6)
+    assert adjusted_rand_score(exact.labels_, started.labels_) == 1.0
+
+
+def test_a_landmark_start_that_does_not_converge_falls_back_to_the_solver(monkeypatch):
+    import clusterlab.cluster._spectral_embedding as embedding
+    import clusterlab.cluster.spectral as spectral_module
+
+    X, _ = make_blobs(n_samples=1500, n_features=5, centers=4, cluster_std=2.5, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        exact = SpectralClustering(4, eigen_solver="arpack", random_state=0).fit(X)
+        monkeypatch.setattr(spectral_module, "LANDMARK_START_MIN", 1000)
+        monkeypatch.setattr(spectral_module, "START_LANDMARKS", 100)
+        monkeypatch.setattr(embedding, "_START_MAXITER", 1)
+        fallback = SpectralClustering(4, random_state=0).fit(X)
+    np.testing.assert_allclose(fallback.eigenvalues_, exact.eigenvalues_, atol=1e-10)

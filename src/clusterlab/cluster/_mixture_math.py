@@ -112,9 +112,10 @@ def raw_covariances(  # noqa: PLR0917
     """Covariances (before regularisation) of components with the given new ``means``.
 
     ``s1`` and ``s2`` are moments about ``centers`` (:func:`~clusterlab.kernels.mixture.
-    estep_statistics`); moving them to the new means subtracts only the small shift
-    ``delta = means - centers``. ``tied`` is ``(scatter, center)``: the weighted scatter of all
-    rows about ``center`` (needed for TIED only, which pools the components' scatters).
+    estep_statistics`; for SPHERICAL ``s2`` may also be the diagonal, shape (k, 1, d)); moving
+    them to the new means subtracts only the small shift ``delta = means - centers``. ``tied``
+    is ``(scatter, center)``: the weighted scatter of all rows about ``center`` (needed for
+    TIED only, which pools the components' scatters).
     """
     nk = sr + _NK_EPS
     delta = means - centers
@@ -128,10 +129,13 @@ def raw_covariances(  # noqa: PLR0917
         between = means - center
         pooled = total - np.einsum("k,ki,kj->ij", sr, between, between)
         return pooled / nk.sum()
-    var = (s2[:, 0, :] - 2.0 * delta * s1 + sr[:, None] * delta**2) / nk[:, None]
     if kind == DIAG:
-        return var
-    return var.mean(axis=1)
+        return (s2[:, 0, :] - 2.0 * delta * s1 + sr[:, None] * delta**2) / nk[:, None]
+    # SPHERICAL: the mean variance over features; s2 holds the trace (k, 1, 1) or the diagonal
+    # (k, 1, d), and summing its last axis serves both
+    d = means.shape[1]
+    total = s2[:, 0, :].sum(axis=1) - 2.0 * (delta * s1).sum(axis=1) + sr * (delta**2).sum(axis=1)
+    return total / (nk * d)
 
 
 def factorise(kind: int, cov: np.ndarray, reg: np.ndarray, scale: float):

@@ -229,6 +229,16 @@ def _kmeans_resp(data: _Data, seeds: np.ndarray, rng: Any) -> np.ndarray:
     return resp
 
 
+def _log_prob_and_likelihood(model: GaussianMixture, data: _Data) -> tuple[np.ndarray, float]:
+    """The fitted model's weighted log-densities of the training rows and its weighted
+    log-likelihood, from one pass."""
+    from clusterlab.kernels.mixture import log_prob_and_likelihood
+
+    prec, log_norm = model._current_params().kernel_model()
+    wlp, total = log_prob_and_likelihood(data.X, data.w, model.means_, prec, log_norm, model._kind)
+    return wlp, float(total)
+
+
 def _collect(  # noqa: PLR0917
     template: GaussianMixture,
     data: _Data,
@@ -254,10 +264,8 @@ def _collect(  # noqa: PLR0917
         if hasattr(template, "feature_names_in_"):
             model.feature_names_in_ = template.feature_names_in_
         model._store(run)
-        wlp = model._weighted_log_prob(data.X)
+        wlp, loglik = _log_prob_and_likelihood(model, data)
         model.labels_ = wlp.argmax(axis=1).astype(np.int64)
-        top = wlp.max(axis=1)
-        loglik = float(data.w @ (np.log(np.exp(wlp - top[:, None]).sum(axis=1)) + top))
         n_params = n_parameters(KINDS[t], k, n_features)
         path.models[(t, k)] = model
         path.log_likelihood[(t, k)] = loglik

@@ -28,6 +28,10 @@ __all__ = ["DisconnectedGraphWarning", "SpectralClustering"]
 _PRECOMPUTED = ("precomputed", "precomputed_nearest_neighbors")
 #: Floor of ``1 - eigenvalue`` in the Nystrom division (an isolated node has eigenvalue 1).
 _MU_FLOOR = 1e-12
+#: Rows from which eigen_solver='auto' starts LOBPCG from a landmark embedding of the kNN
+#: graphs, and the landmarks of that start (see ``_spectral_embedding._solve_from_start``).
+LANDMARK_START_MIN = 50_000
+START_LANDMARKS = 1_000
 
 
 class DisconnectedGraphWarning(UserWarning):
@@ -73,6 +77,10 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         (needs pyamg); 'auto': 'arpack'. Graphs with fewer than ``5 * n_components + 1`` rows
         are solved densely; arpack on a dense affinity ('rbf', a dense 'precomputed') runs
         shift-invert Lanczos on one Cholesky factorisation (1,026 rows: 0.8 s, LAPACK 6.5 s).
+        From 50,000 rows, 'auto' solves the 'nearest_neighbors' and 'self_tuning' graphs by
+        LOBPCG started from a landmark embedding (1,000 k-means landmarks, as ``n_landmarks``
+        computes it), and by arpack if that does not converge: 100,000 blobs in 10-D 48 s
+        against 168 s for arpack under load, the same labels.
         Measured (CPU seconds): on 100,000 blobs in 10-D (clusters, so a large gap after the
         k-th eigenvalue) arpack 6-9, amg 16; on a 30,000-point uniform square (no clusters,
         eigenvalues packed near 0) amg 4.4, lobpcg 20, arpack 31.
@@ -293,11 +301,30 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         A = prune_negligible(A)
         components = connected_components(A)
         self.n_connected_components_ = int(components[0])
+        start = None
+        if self._starts_from_landmarks(X.shape[0], n_components, self.n_connected_components_):
+            from clusterlab.cluster._landmarks import landmark_embedding
+
+            n_landmarks = min(START_LANDMARKS, X.shape[0] // 10)
+            kernel = (self.affinity, gamma)
+            _, start, _, _ = landmark_embedding(
+                X, n_landmarks, n_components + 1, rng, self.n_jobs, kernel
+            )
         self.eigenvalues_, self.embedding_ = spectral_embedding(
-            A, n_components, solver, rng, self.eigen_tol, components
+            A, n_components, solver, rng, self.eigen_tol, components, start
         )
         self.affinity_matrix_ = A
         self._landmarks = None
+
+    def _starts_from_landmarks(self, n_samples: int, n_components: int, n_parts: int) -> bool:
+        """Whether eigen_solver='auto' solves a kNN graph by LOBPCG from the landmark
+        embedding (large graphs whose eigenvectors are not all known from their components)."""
+        return (
+            self.eigen_solver == "auto"
+            and self.affinity in ("nearest_neighbors", "self_tuning")
+            and n_samples >= LANDMARK_START_MIN
+            and n_parts < n_components
+        )
 
     def _fit_landmarks(self, X, n_components, rng) -> None:
         from clusterlab.cluster._landmarks import landmark_embedding
@@ -321,15 +348,7 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
         n = self.n_connected_components_
         if n <= 1:
             return
-        if self.affinity in ("nearest_neighbors", "self_tuning", "precomputed_nearest_neighbors"):
-            fix = f"raise n_neighbors (now {self.n_neighbors}) until the graph is connected"
-        elif self.affinity == "rbf":
-            fix = "lower gamma (a wider kernel) or use affinity='self_tuning'"
-        elif self.affinity == "precomputed":
-            fix = "add affinity between the components"
-        else:
-            fix = "raise n_landmarks"
-        graph = "landmark graph" if self.n_landmarks is not None else "affinity graph"
+        graph, fix = self._connecting_advice()
         more = f", more than n_clusters={self.n_clusters}" if n > self.n_clusters else ""
         warnings.warn(
             f"the {graph} has {n} connected components{more}: spectral clustering splits them "
@@ -337,6 +356,33 @@ class SpectralClustering(ParamsMixin, ClusterMixin, BaseEstimator):
             "as clusters of their own",
             DisconnectedGraphWarning,
             stacklevel=3,
+        )
+
+    def _connecting_advice(self) -> tuple[str, str]:
+        """The graph's name ('affinity graph' or 'landmark graph') and what connects it."""
+        if self.n_landmarks is not None:
+            return "landmark graph", "raise n_landmarks"
+        if self.affinity in ("nearest_neighbors", "self_tuning", "precomputed_nearest_neighbors"):
+            fix = f"raise n_neighbors (now {self.n_neighbors}) until the graph is connected"
+        elif self.affinity == "rbf":
+            fix = "lower gamma (a wider kernel) or use affinity='self_tuning'"
+        else:
+            fix = "add affinity between the components"
+        return "affinity graph", fix
+
+    def components_note(self) -> str | None:
+        """What a disconnected graph means for choosing k, as one sentence (None when the
+        graph is connected): :func:`~clusterlab.selection.choose_k` puts it in its ``reason``
+        instead of the fit's :class:`DisconnectedGraphWarning`."""
+        check_is_fitted(self)
+        n = self.n_connected_components_
+        if n <= 1:
+            return None
+        graph, fix = self._connecting_advice()
+        return (
+            f"the {graph} has {n} connected components, so its first {n} eigenvalues are 0 "
+            f"and the eigengap cannot choose a k below {n}; if the components are not "
+            f"clusters of their own, {fix}"
         )
 
     # -- new data -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 from clusterlab.kernels.mixture_kinds import DIAG, FULL, SPHERICAL, TIED
+from clusterlab.kernels.variants import by_threads, serial_twin
 
 __all__ = [
     "DIAG",
@@ -35,6 +36,7 @@ __all__ = [
     "SPHERICAL",
     "TIED",
     "estep_statistics",
+    "log_prob_and_likelihood",
     "n_row_blocks",
     "precision_factors",
     "weighted_log_prob",
@@ -100,38 +102,46 @@ def _tri_product(U, Dt, m, Yt):
 
 
 @njit(cache=CACHE, fastmath=_FAST)
-def _tile_log_probs(Xt, m, means, prec, log_norm, kind, means_prec, Dt, Yt, q, logp):  # noqa: PLR0917
+def _tile_log_probs(Xt, m, means, prec, log_norm, kind, means_prec, Yt, q, logp):  # noqa: PLR0917
     """Weighted log-densities of a tile's rows: ``logp[c, i]`` for ``i < m``.
 
-    ``Dt``, ``Yt`` (d, TILE) and ``q`` (TILE,) are scratch.
+    ``q[c, i]`` (k, TILE) gets the quadratic forms: ``|(x_i - mu_c) @ U_c|^2``, except for
+    SPHERICAL, where it is the plain squared distance ``|x_i - mu_c|^2`` (the M step reads it
+    back). ``means_prec`` (k, d) holds ``mu_c @ U_c`` (FULL, TIED). ``Yt`` (d, TILE) is scratch.
     """
     k, d = means.shape
     if kind == TIED:
         _tri_product(prec[0], Xt, m, Yt)
     for c in range(k):
+        qc = q[c]
         for i in range(m):
-            q[i] = 0.0
-        if kind == FULL:
-            _center_tile(Xt, means[c], m, Dt)
-            _tri_product(prec[c], Dt, m, Yt)
-            for j in range(d):
-                for i in range(m):
-                    q[i] += Yt[j, i] * Yt[j, i]
-        elif kind == TIED:
+            qc[i] = 0.0
+        scale = 1.0
+        if kind in (FULL, TIED):
+            # (x - mu) @ U as x @ U - mu @ U (scikit-learn's form): no centred copy of the tile
+            if kind == FULL:
+                _tri_product(prec[c], Xt, m, Yt)
             for j in range(d):
                 mp = means_prec[c, j]
                 for i in range(m):
                     t = Yt[j, i] - mp
-                    q[i] += t * t
-        else:
+                    qc[i] += t * t
+        elif kind == DIAG:
             for f in range(d):
                 mu = means[c, f]
                 p = prec[c, 0, f]
                 for i in range(m):
                     t = (Xt[f, i] - mu) * p
-                    q[i] += t * t
+                    qc[i] += t * t
+        else:
+            for f in range(d):
+                mu = means[c, f]
+                for i in range(m):
+                    t = Xt[f, i] - mu
+                    qc[i] += t * t
+            scale = prec[c, 0, 0] * prec[c, 0, 0]
         for i in range(m):
-            logp[c, i] = log_norm[c] - 0.5 * q[i]
+            logp[c, i] = log_norm[c] - 0.5 * scale * qc[i]
 
 
 @njit(cache=CACHE)
@@ -161,120 +171,156 @@ def _normalise_tile(logp, m, lse):
 
 
 @njit(cache=CACHE, fastmath=_FAST)
-def _accumulate_tile(Dt, r, m, full, s1, s2):  # noqa: PLR0917
-    """Add a tile's weighted moments: ``s1 += Dt @ r``; ``s2`` (d, d) upper triangle
-    ``+= (Dt * r) @ Dt.T`` when ``full``, else ``s2[0] += (Dt * Dt) @ r``. Returns ``sum(r)``."""
-    d = Dt.shape[0]
+def _accumulate_tile(Xt, mean, r, m, kind, qc, Dt, rd, s1, s2):  # noqa: PLR0917
+    """Add one component's weighted moments about ``mean`` over a tile; returns ``sum(r)``.
+
+    ``s1 += (Xt - mean) @ r``, and ``s2`` as :func:`estep_statistics` describes it: FULL the
+    upper triangle of the scatter (d, d), DIAG its diagonal (1, d), SPHERICAL ``s2[0, 0] +=
+    qc @ r`` (the squared distances from the E step), TIED nothing. ``Dt`` (d, TILE) and ``rd``
+    (TILE,) are scratch.
+    """
+    d = Xt.shape[0]
     total = 0.0
     for i in range(m):
         total += r[i]
-    for a in range(d):
-        acc = 0.0
-        for i in range(m):
-            acc += r[i] * Dt[a, i]
-        s1[a] += acc
-        if full:
+    if kind == FULL:
+        _center_tile(Xt, mean, m, Dt)
+        for a in range(d):
+            acc = 0.0
+            for i in range(m):
+                t = r[i] * Dt[a, i]
+                rd[i] = t
+                acc += t
+            s1[a] += acc
             for b in range(a, d):
                 acc = 0.0
                 for i in range(m):
-                    acc += r[i] * Dt[a, i] * Dt[b, i]
+                    acc += rd[i] * Dt[b, i]
                 s2[a, b] += acc
-        else:
-            acc = 0.0
-            for i in range(m):
-                acc += r[i] * Dt[a, i] * Dt[a, i]
-            s2[0, a] += acc
+        return total
+    for a in range(d):
+        mu = mean[a]
+        acc = 0.0
+        acc2 = 0.0
+        for i in range(m):
+            t = Xt[a, i] - mu
+            rt = r[i] * t
+            acc += rt
+            acc2 += rt * t
+        s1[a] += acc
+        if kind == DIAG:
+            s2[0, a] += acc2
+    if kind == SPHERICAL:
+        acc = 0.0
+        for i in range(m):
+            acc += r[i] * qc[i]
+        s2[0, 0] += acc
     return total
 
 
-def _tied_means_prec(means: np.ndarray, prec: np.ndarray, kind: int) -> np.ndarray:
+def _means_prec(means: np.ndarray, prec: np.ndarray, kind: int) -> np.ndarray:
+    """``mu_c @ U_c`` (k, d) for FULL and TIED; a (1, 1) placeholder for the others."""
+    if kind == FULL:
+        return np.einsum("kd,kde->ke", means, prec)
     if kind == TIED:
         return means @ prec[0]
     return np.zeros((1, 1))
 
 
-@njit(cache=CACHE)
-def _symmetrise(s2):
-    for c in range(s2.shape[0]):
-        for a in range(s2.shape[1]):
-            for b in range(a):
-                s2[c, a, b] = s2[c, b, a]
-
-
 # --------------------------------------------------------------------------------------------
 # kernels
 # --------------------------------------------------------------------------------------------
-@njit(cache=CACHE, parallel=True)
-def _estep(X, w, means, prec, log_norm, kind, means_prec, n_blocks, out):  # noqa: PLR0917
-    """The E step over row blocks. With ``out`` of shape (n, k) it only writes the weighted
-    log-densities there; with ``out`` of shape (0, k) it returns the M step's statistics."""
+@njit(cache=CACHE)
+def _estep_block(  # noqa: PLR0917
+    X, w, means, prec, log_norm, kind, means_prec, start, stop, out, ll, sr, s1, s2
+):
+    """The E step on rows ``start:stop``, one tile at a time.
+
+    With ``out`` of shape (n, k) it writes the rows' weighted log-densities there (and adds the
+    block's log-likelihood to ``ll[0]`` when ``w`` has n entries); else it adds the block's
+    log-likelihood to ``ll[0]`` and its statistics to ``sr`` (k,), ``s1`` (k, d) and ``s2``
+    (k, ., .) (layouts of :func:`estep_statistics`).
+    """
     n, d = X.shape
     k = means.shape[0]
     write = out.shape[0] == n
-    second = kind != TIED and not write
-    full = kind == FULL
-    s2_rows = d if full else 1
-    part_ll = np.zeros(n_blocks)
-    part_sr = np.zeros((n_blocks, k))
-    part_s1 = np.zeros((n_blocks, k, d))
-    part_s2 = np.zeros((n_blocks, k, s2_rows, d)) if second else np.zeros((n_blocks, 1, 1, 1))
+    Xt = np.empty((d, TILE))
+    Dt = np.empty((d, TILE))
+    Yt = np.empty((d, TILE))
+    q = np.empty((k, TILE))
+    resp = np.empty((k, TILE))
+    r = np.empty(TILE)
+    rd = np.empty(TILE)
+    lse = np.empty(TILE)
+    for first in range(start, stop, TILE):
+        m = min(TILE, stop - first)
+        _load_tile(X, first, first + m, Xt)
+        _tile_log_probs(Xt, m, means, prec, log_norm, kind, means_prec, Yt, q, resp)
+        if write:
+            for i in range(m):
+                for c in range(k):
+                    out[first + i, c] = resp[c, i]
+            if w.shape[0] != n:
+                continue
+        _normalise_tile(resp, m, lse)
+        for i in range(m):
+            if w[first + i] != 0.0:  # a zero weight must not meet a -inf log-density
+                ll[0] += w[first + i] * lse[i]
+        if write:
+            continue
+        for c in range(k):
+            for i in range(m):
+                r[i] = w[first + i] * resp[c, i]
+            sr[c] += _accumulate_tile(Xt, means[c], r, m, kind, q[c], Dt, rd, s1[c], s2[c])
+
+
+@njit(cache=CACHE)
+def _reduce_blocks(ll, sr, s1, s2, kind):
+    """Sums over blocks, in block order; the FULL scatter made symmetric."""
+    n_blocks = ll.shape[0]
+    total = 0.0
+    sr_sum = np.zeros(sr.shape[1:])
+    s1_sum = np.zeros(s1.shape[1:])
+    s2_sum = np.zeros(s2.shape[1:])
+    for b in range(n_blocks):
+        total += ll[b, 0]
+        sr_sum += sr[b]
+        s1_sum += s1[b]
+        s2_sum += s2[b]
+    if kind == FULL:
+        for c in range(s2_sum.shape[0]):
+            for a in range(s2_sum.shape[1]):
+                for b in range(a):
+                    s2_sum[c, a, b] = s2_sum[c, b, a]
+    return total, sr_sum, s1_sum, s2_sum
+
+
+@njit(cache=CACHE, parallel=True)
+def _estep_parallel(X, w, means, prec, log_norm, kind, means_prec, n_blocks, out):  # noqa: PLR0917
+    """The E step over row blocks (:func:`_estep_block` each). With ``out`` of shape (n, k) it
+    only writes the weighted log-densities there; with ``out`` of shape (0, k) it returns the
+    M step's statistics (:func:`estep_statistics`)."""
+    n, d = X.shape
+    k = means.shape[0]
+    rows, cols = (d, d) if kind == FULL else ((1, d) if kind == DIAG else (1, 1))
+    ll = np.zeros((n_blocks, 1))
+    sr = np.zeros((n_blocks, k))
+    s1 = np.zeros((n_blocks, k, d))
+    s2 = np.zeros((n_blocks, k, rows, cols))
     step = -(-n // n_blocks)
     for b in prange(n_blocks):
-        Xt = np.empty((d, TILE))
-        Dt = np.empty((d, TILE))
-        Yt = np.empty((d, TILE))
-        q = np.empty(TILE)
-        r = np.empty(TILE)
-        lse = np.empty(TILE)
-        resp = np.empty((k, TILE))
-        stop_b = min(n, (b + 1) * step)
-        for start in range(b * step, stop_b, TILE):
-            m = min(TILE, stop_b - start)
-            _load_tile(X, start, start + m, Xt)
-            _tile_log_probs(Xt, m, means, prec, log_norm, kind, means_prec, Dt, Yt, q, resp)
-            if write:
-                for i in range(m):
-                    for c in range(k):
-                        out[start + i, c] = resp[c, i]
-                continue
-            _normalise_tile(resp, m, lse)
-            for i in range(m):
-                if w[start + i] != 0.0:
-                    part_ll[b] += w[start + i] * lse[i]
-            for c in range(k):
-                for i in range(m):
-                    r[i] = w[start + i] * resp[c, i]
-                _center_tile(Xt, means[c], m, Dt)
-                if second:
-                    part_sr[b, c] += _accumulate_tile(Dt, r, m, full, part_s1[b, c], part_s2[b, c])
-                else:
-                    part_sr[b, c] += _sum_moment1(Dt, r, m, part_s1[b, c])
-    total = 0.0
-    sr = np.zeros(k)
-    s1 = np.zeros((k, d))
-    s2 = np.zeros(part_s2.shape[1:])
-    for b in range(n_blocks):
-        total += part_ll[b]
-        sr += part_sr[b]
-        s1 += part_s1[b]
-        s2 += part_s2[b]
-    if full and second:
-        _symmetrise(s2)
-    return total, sr, s1, s2
+        stop = min(n, (b + 1) * step)
+        _estep_block(
+            X, w, means, prec, log_norm, kind, means_prec, b * step, stop, out, ll[b], sr[b],
+            s1[b], s2[b],
+        )  # fmt: skip
+    return _reduce_blocks(ll, sr, s1, s2, kind)
 
 
-@njit(cache=CACHE, fastmath=_FAST)
-def _sum_moment1(Dt, r, m, s1):
-    """``s1 += Dt @ r``; returns ``sum(r)`` (the TIED statistics)."""
-    total = 0.0
-    for i in range(m):
-        total += r[i]
-    for a in range(Dt.shape[0]):
-        acc = 0.0
-        for i in range(m):
-            acc += r[i] * Dt[a, i]
-        s1[a] += acc
-    return total
+# Small data on one thread runs the serial twin and never compiles the parallel kernel
+# (kernels/variants.py); both call the same compiled block, so their numbers are identical.
+_estep_serial = serial_twin(_estep_parallel)
+_estep = by_threads(_estep_parallel, _estep_serial)
 
 
 def estep_statistics(X, w, means, prec, log_norm, kind):  # noqa: PLR0917
@@ -297,8 +343,9 @@ def estep_statistics(X, w, means, prec, log_norm, kind):  # noqa: PLR0917
         ``sum_i w_i r_ic (x_i - means_c)``.
     s2 : float64
         FULL: (k, d, d) ``sum_i w_i r_ic (x_i - means_c)(x_i - means_c)^T`` (symmetric);
-        TIED: (1, 1, 1) zeros (its pooled scatter does not depend on ``r``: the caller computes
-        it once); DIAG and SPHERICAL: (k, 1, d), the diagonal of that sum.
+        DIAG: (k, 1, d), the diagonal of that sum; SPHERICAL: (k, 1, 1), its trace
+        ``sum_i w_i r_ic |x_i - means_c|^2``; TIED: (k, 1, 1) zeros (its pooled scatter does
+        not depend on ``r``: the caller computes it once).
         Moments are taken about the current means (not the origin) so that the covariance of the
         next M step subtracts a small correction instead of two large, nearly equal numbers.
     """
@@ -310,7 +357,7 @@ def estep_statistics(X, w, means, prec, log_norm, kind):  # noqa: PLR0917
         prec,
         log_norm,
         kind,
-        _tied_means_prec(means, prec, kind),
+        _means_prec(means, prec, kind),
         n_row_blocks(X.shape[0]),
         np.empty((0, k)),
     )
@@ -321,12 +368,18 @@ def weighted_log_prob(X, means, prec, log_norm, kind):
 
     ``X`` float32/float64 (n, d) and the model (module docstring) are read.
     """
+    w = np.zeros(0)  # no likelihood wanted
+    return log_prob_and_likelihood(X, w, means, prec, log_norm, kind)[0]
+
+
+def log_prob_and_likelihood(X, w, means, prec, log_norm, kind):  # noqa: PLR0917
+    """:func:`weighted_log_prob` and, in the same pass, ``sum_i w_i log p(x_i)`` (the weighted
+    log-likelihood; 0.0 when ``w`` is empty). ``w`` float64 (n,) or (0,) is read."""
     n = X.shape[0]
     out = np.empty((n, means.shape[0]))
-    w = np.zeros(0)  # not read when writing log-densities
-    means_prec = _tied_means_prec(means, prec, kind)
-    _estep(X, w, means, prec, log_norm, kind, means_prec, n_row_blocks(n), out)
-    return out
+    means_prec = _means_prec(means, prec, kind)
+    total = _estep(X, w, means, prec, log_norm, kind, means_prec, n_row_blocks(n), out)[0]
+    return out, total
 
 
 @njit(cache=CACHE)

@@ -25,6 +25,7 @@ function, the parameters a model id gets for it, and the criteria it offers.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -270,12 +271,14 @@ def spectral_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any, n_jobs
     clusterlab's SpectralClustering (``base``, its affinity and solver kept) is fitted once
     with ``max(ks) + 1`` eigenvectors, and each k clusters the first k of them
     (:meth:`~clusterlab.cluster.spectral.SpectralClustering.labels_for`); its eigenvalues give
-    the eigengap criterion. Another spectral estimator (scikit-learn's) gets the same from
-    one symmetric k-nearest-neighbour graph with its ``n_neighbors``.
+    the eigengap criterion; a disconnected graph becomes a note (choose_k's ``reason``)
+    instead of the fit's ``DisconnectedGraphWarning``. Another spectral estimator
+    (scikit-learn's) gets the same from one symmetric k-nearest-neighbour graph with its
+    ``n_neighbors``.
     """
     from sklearn.base import clone
 
-    from clusterlab.cluster.spectral import SpectralClustering
+    from clusterlab.cluster.spectral import DisconnectedGraphWarning, SpectralClustering
 
     if type(base) is not SpectralClustering:
         n_neighbors = int(base.get_params().get("n_neighbors", 10))
@@ -286,8 +289,14 @@ def spectral_path(X: np.ndarray, ks: Sequence[int], seed: int, base: Any, n_jobs
     params = {"n_clusters": top, "n_components": min(top + 1, limit), "random_state": seed}
     if given["n_jobs"] is None:
         params["n_jobs"] = n_jobs
-    model = clone(base).set_params(**params).fit(X)
+    with warnings.catch_warnings():
+        # said in choose_k's reason instead, with what it means for the eigengap
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        model = clone(base).set_params(**params).fit(X)
     path = KPath(labels={}, eigenvalues=np.asarray(model.eigenvalues_, dtype=np.float64))
+    note = model.components_note()
+    if note is not None:
+        path.notes.append(note)
     for k in ks:
         path.labels[k] = model.labels_for(k)
     return path
