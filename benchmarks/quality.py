@@ -179,10 +179,10 @@ def load_estimator(name: str) -> tuple[type, dict[str, Any], str] | None:
     return None if cls is None else (cls, spec.params, spec.published)
 
 
-def datasets(quick: bool) -> list[tuple[str, str]]:
-    """(battery, name) of every data set on disk, in order."""
+def datasets(quick: bool, batteries: Sequence[str] = BATTERIES) -> list[tuple[str, str]]:
+    """(battery, name) of every data set of ``batteries`` on disk, in order."""
     found = []
-    for battery in BATTERIES:
+    for battery in batteries:
         for path in sorted((DATA / battery).glob("*.data.gz")):
             found.append((battery, path.name[: -len(".data.gz")]))
     if quick:
@@ -325,7 +325,12 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {i: float(np.mean([r[i] for r in rows])) for i in INDICES}
 
 
-def evaluate(name: str, quick: bool = False, seeds: Sequence[int] = (SEED,)) -> Table | None:
+def evaluate(
+    name: str,
+    quick: bool = False,
+    seeds: Sequence[int] = (SEED,),
+    batteries: Sequence[str] = BATTERIES,
+) -> Table | None:
     """Our estimator ``name``, its live reference and the published scores on every data set."""
     spec = ESTIMATORS[name]
     cls = _import(spec.target)
@@ -342,7 +347,7 @@ def evaluate(name: str, quick: bool = False, seeds: Sequence[int] = (SEED,)) -> 
         _COLUMNS,
     )
     collected: list[tuple[str, dict, dict | None, dict]] = []
-    for battery, dataset in datasets(quick):
+    for battery, dataset in datasets(quick, batteries):
         ref = refs.get((battery, dataset, spec.published))
         if ref is None:
             continue
@@ -350,17 +355,22 @@ def evaluate(name: str, quick: bool = False, seeds: Sequence[int] = (SEED,)) -> 
         ours = run_one(
             cls, spec.params, X, partitions, seeds=seeds, k_param=spec.k_param, seeded=spec.seeded
         )
-        live = None
+        live, live_failed = None, ""
         if live_cls is not None and (spec.live_max_n is None or X.shape[0] <= spec.live_max_n):
-            live = run_one(
-                live_cls,
-                spec.live_params,
-                X,
-                partitions,
-                seeds=seeds,
-                k_param=spec.k_param,
-                seeded=spec.seeded,
-            )
+            try:
+                live = run_one(
+                    live_cls,
+                    spec.live_params,
+                    X,
+                    partitions,
+                    seeds=seeds,
+                    k_param=spec.k_param,
+                    seeded=spec.seeded,
+                )
+            except (ValueError, np.linalg.LinAlgError) as error:
+                # a reference that raises (e.g. scikit-learn's GaussianMixture on an
+                # ill-defined covariance) is reported on its row, not allowed to end the run
+                live_failed = f"failed: {type(error).__name__}"
         collected.append((battery, ours.scores, None if live is None else live.scores, ref))
         ks = "/".join(str(int(p.max())) for p in partitions)
         live_scores = None if live is None else live.scores
@@ -370,8 +380,8 @@ def evaluate(name: str, quick: bool = False, seeds: Sequence[int] = (SEED,)) -> 
         ratio = (
             "" if live is None or live.within_ss == 0 else f"{ours.within_ss / live.within_ss:.5f}"
         )
-        table.add(*row, ratio, ours.seconds, "" if live is None else live.seconds)
-    groups = [(b, [c for c in collected if c[0] == b]) for b in BATTERIES]
+        table.add(*row, ratio, ours.seconds, live_failed if live is None else live.seconds)
+    groups = [(b, [c for c in collected if c[0] == b]) for b in batteries]
     groups.append(("all", collected))
     for group, members in groups:
         if not members:
@@ -387,10 +397,13 @@ def evaluate(name: str, quick: bool = False, seeds: Sequence[int] = (SEED,)) -> 
 
 
 def main(
-    quick: bool = False, estimators: Sequence[str] = DEFAULT, seeds: Sequence[int] = (SEED,)
+    quick: bool = False,
+    estimators: Sequence[str] = DEFAULT,
+    seeds: Sequence[int] = (SEED,),
+    batteries: Sequence[str] = BATTERIES,
 ) -> list[Table]:
-    """Score each estimator on every data set; one table per estimator."""
-    tables = [evaluate(name, quick, seeds) for name in estimators]
+    """Score each estimator on every data set of ``batteries``; one table per estimator."""
+    tables = [evaluate(name, quick, seeds, batteries) for name in estimators]
     return [t for t in tables if t is not None]
 
 
@@ -406,12 +419,13 @@ def _cli() -> None:
     parser.add_argument(
         "--estimators", nargs="+", default=list(DEFAULT), choices=sorted(ESTIMATORS)
     )
+    parser.add_argument("--batteries", nargs="+", default=list(BATTERIES), choices=BATTERIES)
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1; got {args.seeds}")
     print(machine_line())
     seeds = tuple(range(SEED, SEED + args.seeds))
-    for table in main(args.quick, args.estimators, seeds):
+    for table in main(args.quick, args.estimators, seeds, args.batteries):
         print()
         print(table.markdown() if args.markdown else table.text())
 
