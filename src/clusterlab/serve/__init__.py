@@ -36,6 +36,7 @@ except ImportError as exc:  # the modules below need them
         f"the scoring service needs {exc.name}: pip install clusterlab[serve]"
     ) from None
 
+from clusterlab.serve._worker import settle
 from clusterlab.serve.app import DEFAULT_MAX_ROWS, create_app
 from clusterlab.serve.model import ServedModel
 
@@ -106,16 +107,3 @@ def run(
         return
     settle()
     uvicorn.run(app, **config)
-
-
-def settle() -> None:
-    """Move everything loaded so far out of the garbage collector's sight (``gc.freeze``).
-
-    The model, scikit-learn, pandas and numba make hundreds of thousands of long-lived objects;
-    each full collection would walk them all, a pause of tens of milliseconds in the middle of
-    some request. Frozen, they are never scanned; the objects of each request still are.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
