@@ -19,14 +19,13 @@ from clusterlab._config import check_memory, threads
 
 __all__ = ["DenseRun", "finish_labels", "make_random_state", "search_preference"]
 
-#: Below this many matrix entries (3,000 points) the message passing runs on one thread. Two
-#: parallel regions per iteration only pay when an iteration is long and the cores are free:
-#: one iteration on 1 vs 2 threads (benchmarks.run affinity, A4), 2 cores at load 18-21:
-#: 500 points 2.4 vs 26 ms, 1,000: 10 vs 38 ms, 1,500: 25 vs 62 ms, 2,000: 45 vs 85 ms,
-#: 3,000: 110 vs 139 ms, 5,000: 261 vs 353 ms. A loaded machine loses at every size, most
-#: below 2,000 points (3-10x), where a whole run takes under a second anyway; a quiet one
-#: gains where runs are long, so the switch sits at 3,000 points.
-_SMALL_DENSE = 9_000_000
+#: Below this many matrix entries (1,000 points) the message passing runs on one thread: two
+#: parallel regions per iteration cost more than they save on short iterations. One iteration
+#: on 1 vs 2 threads (benchmarks.run affinity, A4), quiet 2-core machine, 2026-12-07: 500
+#: points 0.60 vs 0.83 ms, 1,000: 2.6 vs 1.9 ms, 2,000: 12.1 vs 8.2 ms, 3,000: 27.2 vs 22.7 ms,
+#: 5,000: 74 vs 48 ms. (Under heavy load two threads lose at every size, 3-10x below 2,000
+#: points; the switch follows the quiet figures, where runs are long enough to matter.)
+_SMALL_DENSE = 1_000_000
 
 #: Preference search for ``n_clusters``: at most this many runs.
 _SEARCH_RUNS = 40
