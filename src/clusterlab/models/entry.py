@@ -137,7 +137,8 @@ class ChooseK:
         How choose_k fits the model for every k (see :data:`clusterlab.selection.paths.PATHS`):
         ``'kmeans'`` (warm-started k-means), ``'refit'`` (a fit per k), ``'linkage'`` (one tree
         cut at every k), ``'mixture'`` (with BIC / AIC), ``'spectral'`` (one eigendecomposition,
-        with the eigengap).
+        with the eigengap), ``'affinity'`` (one similarity matrix; the preference searches of
+        every k run as one).
     rows : int, optional
         Rows compare_models gives choose_k (a random sample); None: the experiment's
         ``search_size``.
