@@ -68,6 +68,7 @@ __all__ = [
     "STACK_SIZE",
     "KDTree",
     "build_kdtree",
+    "children_near_first",
     "dist_to_rdist",
     "max_rdist_point_node",
     "min_rdist_node_node",
@@ -144,6 +145,19 @@ def min_rdist_point_node(tree, node, x, p):
         if gap > 0.0:
             acc = accumulate(acc, gap, p)
     return acc
+
+
+@njit(cache=CACHE, inline="always")
+def children_near_first(tree, node, x, p):
+    """The children of inner ``node`` with their reduced box distances from ``x``, the nearer
+    first: ``(near, d_near, far, d_far)`` (the left child first on a tie)."""
+    a = tree.node_left[node]
+    b = tree.node_right[node]
+    da = min_rdist_point_node(tree, a, x, p)
+    db = min_rdist_point_node(tree, b, x, p)
+    if da > db:
+        return b, db, a, da
+    return a, da, b, db
 
 
 @njit(cache=CACHE, inline="always")
@@ -431,7 +445,6 @@ def point_knn(tree, x, p, out_rdist, out_index):
     start = tree.node_start
     end = tree.node_end
     left = tree.node_left
-    right = tree.node_right
     k = out_rdist.shape[0]
     hd = out_rdist
     hi = out_index
@@ -456,13 +469,7 @@ def point_knn(tree, x, p, out_rdist, out_index):
                     hi[0] = j
                     _sift_down(hd, hi, 0, k)
             continue
-        a = left[node]
-        b = right[node]
-        da = min_rdist_point_node(tree, a, x, p)
-        db = min_rdist_point_node(tree, b, x, p)
-        if da > db:
-            a, b = b, a
-            da, db = db, da
+        a, da, b, db = children_near_first(tree, node, x, p)
         # far child first so that the near one is popped next
         if db <= hd[0]:
             stack[sp] = b

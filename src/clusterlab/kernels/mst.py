@@ -23,7 +23,7 @@ from numba import njit, prange
 
 from clusterlab._config import CACHE
 from clusterlab.kernels import outside_search
-from clusterlab.kernels.kdtree import STACK_SIZE, min_rdist_point_node
+from clusterlab.kernels.kdtree import STACK_SIZE, children_near_first
 from clusterlab.kernels.metric import MINKOWSKI, dist_to_rdist, rdist, rdist_rows, rdist_to_dist
 from clusterlab.kernels.union_find import uf_find, uf_make, uf_union
 
@@ -250,7 +250,6 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa:
     start = tree.node_start
     end = tree.node_end
     left = tree.node_left
-    right = tree.node_right
     k = heap_d.shape[0]
     heap_d[:] = bound
     heap_i[:] = np.iinfo(np.int64).max
@@ -272,13 +271,7 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa:
                     heap_i[0] = s
                     _sift_down(heap_d, heap_i, k)
             continue
-        a = left[node]
-        b = right[node]
-        da = min_rdist_point_node(tree, a, x, p)
-        db = min_rdist_point_node(tree, b, x, p)
-        if da > db:
-            a, b = b, a
-            da, db = db, da
+        a, da, b, db = children_near_first(tree, node, x, p)
         if db <= heap_d[0]:
             stack[sp] = b
             node_d[sp] = db

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.kdtree import min_rdist_node_node, min_rdist_point_node
+from clusterlab.kernels.kdtree import children_near_first, min_rdist_node_node, min_rdist_point_node
 from clusterlab.kernels.metric import dist_to_rdist, rdist, rdist_to_dist
 
 __all__ = ["near_leaves", "nearest_in_leaves", "nearest_outside"]
@@ -78,7 +78,6 @@ def nearest_outside(t, tree, core, component, node_comp, node_core, bound, alpha
     """
     stack, stack_d = stacks
     left = tree.node_left
-    right = tree.node_right
     c = component[t]
     x = tree.data[t]
     found = (np.inf, np.int64(-1))
@@ -97,13 +96,7 @@ def nearest_outside(t, tree, core, component, node_comp, node_core, bound, alpha
         if left[node] < 0:
             found, limits = _scan_leaf(node, t, tree, core, component, found, limits, alpha, p)
             continue
-        a = left[node]
-        b = right[node]
-        da = min_rdist_point_node(tree, a, x, p)
-        db = min_rdist_point_node(tree, b, x, p)
-        if da > db:
-            a, b = b, a
-            da, db = db, da
+        a, da, b, db = children_near_first(tree, node, x, p)
         # far child first so that the near one is popped next
         if db <= r_limit and node_comp[b] != c and node_core[b] <= limit:
             stack[sp] = b
