@@ -136,6 +136,31 @@ def _flipped_twice(exemplar, previous, flips):
     return twice
 
 
+@njit(cache=CACHE)
+def _after_iteration(  # noqa: PLR0917
+    exemplar, previous, last_found, history, counts, flips, it, oscillating, adaptive, damping
+):
+    """The bookkeeping after iteration ``it`` (shared by the dense and sparse runs): record the
+    exemplar flags, keep the last non-empty set in ``last_found``, and return ``(settled,
+    oscillating, damping)``: settled once every point kept its flag for the whole window
+    (``history``'s width); otherwise, at the end of each window, the damping is raised when
+    some point changed twice in it (``adaptive``), and the window's flip counts restart."""
+    window = history.shape[1]
+    _record(history, counts, exemplar, it)
+    oscillating |= _flipped_twice(exemplar, previous, flips)
+    found = exemplar.any()
+    if found:
+        last_found[:] = exemplar
+    if it >= window and found and _settled(counts, window):
+        return True, oscillating, damping
+    if adaptive and (it + 1) % window == 0:
+        if oscillating:
+            damping = min(_DAMPING_MAX, damping + _DAMPING_STEP)
+        flips[:] = 0
+        oscillating = False
+    return False, oscillating, damping
+
+
 # --------------------------------------------------------------------------------------------
 # dense
 # --------------------------------------------------------------------------------------------
@@ -231,18 +256,12 @@ def dense_iterate(  # noqa: PLR0917
         update_a = True
         previous[:] = exemplar
         _dense_columns(R, A, colsum, exemplar, damping, n_blocks)
-        _record(history, counts, exemplar, it)
-        oscillating |= _flipped_twice(exemplar, previous, flips)
-        found = exemplar.any()
-        if found:
-            last_found[:] = exemplar
-        if it >= convergence_iter and found and _settled(counts, convergence_iter):
+        settled, oscillating, damping = _after_iteration(
+            exemplar, previous, last_found, history, counts, flips,
+            it, oscillating, adaptive, damping,
+        )  # fmt: skip
+        if settled:
             return exemplar, last_found, it + 1, True, damping
-        if adaptive and (it + 1) % convergence_iter == 0:
-            if oscillating:
-                damping = min(_DAMPING_MAX, damping + _DAMPING_STEP)
-            flips[:] = 0
-            oscillating = False
     return exemplar, last_found, max_iter, False, damping
 
 
@@ -334,18 +353,12 @@ def sparse_iterate(  # noqa: PLR0917
         update_a = True
         previous[:] = exemplar
         _sparse_columns(col_ptr, col_edge, diag_edge, R, A, colsum, exemplar, damping)
-        _record(history, counts, exemplar, it)
-        oscillating |= _flipped_twice(exemplar, previous, flips)
-        found = exemplar.any()
-        if found:
-            last_found[:] = exemplar
-        if it >= convergence_iter and found and _settled(counts, convergence_iter):
+        settled, oscillating, damping = _after_iteration(
+            exemplar, previous, last_found, history, counts, flips,
+            it, oscillating, adaptive, damping,
+        )  # fmt: skip
+        if settled:
             return exemplar, last_found, it + 1, True, damping
-        if adaptive and (it + 1) % convergence_iter == 0:
-            if oscillating:
-                damping = min(_DAMPING_MAX, damping + _DAMPING_STEP)
-            flips[:] = 0
-            oscillating = False
     return exemplar, last_found, max_iter, False, damping
 
 
