@@ -83,20 +83,29 @@ _CHUNK = 1024
 
 
 @njit(cache=CACHE, inline="always")
+def _sq_dists_raw(CT, lo, hi, x, out):
+    """Squared distances from slot ``x`` to slots ``lo..hi-1`` of the transposed centroids
+    ``CT`` (features x slots), written to and returned as ``out[:hi-lo]``; the loops run over
+    slots so that they vectorise."""
+    acc = out[: hi - lo]
+    acc[:] = 0.0
+    for f in range(CT.shape[0]):
+        cf = CT[f, x]
+        row = CT[f, lo:hi]
+        for j in range(hi - lo):
+            t = row[j] - cf
+            acc[j] += t * t
+    return acc
+
+
+@njit(cache=CACHE, inline="always")
 def _ward_scan(CT, S, slot_of, lo, hi, px, best, best_slot, buf):  # noqa: PLR0917
     """Improve (best, best_slot) by the positions ``lo..hi-1``: half squared Ward distances from
     position ``px``, smaller distance first, then smaller slot (a ``best_slot`` of -1 is a bound
     that equal distances do not beat). ``buf`` is scratch of at least ``hi - lo`` float64; the
     loops run over positions so that they vectorise."""
     m = hi - lo
-    acc = buf[:m]
-    acc[:] = 0.0
-    for f in range(CT.shape[0]):
-        cf = CT[f, px]
-        row = CT[f, lo:hi]
-        for j in range(m):
-            t = row[j] - cf
-            acc[j] += t * t
+    acc = _sq_dists_raw(CT, lo, hi, px, buf)
     sx = S[px]
     sizes = S[lo:hi]
     low = np.inf
@@ -400,14 +409,7 @@ def _sq_dists_to(CT, S, lo, hi, x, out):  # noqa: PLR0917
     """Squared distances from slot ``x`` to slots ``lo..hi-1`` into ``out[:hi-lo]``; retired
     slots (size 0) get ``inf``."""
     m = hi - lo
-    acc = out[:m]
-    acc[:] = 0.0
-    for f in range(CT.shape[0]):
-        cf = CT[f, x]
-        row = CT[f, lo:hi]
-        for j in range(m):
-            t = row[j] - cf
-            acc[j] += t * t
+    acc = _sq_dists_raw(CT, lo, hi, x, out)
     sizes = S[lo:hi]
     for j in range(m):
         if sizes[j] == 0.0:
