@@ -695,8 +695,9 @@ def _fill_row(XT, i, metric, out, x, buf):  # noqa: PLR0917
 # The chains read a slot's nearest neighbour from a cache instead of scanning for it: per
 # active slot the nearest among the slots above it (along its row of the condensed matrix) and
 # among those below it (down its column, one cache line per entry), each kept exact through the
-# Lance-Williams updates or marked stale and rescanned when next needed.
-_STALE = -2  # a cached nearest slot to rescan; -1: no slot on that side
+# Lance-Williams updates, or marked stale when its slot merged away: a stale side keeps a lower
+# bound on its distances and is rescanned only when that bound does not settle the answer.
+_STALE = -2  # a cached nearest slot to rescan (its distance: a lower bound); -1: no slot
 
 
 @njit(cache=CACHE)
@@ -783,33 +784,49 @@ def _nearest_init(D, n):
 
 
 @njit(cache=CACHE)
-def _chain_nearest(D, n, x, active, n_act, cache):  # noqa: PLR0917
-    """Nearest active slot to ``x``: (distance, slot), the earliest slot among equal distances
-    (scipy's scan), from the cache, rescanning a stale side first."""
+def _chain_nearest(D, n, x, prev, active, n_act, cache):  # noqa: PLR0917
+    """Nearest active slot to ``x`` as scipy's scan finds it: (distance, slot), ``prev`` (the
+    previous element of the chain, -1 for none) among equal distances, otherwise the earliest
+    slot. Read from the cache; a stale side is rescanned only when its lower bound does not
+    exceed the distance found elsewhere."""
     row_d, row_i, col_d, col_i = cache
-    if row_i[x] == _STALE or col_i[x] == _STALE:
+    d_prev = np.inf
+    if prev >= 0:
+        d_prev = np.float64(D[_cidx(n, min(x, prev), max(x, prev))])
+        if d_prev <= row_d[x] and d_prev <= col_d[x]:
+            return d_prev, prev  # nothing can be nearer, and prev wins ties
+    row_stale = row_i[x] == _STALE
+    col_stale = col_i[x] == _STALE
+    if row_stale or col_stale:
         q = np.searchsorted(active[:n_act], x)
-        if row_i[x] == _STALE:
+        if row_stale and row_d[x] <= col_d[x]:
             row_d[x], row_i[x] = _row_nearest(D, n, x, active, q + 1, n_act)
-        if col_i[x] == _STALE:
+            row_stale = False
+        if col_stale and col_d[x] <= row_d[x]:
             col_d[x], col_i[x] = _column_nearest(D, n, x, active, q)
+        if row_stale and row_d[x] <= col_d[x]:
+            row_d[x], row_i[x] = _row_nearest(D, n, x, active, q + 1, n_act)
+    # a side still stale has its bound strictly above the other side's minimum
+    best, best_i = row_d[x], row_i[x]
     if col_i[x] >= 0 and col_d[x] <= row_d[x]:
-        return col_d[x], col_i[x]
-    return row_d[x], row_i[x]
+        best, best_i = col_d[x], col_i[x]
+    if d_prev <= best:
+        return d_prev, prev
+    return best, best_i
 
 
 @njit(cache=CACHE, inline="always")
 def _cache_changed(dist, slot, s, y, old, new):  # noqa: PLR0917
-    """Keep slot ``s``'s cached nearest (``dist[s]``, ``slot[s]``) on one side exact after its
-    distance to ``y`` on that side changed from ``old`` to ``new``."""
+    """Keep slot ``s``'s cached nearest (``dist[s]``, ``slot[s]``) on one side exact, or its
+    bound a bound, after its distance to ``y`` on that side changed from ``old`` to ``new``."""
     a = slot[s]
     if a == _STALE:
-        return
-    if a == y:
+        dist[s] = min(dist[s], new)
+    elif a == y:
         if new <= old:
             dist[s] = new  # smaller than before: still the (earliest) nearest
         else:
-            slot[s] = _STALE
+            slot[s] = _STALE  # the old distance bounds the others and the new one
     elif new < dist[s] or (new == dist[s] and y < a):
         dist[s] = new
         slot[s] = y
@@ -852,7 +869,8 @@ def _lance_williams(D, n, x, y, sizes, method, active, n_act, cache):  # noqa: P
             if new < below_d:
                 below_d, below_i = new, i
             if row_i[i] == x:
-                row_i[i] = _STALE
+                row_i[i] = _STALE  # the rest of the row, and the new distance, are no nearer
+                row_d[i] = min(row_d[i], new)
             else:
                 _cache_changed(row_d, row_i, i, y, dy, new)
             if i > x and col_i[i] == x:
@@ -862,6 +880,7 @@ def _lance_williams(D, n, x, y, sizes, method, active, n_act, cache):  # noqa: P
                 above_d, above_i = new, i
             if col_i[i] == x:
                 col_i[i] = _STALE
+                col_d[i] = min(col_d[i], new)
             else:
                 _cache_changed(col_d, col_i, i, y, dy, new)
     row_d[y], row_i[y] = above_d, above_i
@@ -911,14 +930,10 @@ def nn_chain_condensed(D, n, method):
             length = 1
         while True:
             x = chain[length - 1]
-            current, y = _chain_nearest(D, n, x, active, n_act, cache)
-            if length > 1:
-                prev = chain[length - 2]
-                d_prev = np.float64(D[_cidx(n, min(x, prev), max(x, prev))])
-                if d_prev <= current:  # the previous element wins ties
-                    current = d_prev
-                    y = prev
-                    break
+            prev = chain[length - 2] if length > 1 else -1
+            current, y = _chain_nearest(D, n, x, prev, active, n_act, cache)
+            if y == prev:
+                break
             chain[length] = y
             length += 1
         length -= 2
