@@ -247,3 +247,21 @@ def test_column_chunks_and_unknown_row_chunks(blobs10):
     assert model.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
     assert model.labels_.chunks == ((1000, 1000, 1000),)
     np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)
+
+
+def test_state_taken_over_by_each_pass_leaves_data_and_refits_unchanged(blobs10, dask_client):
+    # Each pass updates its block's labels and bounds in place: the persisted blocks must stay
+    # as given, a second fit on them must start afresh, and a relocation pass (reading the
+    # state before the next pass takes it over) must see the state of its own iteration.
+    X, init = blobs10
+    far = init.copy()
+    far[7:] = 1e4 + np.arange(3)[:, None]
+    Xd = dask_client.persist(_dask(X))
+    ref = KMeans(10, init=far, algorithm="yinyang", tol=0).fit(X)
+    fits = [KMeans(10, init=far, algorithm="yinyang", tol=0).fit(Xd) for _ in range(2)]
+    for model in fits:
+        assert model.n_iter_ == ref.n_iter_
+        assert model.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+        np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)
+    np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    np.testing.assert_array_equal(Xd.compute(), X)
