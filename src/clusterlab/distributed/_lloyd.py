@@ -121,14 +121,19 @@ def far_rows_task(prev, part, wpart, dtype, centers_old, m, n_threads):  # noqa:
     return order, dist[order], labels[order], w[order].astype(np.float64), X[order]
 
 
-def final_task(prev, part, wpart, dtype, centers, assign, n_threads):  # noqa: PLR0917
+def final_task(prev, part, wpart, dtype, centers, relabel, n_threads):  # noqa: PLR0917
     """Task: a block's inertia and cluster sizes under the final centers.
 
-    ``assign``: label the rows afresh (the run stopped on ``tol``, so the labels of the last
-    iteration are those of the previous centers); otherwise the state's labels are final.
+    ``relabel``: ``None`` when the state's labels are final (the run stopped because no label
+    changed); otherwise the run stopped on ``tol`` and the rows are labelled under the final
+    centers first, as the in-memory fit does: ``'all'`` from scratch (Lloyd), or the bound
+    step's arguments ``(layout, moved, margins)``, one more bounded step (Hamerly / Yinyang;
+    the same labels for a fraction of the distances).
     """
     from clusterlab.kernels.lloyd import assign_labels, inertia
 
+    if isinstance(relabel, tuple):
+        prev = yinyang_task(prev, part, wpart, dtype, *relabel, False, n_threads)
     X, w = _block_inputs(part, wpart, dtype)
     n = X.shape[0]
     k = centers.shape[0]
@@ -136,7 +141,7 @@ def final_task(prev, part, wpart, dtype, centers, assign, n_threads):  # noqa: P
         return 0.0, np.zeros(k, dtype=np.int64)
     labels = prev[0][0]
     with kernel_threads(n_threads):
-        if assign:
+        if relabel == "all":
             labels = np.full(n, -1, dtype=np.int64)
             assign_labels(X, centers, labels, np.empty(n, dtype=X.dtype))
         total = float(inertia(X, w, centers, labels))
@@ -321,6 +326,12 @@ class _Iterations:
         self.coef = screen_coef(self.data.dtype, self.data.n_features)
         self.moved = (np.zeros(k), np.zeros(self.group_start.size - 1), np.zeros(k))
 
+    def _layout(self):
+        """The centers and screening arguments of the bound step for the current centers."""
+        from clusterlab.kernels.bounds import _layout
+
+        return _layout(self.centers, self.perm, self.pos_of, self.group_start, self.mean, self.coef)
+
     def _submit_step(self):
         columns = [self.results, self.data.blocks, self.weights]
         if self.algorithm == "lloyd":
@@ -333,17 +344,12 @@ class _Iterations:
                 self.n_threads,
                 take=1,
             )
-        from clusterlab.kernels.bounds import _layout
-
-        layout = _layout(
-            self.centers, self.perm, self.pos_of, self.group_start, self.mean, self.coef
-        )
         return per_block(
             self.client,
             yinyang_task,
             columns,
             self.data.dtype,
-            layout,
+            self._layout(),
             self.moved,
             self.margins,
             self.first,
@@ -380,13 +386,18 @@ class _Iterations:
         return changed, shift
 
     def finish(self, *, assign: bool, n_iter: int) -> LloydResult:
+        relabel = None
+        if assign:
+            relabel = (
+                "all" if self.algorithm == "lloyd" else (self._layout(), self.moved, self.margins)
+            )
         futures = per_block(
             self.client,
             final_task,
             [self.results, self.data.blocks, self.weights],
             self.data.dtype,
             self.centers,
-            assign,
+            relabel,
             self.n_threads,
         )
         parts = collect(self.client, futures)
