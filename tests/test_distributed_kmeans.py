@@ -270,3 +270,22 @@ def test_state_taken_over_by_each_pass_leaves_data_and_refits_unchanged(blobs10,
         np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)
     np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
     np.testing.assert_array_equal(Xd.compute(), X)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_block_stats_finds_any_non_finite_value_and_exact_moments(bad):
+    from clusterlab.distributed._data import SLICE, block_stats
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2 * SLICE + 17, 5)) * np.array([1.0, 10.0, 1e3, 1e-3, 1.0]) + 1e4
+    for dtype in (np.float64, np.float32):
+        block = X.astype(dtype)
+        stats = block_stats(block, None, dtype)
+        exact = block.astype(np.float64)
+        assert stats["finite"]
+        np.testing.assert_allclose(stats["mean"], exact.mean(axis=0), rtol=1e-13)
+        np.testing.assert_allclose(stats["m2"] / len(X), exact.var(axis=0), rtol=1e-9)
+        np.testing.assert_array_equal(stats["lo"], exact.min(axis=0))
+        np.testing.assert_array_equal(stats["hi"], exact.max(axis=0))
+        block[2 * SLICE + 3, 3] = bad  # in the last slice
+        assert not block_stats(block, None, dtype)["finite"]
