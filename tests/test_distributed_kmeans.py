@@ -289,3 +289,44 @@ def test_block_stats_finds_any_non_finite_value_and_exact_moments(bad):
         np.testing.assert_array_equal(stats["hi"], exact.max(axis=0))
         block[2 * SLICE + 3, 3] = bad  # in the last slice
         assert not block_stats(block, None, dtype)["finite"]
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "yinyang"])
+def test_resident_actors_and_tasks_give_identical_runs(blobs10, dask_client, algorithm, caplog):
+    # Persisted blocks run in one actor per worker; every other case, and the rerun after a
+    # lost worker, runs as tasks: both must add the same partials in the same order.
+    import logging
+
+    from clusterlab.distributed import _executors
+    from clusterlab.distributed._data import dask_data, data_stats
+    from clusterlab.distributed._lloyd import run_lloyd
+    from clusterlab.distributed.kmeans import _persisted
+
+    X, init = blobs10
+    far = init.copy()
+    far[8:] = 1e4 + np.arange(2)[:, None]  # two empty clusters: relocation on both executors
+    data = dask_data(_dask(X))
+    stats = data_stats(dask_client, data)
+    data = _persisted(dask_client, data)
+    calls = []
+    spy = _executors.ResidentBlocks.step
+
+    def counted(self, *args):
+        calls.append(1)
+        return spy(self, *args)
+
+    args = (dask_client, data, stats, far, algorithm, 1 if algorithm == "lloyd" else 3, 300, 0.0)
+    with caplog.at_level(logging.WARNING, logger="clusterlab.distributed._lloyd"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_executors.ResidentBlocks, "step", counted)
+            resident = run_lloyd(*args, None, resident=True)
+        tasks = run_lloyd(*args, None, resident=False)
+    assert not caplog.records  # no fallback: the actors ran the whole fit
+    assert len(calls) == resident.n_iter
+    assert resident.n_iter == tasks.n_iter
+    assert resident.inertia == tasks.inertia
+    np.testing.assert_array_equal(resident.centers, tasks.centers)
+    np.testing.assert_array_equal(resident.counts, tasks.counts)
+    ref = KMeans(10, init=far, algorithm=algorithm, tol=0).fit(X)
+    assert resident.n_iter == ref.n_iter_
+    assert resident.inertia == pytest.approx(ref.inertia_, rel=1e-9)

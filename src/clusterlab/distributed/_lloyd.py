@@ -1,20 +1,24 @@
 """Exact k-means iterations as one map-reduce per iteration, with per-block state on workers.
 
-Every iteration sends the centers to one task per row block. The task runs the in-memory
-fit's own assignment kernel on its block (:func:`clusterlab.kernels.lloyd.lloyd_step`, or
-:func:`clusterlab.kernels.bounds.yinyang_step` with the block's Hamerly / Yinyang bounds) and
-returns the block's new state (labels, bounds) together with its per-cluster weighted sums,
-weights and number of changed labels. The state stays on the worker as a Future that the next
-iteration's task takes and returns: it never crosses to the client. The client adds the sums
-up block by block in a fixed order, relocates empty clusters, divides, and applies the in-memory
+Every iteration sends the centers to every row block. The block's pass runs the in-memory
+fit's own assignment kernel on it (:func:`clusterlab.kernels.lloyd.lloyd_step`, or
+:func:`clusterlab.kernels.bounds.yinyang_step` with the block's Hamerly / Yinyang bounds),
+keeps the block's new state (labels, bounds) on its worker and sends back only its
+per-cluster weighted sums, weights and number of changed labels. The client adds the sums up
+block by block in a fixed order, relocates empty clusters, divides, and applies the in-memory
 estimator's stopping rule, so from the same initial centers a distributed fit makes the same
 iterations as the in-memory one and ends at the same centers and inertia (up to the order in
 which float64 sums are added).
 
-A block's state is handed from iteration to iteration: the next iteration's task takes the
-previous state and updates it in place rather than copying it (the copy, 40 bytes a row with
-Yinyang's bounds, and freeing the old state were 20 % of a worker's time on DK1). That is safe
-because the client never lets a state be read after the task that consumes it starts: each
+The passes run on one of two executors (:mod:`clusterlab.distributed._executors`): in one
+actor per worker over the blocks it holds when the blocks are persisted (one direct call per
+worker and pass), else as one Dask task per block whose state is a Future. A run whose actors
+fail (a worker lost mid-fit) starts again as tasks; the result is the same.
+
+A block's state is handed from iteration to iteration: each pass takes the previous state and
+updates it in place rather than copying it (the copy, 40 bytes a row with Yinyang's bounds,
+and freeing the old state were 20 % of a worker's time on DK1). As tasks that is safe because
+the client never lets a state be read after the task that consumes it starts: each
 iteration's tasks are submitted only once the previous iteration's results (and any relocation
 or final pass reading its state) are gathered, and the client then drops its futures of the
 previous states. When a worker dies, its states are lost with it and the scheduler recomputes
@@ -24,15 +28,17 @@ the fit continues unchanged (``tests/test_distributed_faults.py``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from clusterlab.distributed._blocks import collect, per_block
 from clusterlab.distributed._tasks import as_block, as_weights, kernel_threads
 
 __all__ = ["LloydResult", "run_lloyd", "state_row_bytes"]
+
+logger = logging.getLogger(__name__)
 
 
 def state_row_bytes(algorithm: str, n_groups: int) -> int:
@@ -165,13 +171,11 @@ class _Relocation:
     hold rows it did not send; past it, the blocks are asked for more.
     """
 
-    def __init__(self, client, data, results, centers_old, offsets, n_threads):  # noqa: PLR0917
-        self.client = client
-        self.data = data
-        self.results = results
+    def __init__(self, blocks, lengths, centers_old, offsets):
+        self.blocks = blocks
+        self.lengths = lengths
         self.centers_old = centers_old
         self.offsets = offsets
-        self.n_threads = n_threads
 
     def apply(self, sums: np.ndarray, weights: np.ndarray) -> int:
         empty = np.flatnonzero(weights == 0.0)
@@ -186,16 +190,7 @@ class _Relocation:
             m *= 4
 
     def _farthest(self, m: int):
-        futures = per_block(
-            self.client,
-            far_rows_task,
-            [self.results, self.data.blocks, self.data.weights or [None] * self.data.n_blocks],
-            self.data.dtype,
-            self.centers_old,
-            m,
-            self.n_threads,
-        )
-        parts = collect(self.client, futures)
+        parts = self.blocks.map(far_rows_task, self.centers_old, m)
         index = np.concatenate([p[0] + off for p, off in zip(parts, self.offsets, strict=True)])
         dist = np.concatenate([p[1] for p in parts])
         order = np.lexsort((index, -dist))
@@ -204,7 +199,7 @@ class _Relocation:
         last_sent = np.concatenate(
             [
                 (np.arange(len(p[1])) == len(p[1]) - 1) & (m < n)
-                for p, n in zip(parts, self.data.lengths, strict=True)
+                for p, n in zip(parts, self.lengths, strict=True)
             ]
         )
         cut = np.flatnonzero(last_sent[order])
@@ -259,6 +254,8 @@ def run_lloyd(  # noqa: PLR0917
     max_iter: int,
     tol: float,
     n_threads: int | None,
+    *,
+    resident: bool = False,
 ) -> LloydResult:
     """Run exact k-means from ``centers_init`` on the blocks of ``data`` (the in-memory rule).
 
@@ -278,13 +275,44 @@ def run_lloyd(  # noqa: PLR0917
         Absolute tolerance on the total squared center shift.
     n_threads : int or None
         numba threads per task.
+    resident : bool
+        The blocks are persisted Futures: run the passes in actors on the workers holding them
+        (:class:`~clusterlab.distributed._executors.ResidentBlocks`). If that fails (a worker
+        lost mid-fit), the run starts again as tasks, whose states survive a lost worker: the
+        same iterations and result, later.
 
     Returns
     -------
     LloydResult
         Final centers, inertia, iterations and cluster sizes.
     """
-    run = _Iterations(client, data, stats, centers_init, algorithm, n_groups, n_threads)
+    from clusterlab.distributed._executors import ResidentBlocks, TaskBlocks
+
+    args = (data, stats, centers_init, algorithm, n_groups, max_iter, tol)
+    if resident:
+        blocks = None
+        try:
+            blocks = ResidentBlocks(client, data, n_threads)
+            return _run(blocks, *args)
+        except Exception as exc:  # a real error recurs in the task run below
+            logger.warning(
+                "k-means passes in worker actors failed (%s: %s); running them again as tasks",
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            if blocks is not None:
+                blocks.close()
+    blocks = TaskBlocks(client, data, n_threads)
+    try:
+        return _run(blocks, *args)
+    finally:
+        blocks.close()
+
+
+def _run(blocks, data, stats, centers_init, algorithm, n_groups, max_iter, tol):  # noqa: PLR0917
+    """The iterations of :func:`run_lloyd` on one executor."""
+    run = _Iterations(blocks, data, stats, centers_init, algorithm, n_groups)
     strict = False
     it = 0
     for it in range(max_iter):  # noqa: B007 - the count after the loop is n_iter - 1
@@ -300,14 +328,11 @@ def run_lloyd(  # noqa: PLR0917
 class _Iterations:
     """The client's side of the iterations: centers, bound bookkeeping, per-block futures."""
 
-    def __init__(self, client, data, stats, centers_init, algorithm, n_groups, n_threads):  # noqa: PLR0917
-        self.client = client
+    def __init__(self, blocks, data, stats, centers_init, algorithm, n_groups):  # noqa: PLR0917
+        self.blocks = blocks
         self.data = data
-        self.n_threads = n_threads
         self.algorithm = algorithm
         self.centers = np.array(centers_init, dtype=data.dtype, order="C")
-        self.results = [None] * data.n_blocks
-        self.weights = data.weights or [None] * data.n_blocks
         self.offsets = stats.offsets
         self.first = True
         if algorithm != "lloyd":
@@ -332,39 +357,18 @@ class _Iterations:
 
         return _layout(self.centers, self.perm, self.pos_of, self.group_start, self.mean, self.coef)
 
-    def _submit_step(self):
-        columns = [self.results, self.data.blocks, self.weights]
+    def _step(self) -> list:
+        """One pass on every block; the blocks' partials."""
         if self.algorithm == "lloyd":
-            return per_block(
-                self.client,
-                lloyd_task,
-                columns,
-                self.data.dtype,
-                self.centers,
-                self.n_threads,
-                take=1,
-            )
-        return per_block(
-            self.client,
-            yinyang_task,
-            columns,
-            self.data.dtype,
-            self._layout(),
-            self.moved,
-            self.margins,
-            self.first,
-            self.n_threads,
-            take=1,
-        )
+            return self.blocks.step(lloyd_task, self.centers)
+        return self.blocks.step(yinyang_task, self._layout(), self.moved, self.margins, self.first)
 
     def step(self) -> tuple[int, np.ndarray]:
         """One iteration; returns the number of changed labels and each center's shift."""
         from clusterlab.kernels.bounds import _moved
         from clusterlab.kernels.lloyd import center_shift
 
-        results, elements = self._submit_step()
-        partials = self.client.gather(elements)
-        self.results = results
+        partials = self._step()
         self.first = False
         sums = partials[0][0].copy()
         weights = partials[0][1].copy()
@@ -373,9 +377,9 @@ class _Iterations:
             weights += p[1]
         changed = sum(p[2] for p in partials)
         if (weights == 0.0).any():
-            _Relocation(
-                self.client, self.data, results, self.centers, self.offsets, self.n_threads
-            ).apply(sums, weights)
+            _Relocation(self.blocks, self.data.lengths, self.centers, self.offsets).apply(
+                sums, weights
+            )
         centers_new = self.centers.copy()
         filled = weights > 0.0
         centers_new[filled] = sums[filled] / weights[filled, None]
@@ -391,16 +395,7 @@ class _Iterations:
             relabel = (
                 "all" if self.algorithm == "lloyd" else (self._layout(), self.moved, self.margins)
             )
-        futures = per_block(
-            self.client,
-            final_task,
-            [self.results, self.data.blocks, self.weights],
-            self.data.dtype,
-            self.centers,
-            relabel,
-            self.n_threads,
-        )
-        parts = collect(self.client, futures)
+        parts = self.blocks.map(final_task, self.centers, relabel)
         total = 0.0
         counts = np.zeros(self.centers.shape[0], dtype=np.int64)
         for block_inertia, block_counts in parts:
