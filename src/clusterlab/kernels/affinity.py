@@ -60,24 +60,32 @@ def _row_top_two(a_row, s_row):
     arg = 0
     for k in range(a_row.shape[0]):
         v = a_row[k] + s_row[k]
-        if v > best:
-            second = best
-            best = v
-            arg = k
-        elif v > second:
-            second = v
+        # one test per entry in the common case (v <= second <= best)
+        if v > second:
+            if v > best:
+                second = best
+                best = v
+                arg = k
+            else:
+                second = v
     return arg, best, second
+
+
+@njit(cache=CACHE, inline="always")
+def _shift_damped(r, s, y, damping, keep):  # noqa: PLR0917
+    """``r = r * damping + (s - y) * keep`` on contiguous pieces. Loops start at 0 so that
+    LLVM vectorises them (from a variable start, numba's negative-index wrap stays in)."""
+    for k in range(r.shape[0]):
+        r[k] = r[k] * damping + (s[k] - y) * keep
 
 
 @njit(cache=CACHE, inline="always")
 def _update_responsibility_row(r_row, s_row, arg, best, second, damping):  # noqa: PLR0917
     keep = 1.0 - damping
-    # the loop is split at ``arg`` so that each part is branch-free (vectorised)
-    for k in range(arg):
-        r_row[k] = r_row[k] * damping + (s_row[k] - best) * keep
+    # split at ``arg`` so that each part is branch-free (vectorised)
+    _shift_damped(r_row[:arg], s_row[:arg], best, damping, keep)
     r_row[arg] = r_row[arg] * damping + (s_row[arg] - second) * keep
-    for k in range(arg + 1, r_row.shape[0]):
-        r_row[k] = r_row[k] * damping + (s_row[k] - best) * keep
+    _shift_damped(r_row[arg + 1 :], s_row[arg + 1 :], best, damping, keep)
 
 
 @njit(cache=CACHE, inline="always")
@@ -87,14 +95,20 @@ def _updated_availability(a, r, colsum_k, is_self, damping):
 
 
 @njit(cache=CACHE, inline="always")
+def _availability_off_diagonal(a, r, colsum, damping, keep):  # noqa: PLR0917
+    """Off-diagonal availability update of contiguous pieces (0-based loop: vectorised)."""
+    for k in range(a.shape[0]):
+        a[k] = a[k] * damping - max(max(r[k], 0.0) - colsum[k], 0.0) * keep
+
+
+@njit(cache=CACHE, inline="always")
 def _update_availability_row(a_row, r_row, colsum, diag, damping):
     """Availability update of one row whose diagonal entry is at position ``diag``."""
     keep = 1.0 - damping
-    for k in range(diag):
-        a_row[k] = a_row[k] * damping - max(max(r_row[k], 0.0) - colsum[k], 0.0) * keep
+    _availability_off_diagonal(a_row[:diag], r_row[:diag], colsum[:diag], damping, keep)
     a_row[diag] = a_row[diag] * damping - (r_row[diag] - colsum[diag]) * keep
-    for k in range(diag + 1, a_row.shape[0]):
-        a_row[k] = a_row[k] * damping - max(max(r_row[k], 0.0) - colsum[k], 0.0) * keep
+    lo = diag + 1
+    _availability_off_diagonal(a_row[lo:], r_row[lo:], colsum[lo:], damping, keep)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,6 +190,13 @@ def _dense_rows(S, R, A, colsum, damping, update_a):  # noqa: PLR0917
         _update_responsibility_row(r_row, S[i], arg, best, second, damping)
 
 
+@njit(cache=CACHE, inline="always")
+def _add_positive(total, r):
+    """``total += max(r, 0)`` on contiguous pieces (0-based loop: vectorised)."""
+    for k in range(total.shape[0]):
+        total[k] += max(r[k], 0.0)
+
+
 @njit(cache=CACHE, parallel=True)
 def _dense_columns(R, A, colsum, exemplar, damping, n_blocks):  # noqa: PLR0917
     n = R.shape[0]
@@ -188,12 +209,12 @@ def _dense_columns(R, A, colsum, exemplar, damping, n_blocks):  # noqa: PLR0917
         for i in range(1, n):
             r_row = R[i]
             # split at the diagonal so that each part is branch-free (vectorised)
-            for k in range(lo, min(i, hi)):
-                colsum[k] += max(r_row[k], 0.0)
+            mid = min(max(i, lo), hi)
+            _add_positive(colsum[lo:mid], r_row[lo:mid])
             if lo <= i < hi:
                 colsum[i] += r_row[i]
-            for k in range(max(lo, i + 1), hi):
-                colsum[k] += max(r_row[k], 0.0)
+            mid = max(min(i + 1, hi), lo)
+            _add_positive(colsum[mid:hi], r_row[mid:hi])
         for k in range(lo, hi):
             a_kk = _updated_availability(A[k, k], R[k, k], colsum[k], True, damping)
             exemplar[k] = a_kk + R[k, k] > 0.0
