@@ -72,7 +72,7 @@ def _row_top_two(a_row, s_row):
 
 
 @njit(cache=CACHE, inline="always")
-def _shift_damped(r, s, y, damping, keep):  # noqa: PLR0917
+def _shift_damped(r, s, y, damping, keep):
     """``r = r * damping + (s - y) * keep`` on contiguous pieces. Loops start at 0 so that
     LLVM vectorises them (from a variable start, numba's negative-index wrap stays in)."""
     for k in range(r.shape[0]):
@@ -95,7 +95,7 @@ def _updated_availability(a, r, colsum_k, is_self, damping):
 
 
 @njit(cache=CACHE, inline="always")
-def _availability_off_diagonal(a, r, colsum, damping, keep):  # noqa: PLR0917
+def _availability_off_diagonal(a, r, colsum, damping, keep):
     """Off-diagonal availability update of contiguous pieces (0-based loop: vectorised)."""
     for k in range(a.shape[0]):
         a[k] = a[k] * damping - max(max(r[k], 0.0) - colsum[k], 0.0) * keep
@@ -178,18 +178,6 @@ def _after_iteration(  # noqa: PLR0917
 # --------------------------------------------------------------------------------------------
 # dense
 # --------------------------------------------------------------------------------------------
-@njit(cache=CACHE, parallel=True)
-def _dense_rows(S, R, A, colsum, damping, update_a):  # noqa: PLR0917
-    n = S.shape[0]
-    for i in prange(n):
-        a_row = A[i]
-        r_row = R[i]
-        if update_a:
-            _update_availability_row(a_row, r_row, colsum, i, damping)
-        arg, best, second = _row_top_two(a_row, S[i])
-        _update_responsibility_row(r_row, S[i], arg, best, second, damping)
-
-
 @njit(cache=CACHE, inline="always")
 def _add_positive(total, r):
     """``total += max(r, 0)`` on contiguous pieces (0-based loop: vectorised)."""
@@ -197,24 +185,57 @@ def _add_positive(total, r):
         total[k] += max(r[k], 0.0)
 
 
+@njit(cache=CACHE, inline="always")
+def _add_row(total, r_row, i, lo, hi):
+    """Add row ``i`` of the positive responsibilities (``R[i, i]`` itself on the diagonal)
+    to the column sums ``total[lo:hi]``; row 0 starts them (numpy's sum starts from it)."""
+    if i == 0:
+        for k in range(lo, hi):
+            total[k] = r_row[k] if k == 0 else max(r_row[k], 0.0)
+        return
+    # split at the diagonal so that each part is branch-free (vectorised)
+    mid = min(max(i, lo), hi)
+    _add_positive(total[lo:mid], r_row[lo:mid])
+    if lo <= i < hi:
+        total[i] += r_row[i]
+    mid = max(min(i + 1, hi), lo)
+    _add_positive(total[mid:hi], r_row[mid:hi])
+
+
 @njit(cache=CACHE, parallel=True)
-def _dense_columns(R, A, colsum, exemplar, damping, n_blocks):  # noqa: PLR0917
+def _dense_rows(S, R, A, colsum, head, damping, update_a, n_blocks):  # noqa: PLR0917
+    """Availabilities (from ``colsum``) then responsibilities of every row, in ``n_blocks``
+    blocks of consecutive rows run in parallel. The first block also sums its rows' positive
+    responsibilities column by column into ``head``, in increasing row order while each row
+    is in cache: :func:`_dense_columns` continues these sums from the next block's rows."""
+    n = S.shape[0]
+    width = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        for i in range(b * width, min(n, (b + 1) * width)):
+            a_row = A[i]
+            r_row = R[i]
+            if update_a:
+                _update_availability_row(a_row, r_row, colsum, i, damping)
+            arg, best, second = _row_top_two(a_row, S[i])
+            _update_responsibility_row(r_row, S[i], arg, best, second, damping)
+            if b == 0:
+                _add_row(head, r_row, i, 0, n)
+
+
+@njit(cache=CACHE, parallel=True)
+def _dense_columns(R, A, colsum, head, exemplar, damping, n_blocks):  # noqa: PLR0917
+    """``colsum``: the sums ``head`` of the first row block continued over the other rows, in
+    increasing row order, in ``n_blocks`` blocks of columns run in parallel (each column
+    summed as numpy's ``sum(axis=0)`` does, so every ``n_blocks`` gives the same bits); then
+    the exemplar flags of the updated messages."""
     n = R.shape[0]
     width = (n + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
         lo = b * width
         hi = min(n, lo + width)
-        for k in range(lo, hi):
-            colsum[k] = R[0, k] if k == 0 else max(R[0, k], 0.0)
-        for i in range(1, n):
-            r_row = R[i]
-            # split at the diagonal so that each part is branch-free (vectorised)
-            mid = min(max(i, lo), hi)
-            _add_positive(colsum[lo:mid], r_row[lo:mid])
-            if lo <= i < hi:
-                colsum[i] += r_row[i]
-            mid = max(min(i + 1, hi), lo)
-            _add_positive(colsum[mid:hi], r_row[mid:hi])
+        colsum[lo:hi] = head[lo:hi]
+        for i in range(width, n):
+            _add_row(colsum, R[i], i, lo, hi)
         for k in range(lo, hi):
             a_kk = _updated_availability(A[k, k], R[k, k], colsum[k], True, damping)
             exemplar[k] = a_kk + R[k, k] > 0.0
@@ -247,8 +268,10 @@ def dense_iterate(  # noqa: PLR0917
         iterations in which some point entered and left the exemplar set (or the reverse):
         the messages oscillate, where a settling run changes a point once.
     n_blocks : int >= 1
-        Blocks of whole columns summed in parallel (the thread count: each thread then reads
-        long contiguous pieces of the rows); the result does not depend on it.
+        The thread count: rows are updated in this many blocks in parallel, the first
+        block's rows are summed into the column sums as they are updated, and the other
+        rows' are added in a second pass over as many blocks of columns. Every column is
+        summed in increasing row order, so the result does not depend on ``n_blocks``.
 
     Returns
     -------
@@ -264,6 +287,7 @@ def dense_iterate(  # noqa: PLR0917
     """
     n = S.shape[0]
     n_blocks = max(1, min(n, n_blocks))
+    head = np.empty_like(colsum)
     exemplar = np.zeros(n, dtype=np.bool_)
     previous = np.zeros(n, dtype=np.bool_)
     last_found = np.zeros(n, dtype=np.bool_)
@@ -273,10 +297,10 @@ def dense_iterate(  # noqa: PLR0917
     oscillating = False
     update_a = a_pending
     for it in range(max_iter):
-        _dense_rows(S, R, A, colsum, damping, update_a)
+        _dense_rows(S, R, A, colsum, head, damping, update_a, n_blocks)
         update_a = True
         previous[:] = exemplar
-        _dense_columns(R, A, colsum, exemplar, damping, n_blocks)
+        _dense_columns(R, A, colsum, head, exemplar, damping, n_blocks)
         settled, oscillating, damping = _after_iteration(
             exemplar, previous, last_found, history, counts, flips,
             it, oscillating, adaptive, damping,
