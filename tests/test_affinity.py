@@ -371,3 +371,38 @@ def test_dense_kernel_messages_do_not_depend_on_the_threads(dtype):
             assert mine.dtype == theirs.dtype
             np.testing.assert_array_equal(mine, theirs)
     assert runs[0][0].dtype == dtype
+
+
+@pytest.mark.parametrize(
+    ("n", "dtype", "kind"),
+    [
+        (501, np.float64, "distances"),  # odd number of entries
+        (600, np.float64, "distances"),
+        (600, np.float32, "distances"),
+        (700, np.float64, "ties"),  # few distinct values: the bracket is full of ties
+        (450, np.float64, "constant"),
+    ],
+)
+def test_exact_median_equals_numpy(n, dtype, kind):
+    from clusterlab.cluster._affinity_dense import exact_median
+
+    rng = np.random.default_rng(n)
+    if kind == "distances":
+        X = rng.normal(size=(n, 3))
+        S = -((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    elif kind == "ties":
+        S = -rng.integers(0, 4, size=(n, n)).astype(float)
+    else:
+        S = np.full((n, n), -2.5)
+    S = S.astype(dtype)
+    before = S.copy()
+    assert exact_median(S) == float(np.median(S))
+    np.testing.assert_array_equal(S, before)
+
+
+def test_exact_median_falls_back_when_the_sample_misses(monkeypatch):
+    from clusterlab.cluster import _affinity_dense
+
+    monkeypatch.setattr(_affinity_dense, "_MEDIAN_SAMPLE", 1)  # a bracket around one entry
+    S = -np.random.default_rng(1).random((500, 500))
+    assert _affinity_dense.exact_median(S) == float(np.median(S))

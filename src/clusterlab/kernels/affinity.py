@@ -36,8 +36,10 @@ from clusterlab._config import CACHE
 
 __all__ = [
     "assign_to_exemplars",
+    "count_in_range",
     "dense_iterate",
     "edge_similarities",
+    "gather_in_range",
     "off_diagonal_constant",
     "refine_exemplars",
     "sparse_iterate",
@@ -476,6 +478,52 @@ def refine_exemplars(S, members_ptr, members):
                 best = total
                 arg = j
         out[c] = arg
+    return out
+
+
+@njit(cache=CACHE, parallel=True)
+def count_in_range(values, lo, hi, n_blocks):
+    """How many of ``values`` lie below ``lo``, and how many in ``[lo, hi]``.
+
+    Parameters
+    ----------
+    values : float array of shape (m,), contiguous
+        Finite values.
+    lo, hi : float, lo <= hi
+    n_blocks : int >= 1
+        Blocks counted in parallel.
+
+    Returns
+    -------
+    below, within : int
+    """
+    m = values.shape[0]
+    width = (m + n_blocks - 1) // n_blocks
+    below = np.zeros(n_blocks, dtype=np.int64)
+    within = np.zeros(n_blocks, dtype=np.int64)
+    for b in prange(n_blocks):
+        n_below = 0
+        n_within = 0
+        for t in range(b * width, min(m, (b + 1) * width)):
+            v = values[t]
+            n_below += v < lo
+            n_within += (v >= lo) & (v <= hi)
+        below[b] = n_below
+        within[b] = n_within
+    return below.sum(), within.sum()
+
+
+@njit(cache=CACHE)
+def gather_in_range(values, lo, hi, count):
+    """The ``count`` values of ``values`` in ``[lo, hi]`` (as :func:`count_in_range` found),
+    in their order."""
+    out = np.empty(count, dtype=values.dtype)
+    j = 0
+    for t in range(values.shape[0]):
+        v = values[t]
+        if lo <= v <= hi:
+            out[j] = v
+            j += 1
     return out
 
 
