@@ -19,8 +19,16 @@ update order of scikit-learn's implementation, element for element:
 The kernels fuse step 2's availability update of row ``i`` with step 1 of the next iteration
 (both read row ``i`` only, given ``colsum``), so one iteration is one pass over the rows and one
 pass that sums the columns; ``A`` therefore lags half an iteration behind ``R`` between calls
-(``a_pending`` says so). Column sums run over blocks of columns in parallel, each column summed
-sequentially, so every thread count gives the same bits.
+(``a_pending`` says so). The dense row pass runs in one block of consecutive rows per thread;
+the first block also starts the column sums while its rows are in cache, and the column pass
+continues them over the other rows only (none on one thread), in blocks of columns. Every
+column is summed sequentially in increasing row order, so every thread count gives the same
+bits, and scikit-learn's.
+
+The per-entry loops run over 0-based slices: numba keeps its negative-index wrap in a loop
+that starts at a variable index, and LLVM does not vectorise it. The dense iteration was
+compute-bound, not bandwidth-bound (one thread streams the five matrix passes of the row
+pass in about half the row pass's time).
 
 Convergence is scikit-learn's rule: after at least ``convergence_iter`` iterations, stop when
 every point has been an exemplar in all or none of the last ``convergence_iter`` iterations and
