@@ -118,8 +118,9 @@ class DenseRun:
             damping, adaptive = est._damping_start()
         warm = warm and self.R is not None
         if self.R is None:
-            self.R = np.zeros_like(self.S)
-            self.A = np.zeros_like(self.S)
+            # np.zeros maps zero pages: the first row pass touches them, on every thread
+            self.R = np.zeros(self.S.shape, dtype=self.S.dtype)
+            self.A = np.zeros(self.S.shape, dtype=self.S.dtype)
             self.colsum = np.zeros(self.S.shape[0], dtype=self.S.dtype)
         elif not warm:
             self.R.fill(0)
