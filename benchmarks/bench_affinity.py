@@ -44,7 +44,8 @@ def _quiet(fn):
 
 
 def _warm_up() -> None:
-    X, _ = make_blobs(n_samples=300, n_features=4, centers=3, random_state=0)
+    # 500 points: the exact median's kernels run from 200,000 similarities
+    X, _ = make_blobs(n_samples=500, n_features=4, centers=3, random_state=0)
     _quiet(lambda: AffinityPropagation(random_state=0).fit(X))()
     _quiet(lambda: AffinityPropagation(n_clusters=3, random_state=0).fit(X))()
     _quiet(lambda: AffinityPropagation(n_clusters=3, sparse=10, random_state=0).fit(X))()
