@@ -25,6 +25,8 @@ __all__ = ["DenseRun", "exact_median", "finish_labels", "make_random_state", "se
 #: points 0.60 vs 0.83 ms, 1,000: 2.6 vs 1.9 ms, 2,000: 12.1 vs 8.2 ms, 3,000: 27.2 vs 22.7 ms,
 #: 5,000: 74 vs 48 ms. (Under heavy load two threads lose at every size, 3-10x below 2,000
 #: points; the switch follows the quiet figures, where runs are long enough to matter.)
+#: These figures predate the vectorised kernels, which cut a one-thread iteration by about
+#: 40% (3,000 points: 28.9 to 17.1 ms CPU, loaded): re-check the switch against A4, quiet.
 _SMALL_DENSE = 1_000_000
 
 #: Entries sampled by :func:`exact_median` to bracket the median.
