@@ -81,7 +81,7 @@ def _row_top_two(a_row, s_row):
     return arg, best, second
 
 
-@njit(cache=CACHE, inline="always")
+@njit(cache=CACHE)
 def _shift_damped(r, s, y, damping, keep):
     """``r = r * damping + (s - y) * keep`` on contiguous pieces. Loops start at 0 so that
     LLVM vectorises them (from a variable start, numba's negative-index wrap stays in)."""
@@ -104,7 +104,7 @@ def _updated_availability(a, r, colsum_k, is_self, damping):
     return a * damping - t * (1.0 - damping)
 
 
-@njit(cache=CACHE, inline="always")
+@njit(cache=CACHE)
 def _availability_off_diagonal(a, r, colsum, damping, keep):
     """Off-diagonal availability update of contiguous pieces (0-based loop: vectorised)."""
     for k in range(a.shape[0]):
@@ -188,7 +188,7 @@ def _after_iteration(  # noqa: PLR0917
 # --------------------------------------------------------------------------------------------
 # dense
 # --------------------------------------------------------------------------------------------
-@njit(cache=CACHE, inline="always")
+@njit(cache=CACHE)
 def _add_positive(total, r):
     """``total += max(r, 0)`` on contiguous pieces (0-based loop: vectorised)."""
     for k in range(total.shape[0]):
@@ -212,6 +212,38 @@ def _add_row(total, r_row, i, lo, hi):
     _add_positive(total[mid:hi], r_row[mid:hi])
 
 
+@njit(cache=CACHE)
+def _shift_damped_adding(r, s, y, damping, keep, total):  # noqa: PLR0917
+    """:func:`_shift_damped`, adding the new ``max(r, 0)`` to ``total`` in the same loop."""
+    for k in range(r.shape[0]):
+        r[k] = r[k] * damping + (s[k] - y) * keep
+        total[k] += max(r[k], 0.0)  # the stored value (float32 rounds it)
+
+
+@njit(cache=CACHE, inline="always")
+def _one_entry_adding(r_row, s_row, j, arg, i, best, second, damping, total):  # noqa: PLR0917
+    y = second if j == arg else best
+    r_row[j] = r_row[j] * damping + (s_row[j] - y) * (1.0 - damping)
+    total[j] += r_row[j] if j == i else max(r_row[j], 0.0)
+
+
+@njit(cache=CACHE, inline="always")
+def _update_responsibility_row_adding(r_row, s_row, arg, best, second, damping, total, i):  # noqa: PLR0917
+    """:func:`_update_responsibility_row` of row ``i > 0`` and ``_add_row(total, r_row, i, 0,
+    n)`` in one pass: the loops split at the row's argmax and diagonal, both done apart."""
+    keep = 1.0 - damping
+    p = min(arg, i)
+    q = max(arg, i)
+    _shift_damped_adding(r_row[:p], s_row[:p], best, damping, keep, total[:p])
+    _one_entry_adding(r_row, s_row, p, arg, i, best, second, damping, total)
+    if q > p:
+        lo = p + 1
+        _shift_damped_adding(r_row[lo:q], s_row[lo:q], best, damping, keep, total[lo:q])
+        _one_entry_adding(r_row, s_row, q, arg, i, best, second, damping, total)
+    lo = q + 1
+    _shift_damped_adding(r_row[lo:], s_row[lo:], best, damping, keep, total[lo:])
+
+
 @njit(cache=CACHE, parallel=True)
 def _dense_rows(S, R, A, colsum, head, damping, update_a, n_blocks):  # noqa: PLR0917
     """Availabilities (from ``colsum``) then responsibilities of every row, in ``n_blocks``
@@ -227,9 +259,12 @@ def _dense_rows(S, R, A, colsum, head, damping, update_a, n_blocks):  # noqa: PL
             if update_a:
                 _update_availability_row(a_row, r_row, colsum, i, damping)
             arg, best, second = _row_top_two(a_row, S[i])
-            _update_responsibility_row(r_row, S[i], arg, best, second, damping)
-            if b == 0:
-                _add_row(head, r_row, i, 0, n)
+            if b == 0 and i > 0:
+                _update_responsibility_row_adding(r_row, S[i], arg, best, second, damping, head, i)
+            else:
+                _update_responsibility_row(r_row, S[i], arg, best, second, damping)
+                if i == 0:
+                    _add_row(head, r_row, 0, 0, n)
 
 
 @njit(cache=CACHE, parallel=True)
