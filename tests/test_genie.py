@@ -67,6 +67,27 @@ def test_merge_rule_equals_reference(seed):
         assert size[-1] == n
 
 
+@pytest.mark.parametrize("shape", ["path", "star", "attach"])
+def test_merge_rule_equals_reference_on_shaped_trees(shape):
+    """Trees whose smallest cluster size changes often, so that the forced scan restarts
+    (edges in random order: the order is the tie-break, any order is a valid input)."""
+    rng = np.random.default_rng(5)
+    n = 120
+    a = np.arange(1, n, dtype=np.int64)
+    if shape == "path":
+        b = a - 1
+    elif shape == "star":
+        b = np.zeros(n - 1, dtype=np.int64)
+    else:
+        b = (rng.uniform(size=n - 1) * a).astype(np.int64)
+    order = rng.permutation(n - 1)
+    a, b = a[order], b[order]
+    for threshold in (0.05, 0.3, 0.7):
+        edge, _, _, size = genie_merges(a, b, threshold)
+        assert edge.tolist() == _reference_merges(a, b, n, threshold)
+        assert size[-1] == n
+
+
 def test_gini_index():
     assert gini_index(np.array([5, 5, 5])) == 0.0
     assert gini_index(np.array([7])) == 0.0
