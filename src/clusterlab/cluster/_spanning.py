@@ -21,6 +21,9 @@ METRICS = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf, "cosine": 2.
 KD_TREE_MAX_FEATURES = 12
 # neighbours per point listed for Borůvka (at least the core distance's M + 1)
 LIST_NEIGHBOURS = 8
+# up to this many features the neighbour lists are filled a kd-tree leaf at a time (22% less
+# CPU than one walk per point at 2 and 3 features, 23% more at 4)
+LEAF_KNN_MAX_FEATURES = 3
 
 
 @dataclass
@@ -83,7 +86,7 @@ def spanning_tree(
     leaf_size : int
         Points per kd-tree leaf.
     """
-    from clusterlab.kernels import kdtree, mst, prim, spanning
+    from clusterlab.kernels import kdtree, leaf_knn, mst, prim, spanning
 
     cosine = metric == "cosine"
     data = unit_rows(X) if cosine else np.ascontiguousarray(X)
@@ -98,7 +101,10 @@ def spanning_tree(
         # round is settled by the neighbour queries
         k_core = k if mutual else min(2, n)
         # a longer neighbour list than the core distance needs settles most Borůvka searches
-        _, knn_pos = mst.core_distances_tree(tree, min(n, max(k_core, LIST_NEIGHBOURS)), p)
+        query = (
+            leaf_knn.leaf_knn if data.shape[1] <= LEAF_KNN_MAX_FEATURES else mst.core_distances_tree
+        )
+        _, knn_pos = query(tree, min(n, max(k_core, LIST_NEIGHBOURS)), p)
         core_t = mst.list_distances(tree, knn_pos, k_core - 1, p)
         a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, p)
         core = np.zeros(n)
