@@ -25,6 +25,7 @@ Workloads of issue 19:
   started from the same centers.
 
 ``quick`` uses 200,000 rows and k = 16 (500,000 rows for DK4, 2,000,000 for DK3).
+``CLUSTERLAB_BENCH_DK1_ONLY=1`` runs DK1 and DK2 alone (their cluster, about a minute).
 """
 
 from __future__ import annotations
@@ -448,6 +449,8 @@ def main(quick: bool = False) -> list[Table]:
         _warm_up(client, 16, k)
         _same_centers(table, client, X, k, chunk)
         _init_quality(table, client, X, k, chunk)
+    if os.environ.get("CLUSTERLAB_BENCH_DK1_ONLY") == "1":
+        return [table]
     tables = [table, _kmedoids(quick), _mixture_and_birch(quick), _workflow(quick)]
     if os.environ.get("CLUSTERLAB_BENCH_OUT_OF_CORE") == "1":
         tables.append(_out_of_core(quick))

@@ -100,8 +100,10 @@ def test_a_run_that_cannot_fit_fails_at_once():
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_fit_changes_nothing(monkeypatch):
-    """Tasks are pure: the scheduler recomputes the lost per-block state from its lineage."""
+def test_a_worker_killed_mid_fit_changes_nothing(monkeypatch, caplog):
+    """Persisted blocks run in worker actors; when one's worker dies the run starts again as
+    tasks, whose per-block state the scheduler recomputes from its lineage when a second worker
+    dies in their turn. Either way the fit ends as if nothing happened."""
     from clusterlab.distributed import _lloyd
 
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
@@ -120,17 +122,23 @@ def test_a_worker_killed_mid_fit_changes_nothing(monkeypatch):
 
         def step_and_kill(self):
             out = step(self)
-            done.append(1)
-            if len(done) == 3:  # every block's state now lives on the workers only
-                pid = next(iter(client.run(os.getpid).values()))
+            done.append(type(self.blocks).__name__)
+            # after 3 passes in actors, then after 5 passes of the rerun as tasks (every
+            # block's state then lives on the workers only)
+            if len(done) in {3, 8}:
+                client.wait_for_workers(2, timeout=60)
+                pid = min(set(client.run(os.getpid).values()) & before)  # an original one
                 os.kill(pid, signal.SIGKILL)
             return out
 
         monkeypatch.setattr(_lloyd._Iterations, "step", step_and_kill)
-        hit = KMeans(12, init=init, algorithm="hamerly", tol=0).fit(Xd)
-        assert len(done) == hit.n_iter_
+        with caplog.at_level(logging.WARNING, logger="clusterlab.distributed._lloyd"):
+            hit = KMeans(12, init=init, algorithm="hamerly", tol=0).fit(Xd)
+        assert done[:3] == ["ResidentBlocks"] * 3
+        assert done[3:] == ["TaskBlocks"] * hit.n_iter_  # the task run survived its worker
+        assert [r.message for r in caplog.records if "running them again as tasks" in r.message]
         client.wait_for_workers(2, timeout=60)
-        assert set(client.run(os.getpid).values()) != before  # the nanny started a new worker
+        assert set(client.run(os.getpid).values()).isdisjoint(before)  # both were restarted
     cluster.close()
     assert hit.n_iter_ == quiet.n_iter_
     assert hit.inertia_ == quiet.inertia_

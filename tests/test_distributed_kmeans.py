@@ -63,14 +63,19 @@ def test_same_fit_as_in_memory(blobs10, algorithm, dtype):
     np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)
 
 
-def test_tol_stops_at_the_same_iteration(blobs10):
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "yinyang"])
+def test_tol_stops_at_the_same_iteration(blobs10, algorithm):
+    # Stopping on tol leaves the last pass's labels stale: the final pass relabels the rows
+    # (afresh for Lloyd, by one more bounded step for the bounds); inertia and sizes follow.
     X, init = blobs10
-    ref = KMeans(10, init=init, tol=1e-2).fit(X)
-    model = KMeans(10, init=init, tol=1e-2).fit(_dask(X))
+    ref = KMeans(10, init=init, tol=1e-2, algorithm=algorithm).fit(X)
+    model = KMeans(10, init=init, tol=1e-2, algorithm=algorithm).fit(_dask(X))
     assert ref.n_iter_ < KMeans(10, init=init, tol=0).fit(X).n_iter_
     assert model.n_iter_ == ref.n_iter_
     assert model.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
     np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)
+    brute = ((X[:, None, :] - model.cluster_centers_[None]) ** 2).sum(axis=2)
+    assert model.inertia_ == pytest.approx(brute.min(axis=1).sum(), rel=1e-9)
 
 
 def test_empty_clusters_are_relocated_as_in_memory(blobs10):
@@ -247,3 +252,81 @@ def test_column_chunks_and_unknown_row_chunks(blobs10):
     assert model.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
     assert model.labels_.chunks == ((1000, 1000, 1000),)
     np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)
+
+
+def test_state_taken_over_by_each_pass_leaves_data_and_refits_unchanged(blobs10, dask_client):
+    # Each pass updates its block's labels and bounds in place: the persisted blocks must stay
+    # as given, a second fit on them must start afresh, and a relocation pass (reading the
+    # state before the next pass takes it over) must see the state of its own iteration.
+    X, init = blobs10
+    far = init.copy()
+    far[7:] = 1e4 + np.arange(3)[:, None]
+    Xd = dask_client.persist(_dask(X))
+    ref = KMeans(10, init=far, algorithm="yinyang", tol=0).fit(X)
+    fits = [KMeans(10, init=far, algorithm="yinyang", tol=0).fit(Xd) for _ in range(2)]
+    for model in fits:
+        assert model.n_iter_ == ref.n_iter_
+        assert model.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+        np.testing.assert_array_equal(model.labels_.compute(), ref.labels_)
+    np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    np.testing.assert_array_equal(Xd.compute(), X)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_block_stats_finds_any_non_finite_value_and_exact_moments(bad):
+    from clusterlab.distributed._data import SLICE, block_stats
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2 * SLICE + 17, 5)) * np.array([1.0, 10.0, 1e3, 1e-3, 1.0]) + 1e4
+    for dtype in (np.float64, np.float32):
+        block = X.astype(dtype)
+        stats = block_stats(block, None, dtype)
+        exact = block.astype(np.float64)
+        assert stats["finite"]
+        np.testing.assert_allclose(stats["mean"], exact.mean(axis=0), rtol=1e-13)
+        np.testing.assert_allclose(stats["m2"] / len(X), exact.var(axis=0), rtol=1e-9)
+        np.testing.assert_array_equal(stats["lo"], exact.min(axis=0))
+        np.testing.assert_array_equal(stats["hi"], exact.max(axis=0))
+        block[2 * SLICE + 3, 3] = bad  # in the last slice
+        assert not block_stats(block, None, dtype)["finite"]
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "yinyang"])
+def test_resident_actors_and_tasks_give_identical_runs(blobs10, dask_client, algorithm, caplog):
+    # Persisted blocks run in one actor per worker; every other case, and the rerun after a
+    # lost worker, runs as tasks: both must add the same partials in the same order.
+    import logging
+
+    from clusterlab.distributed import _executors
+    from clusterlab.distributed._data import dask_data, data_stats
+    from clusterlab.distributed._lloyd import run_lloyd
+    from clusterlab.distributed.kmeans import _persisted
+
+    X, init = blobs10
+    far = init.copy()
+    far[8:] = 1e4 + np.arange(2)[:, None]  # two empty clusters: relocation on both executors
+    data = dask_data(_dask(X))
+    stats = data_stats(dask_client, data)
+    data = _persisted(dask_client, data)
+    calls = []
+    spy = _executors.ResidentBlocks.step
+
+    def counted(self, *args):
+        calls.append(1)
+        return spy(self, *args)
+
+    args = (dask_client, data, stats, far, algorithm, 1 if algorithm == "lloyd" else 3, 300, 0.0)
+    with caplog.at_level(logging.WARNING, logger="clusterlab.distributed._lloyd"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_executors.ResidentBlocks, "step", counted)
+            resident = run_lloyd(*args, None, resident=True)
+        tasks = run_lloyd(*args, None, resident=False)
+    assert not caplog.records  # no fallback: the actors ran the whole fit
+    assert len(calls) == resident.n_iter
+    assert resident.n_iter == tasks.n_iter
+    assert resident.inertia == tasks.inertia
+    np.testing.assert_array_equal(resident.centers, tasks.centers)
+    np.testing.assert_array_equal(resident.counts, tasks.counts)
+    ref = KMeans(10, init=far, algorithm=algorithm, tol=0).fit(X)
+    assert resident.n_iter == ref.n_iter_
+    assert resident.inertia == pytest.approx(ref.inertia_, rel=1e-9)

@@ -188,20 +188,24 @@ def block_stats(part: Any, wpart: Any, dtype: Any) -> dict[str, Any]:
     count, mean, m2 = 0, np.zeros(d), np.zeros(d)
     lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
     for start in range(0, n, SLICE):
-        part64 = X[start : start + SLICE].astype(np.float64)
-        if not np.isfinite(part64).all():
+        part64 = X[start : start + SLICE].astype(np.float64, copy=False)
+        part_lo, part_hi = part64.min(axis=0), part64.max(axis=0)
+        # NaN propagates through min and max, and an infinity is an extreme: the slice is
+        # finite exactly when its column extremes are (one pass fewer than np.isfinite).
+        if not (np.isfinite(part_lo).all() and np.isfinite(part_hi).all()):
             out["finite"] = False
             break
         m = part64.shape[0]
         part_mean = part64.mean(axis=0)
-        part_m2 = ((part64 - part_mean) ** 2).sum(axis=0)
+        centered = part64 - part_mean
+        part_m2 = np.einsum("ij,ij->j", centered, centered)
         delta = part_mean - mean
         total = count + m
         mean = mean + delta * (m / total)
         m2 = m2 + part_m2 + delta**2 * (count * m / total)
         count = total
-        lo = np.minimum(lo, part64.min(axis=0))
-        hi = np.maximum(hi, part64.max(axis=0))
+        lo = np.minimum(lo, part_lo)
+        hi = np.maximum(hi, part_hi)
     out.update(mean=mean, m2=m2, lo=lo, hi=hi)
     return out
 

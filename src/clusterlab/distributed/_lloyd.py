@@ -1,31 +1,44 @@
 """Exact k-means iterations as one map-reduce per iteration, with per-block state on workers.
 
-Every iteration sends the centers to one task per row block. The task runs the in-memory
-fit's own assignment kernel on its block (:func:`clusterlab.kernels.lloyd.lloyd_step`, or
-:func:`clusterlab.kernels.bounds.yinyang_step` with the block's Hamerly / Yinyang bounds) and
-returns the block's new state (labels, bounds) together with its per-cluster weighted sums,
-weights and number of changed labels. The state stays on the worker as a Future that the next
-iteration's task takes and returns: it never crosses to the client. The client adds the sums
-up block by block in a fixed order, relocates empty clusters, divides, and applies the in-memory
+Every iteration sends the centers to every row block. The block's pass runs the in-memory
+fit's own assignment kernel on it (:func:`clusterlab.kernels.lloyd.lloyd_step`, or
+:func:`clusterlab.kernels.bounds.yinyang_step` with the block's Hamerly / Yinyang bounds),
+keeps the block's new state (labels, bounds) on its worker and sends back only its
+per-cluster weighted sums, weights and number of changed labels. The client adds the sums up
+block by block in a fixed order, relocates empty clusters, divides, and applies the in-memory
 estimator's stopping rule, so from the same initial centers a distributed fit makes the same
 iterations as the in-memory one and ends at the same centers and inertia (up to the order in
 which float64 sums are added).
 
-Every task is pure (it copies the state it updates), so when a worker dies the scheduler
-recomputes its lost state from the previous iteration's, and the fit continues unchanged.
+The passes run on one of two executors (:mod:`clusterlab.distributed._executors`): in one
+actor per worker over the blocks it holds when the blocks are persisted (one direct call per
+worker and pass), else as one Dask task per block whose state is a Future. A run whose actors
+fail (a worker lost mid-fit) starts again as tasks; the result is the same.
+
+A block's state is handed from iteration to iteration: each pass takes the previous state and
+updates it in place rather than copying it (the copy, 40 bytes a row with Yinyang's bounds,
+and freeing the old state were 20 % of a worker's time on DK1). As tasks that is safe because
+the client never lets a state be read after the task that consumes it starts: each
+iteration's tasks are submitted only once the previous iteration's results (and any relocation
+or final pass reading its state) are gathered, and the client then drops its futures of the
+previous states. When a worker dies, its states are lost with it and the scheduler recomputes
+them from their lineage, each step again taking its predecessor's freshly computed state, so
+the fit continues unchanged (``tests/test_distributed_faults.py``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from clusterlab.distributed._blocks import collect, per_block
 from clusterlab.distributed._tasks import as_block, as_weights, kernel_threads
 
 __all__ = ["LloydResult", "run_lloyd", "state_row_bytes"]
+
+logger = logging.getLogger(__name__)
 
 
 def state_row_bytes(algorithm: str, n_groups: int) -> int:
@@ -49,12 +62,16 @@ def _sum_parts(part_sums: np.ndarray, part_weights: np.ndarray) -> tuple[np.ndar
 
 
 def lloyd_task(prev, part, wpart, dtype, centers, n_threads):  # noqa: PLR0917
-    """Task: one Lloyd assignment of a block. Returns ``((labels,), (sums, weights, changed))``."""
+    """Task: one Lloyd assignment of a block. Returns ``((labels,), (sums, weights, changed))``.
+
+    ``prev`` (the previous iteration's result, or None) is taken over: its labels are updated
+    in place and returned (module docstring).
+    """
     from clusterlab.kernels.lloyd import lloyd_step, n_parts
 
     X, w = _block_inputs(part, wpart, dtype)
     n = X.shape[0]
-    labels = np.full(n, -1, dtype=np.int64) if prev is None else prev[0][0].copy()
+    labels = np.full(n, -1, dtype=np.int64) if prev is None else prev[0][0]  # taken over
     P = n_parts(n)
     part_sums = np.zeros((P, *centers.shape))
     part_weights = np.zeros((P, centers.shape[0]))
@@ -80,7 +97,7 @@ def yinyang_task(prev, part, wpart, dtype, layout, moved, margins, full, n_threa
         labels = np.full(n, -1, dtype=np.int64)
         upper, lower = np.empty(n), np.empty((n, n_groups))
     else:
-        labels, upper, lower = (a.copy() for a in prev[0])
+        labels, upper, lower = prev[0]  # taken over: updated in place (module docstring)
     P = n_parts(n)
     part_sums = np.zeros((P, k, X.shape[1]))
     part_weights = np.zeros((P, k))
@@ -110,14 +127,19 @@ def far_rows_task(prev, part, wpart, dtype, centers_old, m, n_threads):  # noqa:
     return order, dist[order], labels[order], w[order].astype(np.float64), X[order]
 
 
-def final_task(prev, part, wpart, dtype, centers, assign, n_threads):  # noqa: PLR0917
+def final_task(prev, part, wpart, dtype, centers, relabel, n_threads):  # noqa: PLR0917
     """Task: a block's inertia and cluster sizes under the final centers.
 
-    ``assign``: label the rows afresh (the run stopped on ``tol``, so the labels of the last
-    iteration are those of the previous centers); otherwise the state's labels are final.
+    ``relabel``: ``None`` when the state's labels are final (the run stopped because no label
+    changed); otherwise the run stopped on ``tol`` and the rows are labelled under the final
+    centers first, as the in-memory fit does: ``'all'`` from scratch (Lloyd), or the bound
+    step's arguments ``(layout, moved, margins)``, one more bounded step (Hamerly / Yinyang;
+    the same labels for a fraction of the distances).
     """
     from clusterlab.kernels.lloyd import assign_labels, inertia
 
+    if isinstance(relabel, tuple):
+        prev = yinyang_task(prev, part, wpart, dtype, *relabel, False, n_threads)
     X, w = _block_inputs(part, wpart, dtype)
     n = X.shape[0]
     k = centers.shape[0]
@@ -125,7 +147,7 @@ def final_task(prev, part, wpart, dtype, centers, assign, n_threads):  # noqa: P
         return 0.0, np.zeros(k, dtype=np.int64)
     labels = prev[0][0]
     with kernel_threads(n_threads):
-        if assign:
+        if relabel == "all":
             labels = np.full(n, -1, dtype=np.int64)
             assign_labels(X, centers, labels, np.empty(n, dtype=X.dtype))
         total = float(inertia(X, w, centers, labels))
@@ -149,13 +171,11 @@ class _Relocation:
     hold rows it did not send; past it, the blocks are asked for more.
     """
 
-    def __init__(self, client, data, results, centers_old, offsets, n_threads):  # noqa: PLR0917
-        self.client = client
-        self.data = data
-        self.results = results
+    def __init__(self, blocks, lengths, centers_old, offsets):
+        self.blocks = blocks
+        self.lengths = lengths
         self.centers_old = centers_old
         self.offsets = offsets
-        self.n_threads = n_threads
 
     def apply(self, sums: np.ndarray, weights: np.ndarray) -> int:
         empty = np.flatnonzero(weights == 0.0)
@@ -170,16 +190,7 @@ class _Relocation:
             m *= 4
 
     def _farthest(self, m: int):
-        futures = per_block(
-            self.client,
-            far_rows_task,
-            [self.results, self.data.blocks, self.data.weights or [None] * self.data.n_blocks],
-            self.data.dtype,
-            self.centers_old,
-            m,
-            self.n_threads,
-        )
-        parts = collect(self.client, futures)
+        parts = self.blocks.map(far_rows_task, self.centers_old, m)
         index = np.concatenate([p[0] + off for p, off in zip(parts, self.offsets, strict=True)])
         dist = np.concatenate([p[1] for p in parts])
         order = np.lexsort((index, -dist))
@@ -188,7 +199,7 @@ class _Relocation:
         last_sent = np.concatenate(
             [
                 (np.arange(len(p[1])) == len(p[1]) - 1) & (m < n)
-                for p, n in zip(parts, self.data.lengths, strict=True)
+                for p, n in zip(parts, self.lengths, strict=True)
             ]
         )
         cut = np.flatnonzero(last_sent[order])
@@ -243,6 +254,8 @@ def run_lloyd(  # noqa: PLR0917
     max_iter: int,
     tol: float,
     n_threads: int | None,
+    *,
+    resident: bool = False,
 ) -> LloydResult:
     """Run exact k-means from ``centers_init`` on the blocks of ``data`` (the in-memory rule).
 
@@ -262,13 +275,44 @@ def run_lloyd(  # noqa: PLR0917
         Absolute tolerance on the total squared center shift.
     n_threads : int or None
         numba threads per task.
+    resident : bool
+        The blocks are persisted Futures: run the passes in actors on the workers holding them
+        (:class:`~clusterlab.distributed._executors.ResidentBlocks`). If that fails (a worker
+        lost mid-fit), the run starts again as tasks, whose states survive a lost worker: the
+        same iterations and result, later.
 
     Returns
     -------
     LloydResult
         Final centers, inertia, iterations and cluster sizes.
     """
-    run = _Iterations(client, data, stats, centers_init, algorithm, n_groups, n_threads)
+    from clusterlab.distributed._executors import ResidentBlocks, TaskBlocks
+
+    args = (data, stats, centers_init, algorithm, n_groups, max_iter, tol)
+    if resident:
+        blocks = None
+        try:
+            blocks = ResidentBlocks(client, data, n_threads)
+            return _run(blocks, *args)
+        except Exception as exc:  # a real error recurs in the task run below
+            logger.warning(
+                "k-means passes in worker actors failed (%s: %s); running them again as tasks",
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            if blocks is not None:
+                blocks.close()
+    blocks = TaskBlocks(client, data, n_threads)
+    try:
+        return _run(blocks, *args)
+    finally:
+        blocks.close()
+
+
+def _run(blocks, data, stats, centers_init, algorithm, n_groups, max_iter, tol):  # noqa: PLR0917
+    """The iterations of :func:`run_lloyd` on one executor."""
+    run = _Iterations(blocks, data, stats, centers_init, algorithm, n_groups)
     strict = False
     it = 0
     for it in range(max_iter):  # noqa: B007 - the count after the loop is n_iter - 1
@@ -284,14 +328,11 @@ def run_lloyd(  # noqa: PLR0917
 class _Iterations:
     """The client's side of the iterations: centers, bound bookkeeping, per-block futures."""
 
-    def __init__(self, client, data, stats, centers_init, algorithm, n_groups, n_threads):  # noqa: PLR0917
-        self.client = client
+    def __init__(self, blocks, data, stats, centers_init, algorithm, n_groups):  # noqa: PLR0917
+        self.blocks = blocks
         self.data = data
-        self.n_threads = n_threads
         self.algorithm = algorithm
         self.centers = np.array(centers_init, dtype=data.dtype, order="C")
-        self.results = [None] * data.n_blocks
-        self.weights = data.weights or [None] * data.n_blocks
         self.offsets = stats.offsets
         self.first = True
         if algorithm != "lloyd":
@@ -310,44 +351,24 @@ class _Iterations:
         self.coef = screen_coef(self.data.dtype, self.data.n_features)
         self.moved = (np.zeros(k), np.zeros(self.group_start.size - 1), np.zeros(k))
 
-    def _submit_step(self):
-        columns = [self.results, self.data.blocks, self.weights]
-        if self.algorithm == "lloyd":
-            return per_block(
-                self.client,
-                lloyd_task,
-                columns,
-                self.data.dtype,
-                self.centers,
-                self.n_threads,
-                take=1,
-            )
+    def _layout(self):
+        """The centers and screening arguments of the bound step for the current centers."""
         from clusterlab.kernels.bounds import _layout
 
-        layout = _layout(
-            self.centers, self.perm, self.pos_of, self.group_start, self.mean, self.coef
-        )
-        return per_block(
-            self.client,
-            yinyang_task,
-            columns,
-            self.data.dtype,
-            layout,
-            self.moved,
-            self.margins,
-            self.first,
-            self.n_threads,
-            take=1,
-        )
+        return _layout(self.centers, self.perm, self.pos_of, self.group_start, self.mean, self.coef)
+
+    def _step(self) -> list:
+        """One pass on every block; the blocks' partials."""
+        if self.algorithm == "lloyd":
+            return self.blocks.step(lloyd_task, self.centers)
+        return self.blocks.step(yinyang_task, self._layout(), self.moved, self.margins, self.first)
 
     def step(self) -> tuple[int, np.ndarray]:
         """One iteration; returns the number of changed labels and each center's shift."""
         from clusterlab.kernels.bounds import _moved
         from clusterlab.kernels.lloyd import center_shift
 
-        results, elements = self._submit_step()
-        partials = self.client.gather(elements)
-        self.results = results
+        partials = self._step()
         self.first = False
         sums = partials[0][0].copy()
         weights = partials[0][1].copy()
@@ -356,9 +377,9 @@ class _Iterations:
             weights += p[1]
         changed = sum(p[2] for p in partials)
         if (weights == 0.0).any():
-            _Relocation(
-                self.client, self.data, results, self.centers, self.offsets, self.n_threads
-            ).apply(sums, weights)
+            _Relocation(self.blocks, self.data.lengths, self.centers, self.offsets).apply(
+                sums, weights
+            )
         centers_new = self.centers.copy()
         filled = weights > 0.0
         centers_new[filled] = sums[filled] / weights[filled, None]
@@ -369,16 +390,12 @@ class _Iterations:
         return changed, shift
 
     def finish(self, *, assign: bool, n_iter: int) -> LloydResult:
-        futures = per_block(
-            self.client,
-            final_task,
-            [self.results, self.data.blocks, self.weights],
-            self.data.dtype,
-            self.centers,
-            assign,
-            self.n_threads,
-        )
-        parts = collect(self.client, futures)
+        relabel = None
+        if assign:
+            relabel = (
+                "all" if self.algorithm == "lloyd" else (self._layout(), self.moved, self.margins)
+            )
+        parts = self.blocks.map(final_task, self.centers, relabel)
         total = 0.0
         counts = np.zeros(self.centers.shape[0], dtype=np.int64)
         for block_inertia, block_counts in parts:

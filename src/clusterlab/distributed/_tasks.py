@@ -2,7 +2,9 @@
 
 Tasks are pure functions (inputs are never modified, outputs are new objects), so the scheduler
 can run any of them again from its inputs when a worker is lost, and an in-process cluster
-(``processes=False``) can share arrays between tasks safely.
+(``processes=False``) can share arrays between tasks safely. The one exception is the k-means
+iteration's per-block state, which each iteration's task takes over from the previous one
+(:mod:`clusterlab.distributed._lloyd` says why that stays safe).
 """
 
 from __future__ import annotations

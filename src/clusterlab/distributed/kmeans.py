@@ -82,6 +82,7 @@ def fit_kmeans(estimator: Any, X: Any, sample_weight: Any = None) -> Any:
             estimator.max_iter,
             tol,
             n_threads,
+            resident=plan.persist,
         )
         if best is None or result.inertia < best.inertia:
             best = result
