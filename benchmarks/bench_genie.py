@@ -11,6 +11,8 @@
   first 20,000 rows (``CLUSTERLAB_BENCH_EXACT_ROWS=70000`` for all of them: many minutes);
 - F1: the first call in a fresh process, with the numba cache on disk and without it.
 
+``CLUSTERLAB_BENCH_GENIE_FIT_ONLY=1`` runs the G cases alone (about 2 minutes on 2 cores).
+
 Timings use warm numba code (an untimed fit on a slice first). genieclust is AGPL: it is run, as
 a peer, never read.
 """
@@ -193,6 +195,8 @@ def _first_call_table() -> Table:
 
 
 def main(quick: bool) -> list[Table]:
+    if os.environ.get("CLUSTERLAB_BENCH_GENIE_FIT_ONLY") == "1":
+        return [_fit_table(quick)]
     tables = [_fit_table(quick), _refit_table(quick), _approximate_table(quick)]
     if not quick:
         tables.append(_first_call_table())

@@ -292,3 +292,117 @@ def test_precomputed_must_be_square():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def _sklearn_messages(S: np.ndarray, n_iter: int, damping: float):
+    """scikit-learn's message updates (its loop, numpy for numpy), run ``n_iter`` times:
+    ``R`` after the last, ``A`` after the one before (the kernel leaves ``A`` half an
+    iteration behind), the last column sums and exemplar flags."""
+    n = S.shape[0]
+    ind = np.arange(n)
+    R, A, tmp = np.zeros_like(S), np.zeros_like(S), np.zeros_like(S)
+    for _ in range(n_iter):
+        previous_a = A.copy()
+        np.add(A, S, tmp)
+        arg = np.argmax(tmp, axis=1)
+        best = tmp[ind, arg]
+        tmp[ind, arg] = -np.inf
+        second = np.max(tmp, axis=1)
+        np.subtract(S, best[:, None], tmp)
+        tmp[ind, arg] = S[ind, arg] - second
+        tmp *= 1 - damping
+        R *= damping
+        R += tmp
+        np.maximum(R, 0, out=tmp)
+        tmp.flat[:: n + 1] = R.flat[:: n + 1]
+        colsum = np.sum(tmp, axis=0)
+        tmp -= colsum
+        diag = np.diag(tmp).copy()
+        tmp.clip(0, np.inf, tmp)
+        tmp.flat[:: n + 1] = diag
+        tmp *= 1 - damping
+        A *= damping
+        A -= tmp
+        exemplar = (np.diag(A) + np.diag(R)) > 0
+    return R, previous_a, colsum, exemplar
+
+
+def _tied_similarities(n: int, dtype) -> np.ndarray:
+    """Negative squared distances with duplicated points (exact ties in every top-two scan
+    of their rows) and the median on the diagonal, no noise."""
+    X = _random(5, n, 3)
+    X[1::7] = X[0]
+    S = -((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    S[np.diag_indices(n)] = np.median(S)
+    return np.ascontiguousarray(S, dtype=dtype)
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 3, 7])
+def test_dense_kernel_bit_identical_to_sklearn_for_every_block_count(n_blocks):
+    # the first row block's column sums are taken during the row pass, the rest in a column
+    # pass: every column must still be summed as numpy's sum(axis=0), whatever the blocks
+    S = _tied_similarities(203, np.float64)
+    n = S.shape[0]
+    R, A, colsum = np.zeros_like(S), np.zeros_like(S), np.zeros(n)
+    exemplar, _, n_iter, converged, _ = dense_iterate(
+        S, R, A, colsum, 0.6, 25, 25, False, False, n_blocks
+    )
+    ref_r, ref_a, ref_colsum, ref_exemplar = _sklearn_messages(S, 25, 0.6)
+    assert (n_iter, converged) == (25, False)
+    np.testing.assert_array_equal(R, ref_r)
+    np.testing.assert_array_equal(A, ref_a)
+    np.testing.assert_array_equal(colsum, ref_colsum)
+    np.testing.assert_array_equal(exemplar, ref_exemplar)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_kernel_messages_do_not_depend_on_the_threads(dtype):
+    from clusterlab._config import threads
+
+    S = _tied_similarities(150, dtype)
+    runs = []
+    for n_threads, n_blocks in [(1, 1), (2, 2), (2, 5)]:
+        R, A, colsum = np.zeros_like(S), np.zeros_like(S), np.zeros(S.shape[0], dtype)
+        with threads(n_threads):
+            out = dense_iterate(S, R, A, colsum, 0.5, 30, 30, False, False, n_blocks)
+        runs.append((R, A, colsum, out[0]))
+    for other in runs[1:]:
+        for mine, theirs in zip(runs[0], other, strict=True):
+            assert mine.dtype == theirs.dtype
+            np.testing.assert_array_equal(mine, theirs)
+    assert runs[0][0].dtype == dtype
+
+
+@pytest.mark.parametrize(
+    ("n", "dtype", "kind"),
+    [
+        (501, np.float64, "distances"),  # odd number of entries
+        (600, np.float64, "distances"),
+        (600, np.float32, "distances"),
+        (700, np.float64, "ties"),  # few distinct values: the bracket is full of ties
+        (450, np.float64, "constant"),
+    ],
+)
+def test_exact_median_equals_numpy(n, dtype, kind):
+    from clusterlab.cluster._affinity_dense import exact_median
+
+    rng = np.random.default_rng(n)
+    if kind == "distances":
+        X = rng.normal(size=(n, 3))
+        S = -((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    elif kind == "ties":
+        S = -rng.integers(0, 4, size=(n, n)).astype(float)
+    else:
+        S = np.full((n, n), -2.5)
+    S = S.astype(dtype)
+    before = S.copy()
+    assert exact_median(S) == float(np.median(S))
+    np.testing.assert_array_equal(S, before)
+
+
+def test_exact_median_falls_back_when_the_sample_misses(monkeypatch):
+    from clusterlab.cluster import _affinity_dense
+
+    monkeypatch.setattr(_affinity_dense, "_MEDIAN_SAMPLE", 1)  # a bracket around one entry
+    S = -np.random.default_rng(1).random((500, 500))
+    assert _affinity_dense.exact_median(S) == float(np.median(S))

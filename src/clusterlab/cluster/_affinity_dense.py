@@ -17,7 +17,7 @@ import numpy as np
 
 from clusterlab._config import check_memory, threads
 
-__all__ = ["DenseRun", "finish_labels", "make_random_state", "search_preference"]
+__all__ = ["DenseRun", "exact_median", "finish_labels", "make_random_state", "search_preference"]
 
 #: Below this many matrix entries (1,000 points) the message passing runs on one thread: two
 #: parallel regions per iteration cost more than they save on short iterations. One iteration
@@ -25,7 +25,12 @@ __all__ = ["DenseRun", "finish_labels", "make_random_state", "search_preference"
 #: points 0.60 vs 0.83 ms, 1,000: 2.6 vs 1.9 ms, 2,000: 12.1 vs 8.2 ms, 3,000: 27.2 vs 22.7 ms,
 #: 5,000: 74 vs 48 ms. (Under heavy load two threads lose at every size, 3-10x below 2,000
 #: points; the switch follows the quiet figures, where runs are long enough to matter.)
+#: These figures predate the vectorised kernels, which cut a one-thread iteration by about
+#: 40% (3,000 points: 28.9 to 17.1 ms CPU, loaded): re-check the switch against A4, quiet.
 _SMALL_DENSE = 1_000_000
+
+#: Entries sampled by :func:`exact_median` to bracket the median.
+_MEDIAN_SAMPLE = 20_000
 
 #: Preference search for ``n_clusters``: at most this many runs.
 _SEARCH_RUNS = 40
@@ -70,7 +75,7 @@ class DenseRun:
         """A run on the similarity matrix ``S`` (used in place: noise is added to it)."""
         from clusterlab.kernels.affinity import off_diagonal_constant
 
-        median = float(np.median(S))
+        median = exact_median(S)
         constant = bool(off_diagonal_constant(S))
         corner = float(S.flat[S.shape[0] - 1])  # scikit-learn's test value, before the noise
         noise_diag = _add_noise(S, make_random_state(est.random_state))
@@ -115,8 +120,9 @@ class DenseRun:
             damping, adaptive = est._damping_start()
         warm = warm and self.R is not None
         if self.R is None:
-            self.R = np.zeros_like(self.S)
-            self.A = np.zeros_like(self.S)
+            # np.zeros maps zero pages: the first row pass touches them, on every thread
+            self.R = np.zeros(self.S.shape, dtype=self.S.dtype)
+            self.A = np.zeros(self.S.shape, dtype=self.S.dtype)
             self.colsum = np.zeros(self.S.shape[0], dtype=self.S.dtype)
         elif not warm:
             self.R.fill(0)
@@ -420,6 +426,40 @@ def finish_labels(S: np.ndarray, exemplar: np.ndarray) -> tuple[np.ndarray, np.n
     labels = exemplars[c]
     centers = np.unique(labels)
     return centers.astype(np.int64), np.searchsorted(centers, labels).astype(np.int64)
+
+
+def exact_median(S: np.ndarray) -> float:
+    """``float(np.median(S))`` without sorting a copy of the whole matrix.
+
+    A sorted sample of 20,000 entries brackets the middle order statistics; one
+    parallel pass counts the entries below and inside the bracket, and only those inside
+    (a few percent) are gathered and partitioned. The middle values are the same numbers
+    numpy's partition finds, averaged as numpy does, so the result is identical; a bracket
+    that misses them (unlucky sample) falls back to ``np.median``.
+    """
+    import numba
+
+    from clusterlab.kernels.affinity import count_in_range, gather_in_range
+
+    values = S.reshape(-1)
+    size = values.shape[0]
+    if size < 200_000 or not S.flags.c_contiguous:
+        return float(np.median(S))
+    picks = np.random.default_rng(0).integers(0, size, _MEDIAN_SAMPLE)  # fixed: no state used
+    sample = np.sort(values[picks])
+    m = sample.shape[0]
+    k_lo, k_hi = (size - 1) // 2, size // 2  # the middle order statistics (equal if odd)
+    margin = 4 * int(math.sqrt(m)) + 8  # about 8 standard deviations of the sample rank
+    lo = sample[max(0, (k_lo * m) // size - margin)]
+    hi = sample[min(m - 1, (k_hi * m) // size + margin)]
+    below, within = count_in_range(values, lo, hi, numba.get_num_threads())
+    if not below <= k_lo <= k_hi < below + within:
+        return float(np.median(S))
+    middle = gather_in_range(values, lo, hi, within)
+    picked = np.partition(middle, [k_lo - below, k_hi - below])
+    return float(
+        np.mean(picked[[k_lo - below, k_hi - below]]) if k_lo != k_hi else picked[k_lo - below]
+    )
 
 
 def _most_evident(R: np.ndarray, A: np.ndarray) -> np.ndarray:

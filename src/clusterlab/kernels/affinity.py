@@ -19,8 +19,16 @@ update order of scikit-learn's implementation, element for element:
 The kernels fuse step 2's availability update of row ``i`` with step 1 of the next iteration
 (both read row ``i`` only, given ``colsum``), so one iteration is one pass over the rows and one
 pass that sums the columns; ``A`` therefore lags half an iteration behind ``R`` between calls
-(``a_pending`` says so). Column sums run over blocks of columns in parallel, each column summed
-sequentially, so every thread count gives the same bits.
+(``a_pending`` says so). The dense row pass runs in one block of consecutive rows per thread;
+the first block also starts the column sums while its rows are in cache, and the column pass
+continues them over the other rows only (none on one thread), in blocks of columns. Every
+column is summed sequentially in increasing row order, so every thread count gives the same
+bits, and scikit-learn's.
+
+The per-entry loops run over 0-based slices: numba keeps its negative-index wrap in a loop
+that starts at a variable index, and LLVM does not vectorise it. The dense iteration was
+compute-bound, not bandwidth-bound (one thread streams the five matrix passes of the row
+pass in about half the row pass's time).
 
 Convergence is scikit-learn's rule: after at least ``convergence_iter`` iterations, stop when
 every point has been an exemplar in all or none of the last ``convergence_iter`` iterations and
@@ -36,8 +44,10 @@ from clusterlab._config import CACHE
 
 __all__ = [
     "assign_to_exemplars",
+    "count_in_range",
     "dense_iterate",
     "edge_similarities",
+    "gather_in_range",
     "off_diagonal_constant",
     "refine_exemplars",
     "sparse_iterate",
@@ -60,24 +70,32 @@ def _row_top_two(a_row, s_row):
     arg = 0
     for k in range(a_row.shape[0]):
         v = a_row[k] + s_row[k]
-        if v > best:
-            second = best
-            best = v
-            arg = k
-        elif v > second:
-            second = v
+        # one test per entry in the common case (v <= second <= best)
+        if v > second:
+            if v > best:
+                second = best
+                best = v
+                arg = k
+            else:
+                second = v
     return arg, best, second
+
+
+@njit(cache=CACHE)
+def _shift_damped(r, s, y, damping, keep):
+    """``r = r * damping + (s - y) * keep`` on contiguous pieces. Loops start at 0 so that
+    LLVM vectorises them (from a variable start, numba's negative-index wrap stays in)."""
+    for k in range(r.shape[0]):
+        r[k] = r[k] * damping + (s[k] - y) * keep
 
 
 @njit(cache=CACHE, inline="always")
 def _update_responsibility_row(r_row, s_row, arg, best, second, damping):  # noqa: PLR0917
     keep = 1.0 - damping
-    # the loop is split at ``arg`` so that each part is branch-free (vectorised)
-    for k in range(arg):
-        r_row[k] = r_row[k] * damping + (s_row[k] - best) * keep
+    # split at ``arg`` so that each part is branch-free (vectorised)
+    _shift_damped(r_row[:arg], s_row[:arg], best, damping, keep)
     r_row[arg] = r_row[arg] * damping + (s_row[arg] - second) * keep
-    for k in range(arg + 1, r_row.shape[0]):
-        r_row[k] = r_row[k] * damping + (s_row[k] - best) * keep
+    _shift_damped(r_row[arg + 1 :], s_row[arg + 1 :], best, damping, keep)
 
 
 @njit(cache=CACHE, inline="always")
@@ -86,15 +104,21 @@ def _updated_availability(a, r, colsum_k, is_self, damping):
     return a * damping - t * (1.0 - damping)
 
 
+@njit(cache=CACHE)
+def _availability_off_diagonal(a, r, colsum, damping, keep):
+    """Off-diagonal availability update of contiguous pieces (0-based loop: vectorised)."""
+    for k in range(a.shape[0]):
+        a[k] = a[k] * damping - max(max(r[k], 0.0) - colsum[k], 0.0) * keep
+
+
 @njit(cache=CACHE, inline="always")
 def _update_availability_row(a_row, r_row, colsum, diag, damping):
     """Availability update of one row whose diagonal entry is at position ``diag``."""
     keep = 1.0 - damping
-    for k in range(diag):
-        a_row[k] = a_row[k] * damping - max(max(r_row[k], 0.0) - colsum[k], 0.0) * keep
+    _availability_off_diagonal(a_row[:diag], r_row[:diag], colsum[:diag], damping, keep)
     a_row[diag] = a_row[diag] * damping - (r_row[diag] - colsum[diag]) * keep
-    for k in range(diag + 1, a_row.shape[0]):
-        a_row[k] = a_row[k] * damping - max(max(r_row[k], 0.0) - colsum[k], 0.0) * keep
+    lo = diag + 1
+    _availability_off_diagonal(a_row[lo:], r_row[lo:], colsum[lo:], damping, keep)
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,36 +188,99 @@ def _after_iteration(  # noqa: PLR0917
 # --------------------------------------------------------------------------------------------
 # dense
 # --------------------------------------------------------------------------------------------
+@njit(cache=CACHE)
+def _add_positive(total, r):
+    """``total += max(r, 0)`` on contiguous pieces (0-based loop: vectorised)."""
+    for k in range(total.shape[0]):
+        total[k] += max(r[k], 0.0)
+
+
+@njit(cache=CACHE, inline="always")
+def _add_row(total, r_row, i, lo, hi):
+    """Add row ``i`` of the positive responsibilities (``R[i, i]`` itself on the diagonal)
+    to the column sums ``total[lo:hi]``; row 0 starts them (numpy's sum starts from it)."""
+    if i == 0:
+        for k in range(lo, hi):
+            total[k] = r_row[k] if k == 0 else max(r_row[k], 0.0)
+        return
+    # split at the diagonal so that each part is branch-free (vectorised)
+    mid = min(max(i, lo), hi)
+    _add_positive(total[lo:mid], r_row[lo:mid])
+    if lo <= i < hi:
+        total[i] += r_row[i]
+    mid = max(min(i + 1, hi), lo)
+    _add_positive(total[mid:hi], r_row[mid:hi])
+
+
+@njit(cache=CACHE)
+def _shift_damped_adding(r, s, y, damping, keep, total):  # noqa: PLR0917
+    """:func:`_shift_damped`, adding the new ``max(r, 0)`` to ``total`` in the same loop."""
+    for k in range(r.shape[0]):
+        r[k] = r[k] * damping + (s[k] - y) * keep
+        total[k] += max(r[k], 0.0)  # the stored value (float32 rounds it)
+
+
+@njit(cache=CACHE, inline="always")
+def _one_entry_adding(r_row, s_row, j, arg, i, best, second, damping, total):  # noqa: PLR0917
+    y = second if j == arg else best
+    r_row[j] = r_row[j] * damping + (s_row[j] - y) * (1.0 - damping)
+    total[j] += r_row[j] if j == i else max(r_row[j], 0.0)
+
+
+@njit(cache=CACHE, inline="always")
+def _update_responsibility_row_adding(r_row, s_row, arg, best, second, damping, total, i):  # noqa: PLR0917
+    """:func:`_update_responsibility_row` of row ``i > 0`` and ``_add_row(total, r_row, i, 0,
+    n)`` in one pass: the loops split at the row's argmax and diagonal, both done apart."""
+    keep = 1.0 - damping
+    p = min(arg, i)
+    q = max(arg, i)
+    _shift_damped_adding(r_row[:p], s_row[:p], best, damping, keep, total[:p])
+    _one_entry_adding(r_row, s_row, p, arg, i, best, second, damping, total)
+    if q > p:
+        lo = p + 1
+        _shift_damped_adding(r_row[lo:q], s_row[lo:q], best, damping, keep, total[lo:q])
+        _one_entry_adding(r_row, s_row, q, arg, i, best, second, damping, total)
+    lo = q + 1
+    _shift_damped_adding(r_row[lo:], s_row[lo:], best, damping, keep, total[lo:])
+
+
 @njit(cache=CACHE, parallel=True)
-def _dense_rows(S, R, A, colsum, damping, update_a):  # noqa: PLR0917
+def _dense_rows(S, R, A, colsum, head, damping, update_a, n_blocks):  # noqa: PLR0917
+    """Availabilities (from ``colsum``) then responsibilities of every row, in ``n_blocks``
+    blocks of consecutive rows run in parallel. The first block also sums its rows' positive
+    responsibilities column by column into ``head``, in increasing row order while each row
+    is in cache: :func:`_dense_columns` continues these sums from the next block's rows."""
     n = S.shape[0]
-    for i in prange(n):
-        a_row = A[i]
-        r_row = R[i]
-        if update_a:
-            _update_availability_row(a_row, r_row, colsum, i, damping)
-        arg, best, second = _row_top_two(a_row, S[i])
-        _update_responsibility_row(r_row, S[i], arg, best, second, damping)
+    width = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        for i in range(b * width, min(n, (b + 1) * width)):
+            a_row = A[i]
+            r_row = R[i]
+            if update_a:
+                _update_availability_row(a_row, r_row, colsum, i, damping)
+            arg, best, second = _row_top_two(a_row, S[i])
+            if b == 0 and i > 0:
+                _update_responsibility_row_adding(r_row, S[i], arg, best, second, damping, head, i)
+            else:
+                _update_responsibility_row(r_row, S[i], arg, best, second, damping)
+                if i == 0:
+                    _add_row(head, r_row, 0, 0, n)
 
 
 @njit(cache=CACHE, parallel=True)
-def _dense_columns(R, A, colsum, exemplar, damping, n_blocks):  # noqa: PLR0917
+def _dense_columns(R, A, colsum, head, exemplar, damping, n_blocks):  # noqa: PLR0917
+    """``colsum``: the sums ``head`` of the first row block continued over the other rows, in
+    increasing row order, in ``n_blocks`` blocks of columns run in parallel (each column
+    summed as numpy's ``sum(axis=0)`` does, so every ``n_blocks`` gives the same bits); then
+    the exemplar flags of the updated messages."""
     n = R.shape[0]
     width = (n + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
         lo = b * width
         hi = min(n, lo + width)
-        for k in range(lo, hi):
-            colsum[k] = R[0, k] if k == 0 else max(R[0, k], 0.0)
-        for i in range(1, n):
-            r_row = R[i]
-            # split at the diagonal so that each part is branch-free (vectorised)
-            for k in range(lo, min(i, hi)):
-                colsum[k] += max(r_row[k], 0.0)
-            if lo <= i < hi:
-                colsum[i] += r_row[i]
-            for k in range(max(lo, i + 1), hi):
-                colsum[k] += max(r_row[k], 0.0)
+        colsum[lo:hi] = head[lo:hi]
+        for i in range(width, n):
+            _add_row(colsum, R[i], i, lo, hi)
         for k in range(lo, hi):
             a_kk = _updated_availability(A[k, k], R[k, k], colsum[k], True, damping)
             exemplar[k] = a_kk + R[k, k] > 0.0
@@ -226,8 +313,10 @@ def dense_iterate(  # noqa: PLR0917
         iterations in which some point entered and left the exemplar set (or the reverse):
         the messages oscillate, where a settling run changes a point once.
     n_blocks : int >= 1
-        Blocks of whole columns summed in parallel (the thread count: each thread then reads
-        long contiguous pieces of the rows); the result does not depend on it.
+        The thread count: rows are updated in this many blocks in parallel, the first
+        block's rows are summed into the column sums as they are updated, and the other
+        rows' are added in a second pass over as many blocks of columns. Every column is
+        summed in increasing row order, so the result does not depend on ``n_blocks``.
 
     Returns
     -------
@@ -243,6 +332,7 @@ def dense_iterate(  # noqa: PLR0917
     """
     n = S.shape[0]
     n_blocks = max(1, min(n, n_blocks))
+    head = np.empty_like(colsum)
     exemplar = np.zeros(n, dtype=np.bool_)
     previous = np.zeros(n, dtype=np.bool_)
     last_found = np.zeros(n, dtype=np.bool_)
@@ -252,10 +342,10 @@ def dense_iterate(  # noqa: PLR0917
     oscillating = False
     update_a = a_pending
     for it in range(max_iter):
-        _dense_rows(S, R, A, colsum, damping, update_a)
+        _dense_rows(S, R, A, colsum, head, damping, update_a, n_blocks)
         update_a = True
         previous[:] = exemplar
-        _dense_columns(R, A, colsum, exemplar, damping, n_blocks)
+        _dense_columns(R, A, colsum, head, exemplar, damping, n_blocks)
         settled, oscillating, damping = _after_iteration(
             exemplar, previous, last_found, history, counts, flips,
             it, oscillating, adaptive, damping,
@@ -431,6 +521,52 @@ def refine_exemplars(S, members_ptr, members):
                 best = total
                 arg = j
         out[c] = arg
+    return out
+
+
+@njit(cache=CACHE, parallel=True)
+def count_in_range(values, lo, hi, n_blocks):
+    """How many of ``values`` lie below ``lo``, and how many in ``[lo, hi]``.
+
+    Parameters
+    ----------
+    values : float array of shape (m,), contiguous
+        Finite values.
+    lo, hi : float, lo <= hi
+    n_blocks : int >= 1
+        Blocks counted in parallel.
+
+    Returns
+    -------
+    below, within : int
+    """
+    m = values.shape[0]
+    width = (m + n_blocks - 1) // n_blocks
+    below = np.zeros(n_blocks, dtype=np.int64)
+    within = np.zeros(n_blocks, dtype=np.int64)
+    for b in prange(n_blocks):
+        n_below = 0
+        n_within = 0
+        for t in range(b * width, min(m, (b + 1) * width)):
+            v = values[t]
+            n_below += v < lo
+            n_within += (v >= lo) & (v <= hi)
+        below[b] = n_below
+        within[b] = n_within
+    return below.sum(), within.sum()
+
+
+@njit(cache=CACHE)
+def gather_in_range(values, lo, hi, count):
+    """The ``count`` values of ``values`` in ``[lo, hi]`` (as :func:`count_in_range` found),
+    in their order."""
+    out = np.empty(count, dtype=values.dtype)
+    j = 0
+    for t in range(values.shape[0]):
+        v = values[t]
+        if lo <= v <= hi:
+            out[j] = v
+            j += 1
     return out
 
 
