@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.cluster.hierarchy as sch
@@ -139,6 +141,21 @@ def test_predict_joins_the_nearest_tree_vertex(M):
     assert np.array_equal(model.predict(Q), model.labels_[expected])
     if M <= 1:  # a training point is its own nearest vertex
         assert np.array_equal(model.predict(BLOBS), model.labels_)
+
+
+@pytest.mark.parametrize(
+    ("metric", "algorithm"), [("euclidean", "boruvka"), ("euclidean", "prim"), ("cosine", "auto")]
+)
+def test_predict_keeps_training_labels_after_the_input_changes(metric, algorithm):
+    """The model owns its training rows: changing the array passed to fit, or a pickle round
+    trip before the first predict (the rows are sorted lazily), changes no label."""
+    X = BLOBS + 5.0  # cosine needs non-zero rows; a fresh array the test may overwrite
+    model = Genie(3, M=4, metric=metric, mst_algorithm=algorithm).fit(X)
+    original = X.copy()
+    X[:] = 0.0
+    restored = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(model.predict(original), model.labels_)
+    assert np.array_equal(restored.predict(original), model.labels_)
 
 
 @pytest.mark.parametrize("M", [1, 4])

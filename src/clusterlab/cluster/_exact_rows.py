@@ -9,13 +9,14 @@ a training row takes that row's label first (as :class:`clusterlab.cluster.optic
 Rows are compared by the bytes of their float64 values: the training rows are sorted once by
 those bytes (:func:`sorted_rows`) and each new row is found by binary search
 (:func:`match_rows`), O((n + m) log n) time and one float64 copy of the training rows.
+:class:`RowIndex` holds them for a fitted model, sorted at once or at the first lookup.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["match_rows", "sorted_rows"]
+__all__ = ["RowIndex", "match_rows", "sorted_rows"]
 
 
 def _keys(rows: np.ndarray) -> np.ndarray:
@@ -54,3 +55,30 @@ def match_rows(rows: np.ndarray, order: np.ndarray, Q: np.ndarray) -> np.ndarray
     found = _keys(queries)
     pos = np.minimum(np.searchsorted(keys, found), keys.shape[0] - 1)
     return np.where(keys[pos] == found, order[pos], -1)
+
+
+class RowIndex:
+    """The training rows of a fitted model, for :func:`match_rows`.
+
+    ``lazy=False`` sorts them now (the caller keeps no rows); ``lazy=True`` keeps ``rows`` (an
+    array the model owns and never changes) and sorts at the first :meth:`match`, so a fit that
+    is never asked to predict does not pay for the sort. The index is one object either way, so
+    predicting changes no attribute of the model that holds it.
+
+    Examples
+    --------
+    >>> index = RowIndex(np.array([[1.0, 0.0], [0.0, 1.0]]), lazy=True)
+    >>> index.match(np.array([[0.0, 1.0], [2.0, 2.0]])).tolist()
+    [1, -1]
+    """
+
+    def __init__(self, rows: np.ndarray, *, lazy: bool) -> None:
+        self._source = rows if lazy else None
+        self._sorted = None if lazy else sorted_rows(rows)
+
+    def match(self, Q: np.ndarray) -> np.ndarray:
+        """For each row of ``Q``, the number of a training row equal to it, else -1."""
+        index = self._sorted
+        if index is None:  # concurrent first calls may both sort: the same result
+            index = self._sorted = sorted_rows(self._source)
+        return match_rows(*index, Q)

@@ -89,7 +89,8 @@ def spanning_tree(
     from clusterlab.kernels import kdtree, leaf_knn, mst, prim, spanning
 
     cosine = metric == "cosine"
-    data = unit_rows(X) if cosine else np.ascontiguousarray(X)
+    # a copy: the tree is kept for predict, and X may be the caller's array
+    data = unit_rows(X) if cosine else np.array(X, order="C")
     p = METRICS[metric]
     n = data.shape[0]
     mutual = M > 1

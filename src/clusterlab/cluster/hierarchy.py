@@ -291,18 +291,18 @@ class _TreeMixin:
         self.distances_ = np.ascontiguousarray(Z[:, 2])
         self.counts_ = Z[:, 3].astype(np.int64)
 
-    def _keep_rows(self, X: np.ndarray) -> None:
-        """Keep the training rows (sorted) so that predict gives a training row its label."""
-        from clusterlab.cluster._exact_rows import sorted_rows
+    def _keep_rows(self, X: np.ndarray, *, owned: bool = False) -> None:
+        """Keep the training rows so that predict gives a training row its label; ``owned``:
+        ``X`` belongs to the model (never the caller's array), so it is sorted only at the first
+        predict (the sort is up to a tenth of a Genie fit at 2 features)."""
+        from clusterlab.cluster._exact_rows import RowIndex
 
-        self._rows, self._row_order = sorted_rows(X)
+        self._row_index = RowIndex(X, lazy=owned)
 
     def _predict_rows(self, X: np.ndarray, rule: Any) -> np.ndarray:
         """``labels_`` of the training row equal to each row of ``X``, ``rule(rows)`` for the
         rows that equal none."""
-        from clusterlab.cluster._exact_rows import match_rows
-
-        match = match_rows(self._rows, self._row_order, X)
+        match = self._row_index.match(X)
         known = match >= 0
         out = np.empty(X.shape[0], dtype=np.int64)
         out[known] = self.labels_[match[known]]
@@ -815,7 +815,8 @@ class Genie(_TreeMixin, ParamsMixin, ClusterMixin, BaseEstimator):
         self.core_distances_ = st.core
         self.n_leaves_ = n
         self._merge()
-        self._keep_rows(X)
+        # the tree keeps a copy of the rows, but for cosine (unit rows)
+        self._keep_rows(X if st.cosine else st.data, owned=not st.cosine)
         return self
 
     def _check_n_clusters(self, n: int) -> None:
