@@ -81,7 +81,7 @@ def _row_top_two(a_row, s_row):
     return arg, best, second
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _shift_damped(r, s, y, damping, keep):
     """``r = r * damping + (s - y) * keep`` on contiguous pieces. Loops start at 0 so that
     LLVM vectorises them (from a variable start, numba's negative-index wrap stays in)."""
@@ -104,7 +104,7 @@ def _updated_availability(a, r, colsum_k, is_self, damping):
     return a * damping - t * (1.0 - damping)
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _availability_off_diagonal(a, r, colsum, damping, keep):
     """Off-diagonal availability update of contiguous pieces (0-based loop: vectorised)."""
     for k in range(a.shape[0]):
