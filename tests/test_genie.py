@@ -158,6 +158,17 @@ def test_predict_keeps_training_labels_after_the_input_changes(metric, algorithm
     assert np.array_equal(restored.predict(original), model.labels_)
 
 
+def test_models_saved_with_the_older_row_layout_still_predict():
+    """Fitted before RowIndex, a model kept ``_rows`` and ``_row_order``: a file of one loads
+    and predicts the training labels."""
+    from clusterlab.cluster._exact_rows import sorted_rows
+
+    model = Genie(3, M=4).fit(BLOBS)
+    del model._row_index
+    model._rows, model._row_order = sorted_rows(BLOBS)
+    assert np.array_equal(model.predict(BLOBS), model.labels_)
+
+
 @pytest.mark.parametrize("M", [1, 4])
 def test_prim_and_boruvka_agree(M):
     boruvka = Genie(3, M=M, mst_algorithm="boruvka").fit(BLOBS)

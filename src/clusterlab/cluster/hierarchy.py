@@ -302,7 +302,13 @@ class _TreeMixin:
     def _predict_rows(self, X: np.ndarray, rule: Any) -> np.ndarray:
         """``labels_`` of the training row equal to each row of ``X``, ``rule(rows)`` for the
         rows that equal none."""
-        match = self._row_index.match(X)
+        index = self.__dict__.get("_row_index")
+        if index is None:  # a model saved before RowIndex kept the sorted rows as two arrays
+            from clusterlab.cluster._exact_rows import match_rows
+
+            match = match_rows(self._rows, self._row_order, X)
+        else:
+            match = index.match(X)
         known = match >= 0
         out = np.empty(X.shape[0], dtype=np.int64)
         out[known] = self.labels_[match[known]]
