@@ -12,6 +12,8 @@ so each merge uses one edge and the whole hierarchy takes ``n - 1`` merges.
   updated per merge from three prefix sums (count and total size of the clusters below a size)
   of one Fenwick tree over the cluster sizes; the tree covers the sizes up to the largest one
   (rounded up to a power of two), so that its additions stop there;
+- the clusters are a union-find forest with one row per point, (parent or minus the size at a
+  root, cluster id at a root), so that a root's size and id come with it in one cache line;
 - a plain merge takes the first unused edge; used edges are skipped by pointers that jump
   over runs of them (path halving, as in a union-find);
 - a forced merge scans forward for the first unused edge with an end in a cluster of the
@@ -30,7 +32,6 @@ import numpy as np
 from numba import njit
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.union_find import uf_find, uf_make, uf_union
 
 __all__ = ["genie_merges", "gini_index"]
 
@@ -101,6 +102,20 @@ def _next_unused(skip, e):
     return e
 
 
+@njit(cache=CACHE, inline="always")
+def _root(forest, x):
+    """Root of the cluster of point ``x`` (path halving)."""
+    while True:
+        p = forest[x, 0]
+        if p < 0:
+            return x
+        up = forest[p, 0]
+        if up < 0:
+            return p
+        forest[x, 0] = up
+        x = up
+
+
 @njit(cache=CACHE)
 def genie_merges(a, b, gini_threshold):
     """Every merge of the Genie hierarchy of a spanning tree.
@@ -125,8 +140,11 @@ def genie_merges(a, b, gini_threshold):
     """
     m = a.shape[0]
     n = m + 1
-    parent, size_of = uf_make(n)
-    node_of = np.arange(n, dtype=np.int64)
+    # union-find, one row per point: (parent, or minus the size at a root; cluster id at a root)
+    forest = np.empty((n, 2), dtype=np.int64)
+    for p in range(n):
+        forest[p, 0] = -1
+        forest[p, 1] = p
     skip = np.arange(m + 1, dtype=np.int64)  # edge m: the end, never used
     # the Fenwick tree covers sizes 1..cap, cap a power of two >= the largest size: an addition
     # walks up to cap only, and doubling cap costs one entry (the new top covers everything)
@@ -153,17 +171,17 @@ def genie_merges(a, b, gini_threshold):
                 scan_size = smallest
                 scan = 0
             e = _next_unused(skip, scan)
-            while size_of[uf_find(parent, a[e])] != smallest and (
-                size_of[uf_find(parent, b[e])] != smallest
+            while -forest[_root(forest, a[e]), 0] != smallest and (
+                -forest[_root(forest, b[e]), 0] != smallest
             ):
                 e = _next_unused(skip, e + 1)
             scan = e
         else:
             e = _next_unused(skip, 0)
-        ra = uf_find(parent, a[e])
-        rb = uf_find(parent, b[e])
-        sa = size_of[ra]
-        sb = size_of[rb]
+        ra = _root(forest, a[e])
+        rb = _root(forest, b[e])
+        sa = -forest[ra, 0]
+        sb = -forest[rb, 0]
         while cap < sa + sb:
             tree[2 * cap, 0] = tree[cap, 0]
             tree[2 * cap, 1] = tree[cap, 1]
@@ -177,11 +195,14 @@ def genie_merges(a, b, gini_threshold):
         n_of_size[sa + sb] += 1
         skip[e] = e + 1
         edge[i] = e
-        left[i] = min(node_of[ra], node_of[rb])
-        right[i] = max(node_of[ra], node_of[rb])
+        left[i] = min(forest[ra, 1], forest[rb, 1])
+        right[i] = max(forest[ra, 1], forest[rb, 1])
         size[i] = sa + sb
-        r = uf_union(parent, size_of, ra, rb)
-        node_of[r] = n + i
+        if sa < sb:
+            ra, rb = rb, ra
+        forest[rb, 0] = ra
+        forest[ra, 0] = -(sa + sb)
+        forest[ra, 1] = n + i
     return edge, left, right, size
 
 
