@@ -249,7 +249,7 @@ def test_tree_kernels_load_from_the_disk_cache(tmp_path):
         "numba.set_num_threads(2)\n"
         "K.build_kdtree(rng.normal(size=(K.PARALLEL_BUILD_MIN, 2)), 40)\n"
         "K.node_range(t, 0)\n"
-        "hits = [K.build_kdtree_serial, K._split_level, K._number_children, K.node_range]\n"
+        "hits = [K.build_kdtree_serial, K._split_level, K._number_levels, K.node_range]\n"
         "print(*(sum(f.stats.cache_hits.values()) for f in hits))\n"
     )
     env = {

@@ -94,6 +94,14 @@ def test_parallel_build_is_the_node_at_a_time_build(n, kind, dtype, leaf_size):
     assert serial.data.dtype == dtype
 
 
+@pytest.mark.parametrize("threads", [2, 3, 8, 10**6])
+def test_any_thread_count_splits_the_same_tree(threads):
+    # the top levels split one after the other until a level has as many nodes as threads
+    # (none with 10**6: every level), then whole subtrees at once
+    X = _data("grid", 3 * PARALLEL_BUILD_MIN, np.float64)
+    _assert_same_tree(kdtree._build_in_parallel(X, 16, threads), build_kdtree_serial(X, 16))
+
+
 def test_leaf_size_one_and_a_large_leaf():
     X = _data("normal", PARALLEL_BUILD_MIN + 3, np.float64)
     for leaf_size in (1, 0, PARALLEL_BUILD_MIN):  # 0 counts as 1; one leaf holding everything
