@@ -340,19 +340,23 @@ def _bounding_box(X, idx, start, end, lower, upper):  # noqa: PLR0917
 
 
 @njit(cache=CACHE)
-def _split_node(X, idx, keys, nodes, i, leaf_size):  # noqa: PLR0917
+def _split_node(X, idx, keys, nodes, i, leaf_size, data):  # noqa: PLR0917
     """Bounding box of node ``i``; when it holds more than ``leaf_size`` points, its median
-    along the coordinate of largest spread moved to the middle of its range (:func:`_select`).
+    along the coordinate of largest spread moved to the middle of its range (:func:`_select`),
+    and otherwise (a leaf, whose range is final) its points copied to ``data`` in tree order.
 
     ``nodes`` is ``(start, end, lower, upper)``. Writes only row ``i`` of the boxes and the
-    node's range of ``idx`` and ``keys``, so the nodes of a level may be split in any order, or
-    at once.
+    node's range of ``idx``, ``keys`` and ``data``, so the nodes of a level may be split in any
+    order, or at once.
     """
     start, end, lower, upper = nodes
     s = start[i]
     e = end[i]
     _bounding_box(X, idx, s, e, lower[i], upper[i])
     if e - s <= leaf_size:
+        for t in range(s, e):
+            for k in range(X.shape[1]):  # a loop: a row assignment compiles its error message
+                data[t, k] = X[idx[t], k]
         return
     dim = 0
     spread = -1.0
@@ -366,7 +370,7 @@ def _split_node(X, idx, keys, nodes, i, leaf_size):  # noqa: PLR0917
 
 
 @njit(cache=CACHE)
-def _split_subtree(X, idx, keys, nodes, children, root, leaf_size):  # noqa: PLR0917
+def _split_subtree(X, idx, keys, nodes, children, root, leaf_size, data):  # noqa: PLR0917
     """:func:`_split_node` on ``root`` and every node below it (``children`` is ``(left,
     right)``, numbered beforehand), depth first: a subtree's points stay in the cache on the
     way down (at 1M x 2, a quarter faster than a level at a time)."""
@@ -377,7 +381,7 @@ def _split_subtree(X, idx, keys, nodes, children, root, leaf_size):  # noqa: PLR
     while sp > 0:
         sp -= 1
         i = stack[sp]
-        _split_node(X, idx, keys, nodes, i, leaf_size)
+        _split_node(X, idx, keys, nodes, i, leaf_size, data)
         if left[i] >= 0:
             stack[sp] = right[i]
             stack[sp + 1] = left[i]
@@ -385,14 +389,14 @@ def _split_subtree(X, idx, keys, nodes, children, root, leaf_size):  # noqa: PLR
 
 
 @njit(cache=CACHE, parallel=True)
-def _split_level(X, idx, keys, nodes, children, first, stop, leaf_size, subtrees):  # noqa: PLR0917
+def _split_level(X, idx, keys, nodes, children, first, stop, leaf_size, subtrees, data):  # noqa: PLR0917
     """:func:`_split_node` on the nodes ``first..stop-1`` of one level, in parallel over them;
     with ``subtrees``, :func:`_split_subtree` on them (their whole subtrees)."""
     for f in prange(first, stop):
         if subtrees:
-            _split_subtree(X, idx, keys, nodes, children, f, leaf_size)
+            _split_subtree(X, idx, keys, nodes, children, f, leaf_size, data)
         else:
-            _split_node(X, idx, keys, nodes, f, leaf_size)
+            _split_node(X, idx, keys, nodes, f, leaf_size, data)
 
 
 @njit(cache=CACHE)
@@ -457,11 +461,8 @@ def build_kdtree_serial(X, leaf_size):
     start[0] = 0
     end[0] = n
     stop = _number_levels(nodes, left, right, leaf_size)[-1]
-    _split_subtree(X, idx, keys, nodes, (left, right), 0, leaf_size)
     data = np.empty((n, d), dtype=X.dtype)
-    for t in range(n):
-        for k in range(d):  # a loop: a row assignment compiles its error message (0.5 s)
-            data[t, k] = X[idx[t], k]
+    _split_subtree(X, idx, keys, nodes, (left, right), 0, leaf_size, data)
     return KDTree(
         data,
         idx,
@@ -526,17 +527,19 @@ def _build_in_parallel(X: np.ndarray, leaf_size: int, threads: int) -> KDTree:
     end = np.full(max_nodes, n, dtype=np.int64)
     children = (np.full(max_nodes, -1, dtype=np.int64), np.full(max_nodes, -1, dtype=np.int64))
     nodes = (start, end, np.empty((max_nodes, d)), np.empty((max_nodes, d)))
+    data = np.empty_like(X, order="C")
     levels = _number_levels(nodes, *children, leaf_size)
     for first, stop in itertools.pairwise(levels):
+        work = (X, idx, keys, nodes, children, first, stop, leaf_size)
         if stop - first >= threads or stop == levels[-1]:
-            _split_level(X, idx, keys, nodes, children, first, stop, leaf_size, True)
+            _split_level(*work, True, data)
             break
         if stop - first == 1:
-            _split_node(X, idx, keys, nodes, first, leaf_size)
+            _split_node(X, idx, keys, nodes, first, leaf_size, data)
         else:
-            _split_level(X, idx, keys, nodes, children, first, stop, leaf_size, False)
+            _split_level(*work, False, data)
     cut = [a[: levels[-1]].copy() for a in (start, end, *children, *nodes[2:])]
-    return KDTree(X[idx], idx, *cut)
+    return KDTree(data, idx, *cut)
 
 
 @overload(build_kdtree, jit_options={"cache": CACHE})
