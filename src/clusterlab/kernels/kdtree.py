@@ -25,8 +25,8 @@ by name (``tree.node_left[node]``).
 Construction splits a node with more than ``leaf_size`` points at the median of its coordinate
 of largest spread (a deterministic quickselect), so leaves hold between ``(leaf_size + 1) // 2``
 and ``leaf_size`` points (or ``n`` when ``n <= leaf_size``) and the depth is about
-``log2(n / leaf_size)``. :func:`build_kdtree` splits the nodes of a level in parallel on large
-data; the tree is the same for every thread count (see there).
+``log2(n / leaf_size)``. :func:`build_kdtree` splits nodes in parallel on large data (whole
+subtrees at once); the tree is the same for every thread count (see there).
 
 An estimator that keeps a tree after ``fit`` stores ``tuple(tree)`` (plain arrays, the layout
 above in that order) and rebuilds the named tuple with ``KDTree(*fields)`` when it needs it, so
@@ -519,8 +519,8 @@ def _build_in_parallel(X: np.ndarray, leaf_size: int, threads: int) -> KDTree:
     """:func:`build_kdtree` for ``threads`` threads: every node numbered first, then the top
     levels split one after the other (a level's nodes in parallel), until a level has at least
     ``threads`` nodes; then one parallel region splits the whole subtrees of that level's nodes.
-    The threads wait for each other once a level above it only, not once a level all the way
-    down: on a busy machine every wait can cost a time slice."""
+    So the threads wait for each other once per level above that one only, not once per level
+    all the way down: on a busy machine every wait can cost a time slice."""
     n, d = X.shape
     leaf_size = max(1, int(leaf_size))
     max_nodes = 2 * max(1, n // max(1, (leaf_size + 1) // 2)) + 1
