@@ -559,6 +559,36 @@ def _refined_settling(t, tree, core, knn_pos, alpha, p, rows):  # noqa: PLR0917
     return best_j
 
 
+@njit(cache=CACHE, inline="always")
+def _first_settling(t, tree, core, knn_pos, alpha, p):  # noqa: PLR0917
+    """The first neighbour of ``t``'s list that settles it (see :func:`_knn_edges`), or -1."""
+    data = tree.data
+    for q in range(knn_pos.shape[1]):
+        j = np.int64(knn_pos[t, q])
+        if j == t or core[j] > core[t]:
+            continue
+        # the list may run past the core distance's neighbours, and alpha < 1 can push even
+        # those beyond core[t]
+        if rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
+            continue
+        return j
+    return -1
+
+
+@njit(cache=CACHE, parallel=True)
+def _settling_neighbours(tree, core, knn_pos, alpha, p, rows):  # noqa: PLR0917
+    """Each point's settling neighbour (see :func:`_knn_edges`), or -1, in parallel."""
+    n = core.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    if rows is None:
+        for t in prange(n):
+            out[t] = _first_settling(t, tree, core, knn_pos, alpha, p)
+    else:
+        for t in prange(n):
+            out[t] = _refined_settling(t, tree, core, knn_pos, alpha, p, rows)
+    return out
+
+
 @njit(cache=CACHE)
 def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges, rows):  # noqa: PLR0917
     """First Borůvka round from the core-distance neighbours, where they settle it.
@@ -566,37 +596,21 @@ def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges, rows):  # noqa: PLR
     A point with a neighbour ``j`` such that ``max(core[j], d / alpha) <= core[t]`` has its
     cheapest edge at weight ``core[t]``, the least any of its edges can weigh, so the edge is
     safe to add without a search: the first such neighbour of the list (ties by position), or
-    with ``rows`` the one :func:`_refined_settling` picks. ``forest = (parent, size)`` is the
-    union-find, ``edges = (a, b, w)`` the output arrays; returns the number of edges written.
+    with ``rows`` the one :func:`_refined_settling` picks. The neighbours are found in
+    parallel, the edges added in point order. ``forest = (parent, size)`` is the union-find,
+    ``edges = (a, b, w)`` the output arrays; returns the number of edges written.
     """
     parent, size_of = forest
     a, b, w = edges
-    n = core.shape[0]
     n_edges = 0
-    data = tree.data
-    for t in range(n):
-        if rows is not None:
-            j = _refined_settling(t, tree, core, knn_pos, alpha, p, rows)
-            if j >= 0 and uf_union(parent, size_of, t, j) >= 0:
-                a[n_edges] = t
-                b[n_edges] = j
-                w[n_edges] = core[t]
-                n_edges += 1
-            continue
-        for q in range(knn_pos.shape[1]):
-            j = np.int64(knn_pos[t, q])
-            if j == t or core[j] > core[t]:
-                continue
-            # the list may run past the core distance's neighbours, and alpha < 1 can push
-            # even those beyond core[t]
-            if rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
-                continue
-            if uf_union(parent, size_of, t, j) >= 0:
-                a[n_edges] = t
-                b[n_edges] = j
-                w[n_edges] = core[t]
-                n_edges += 1
-            break
+    settling = _settling_neighbours(tree, core, knn_pos, alpha, p, rows)
+    for t in range(core.shape[0]):
+        j = settling[t]
+        if j >= 0 and uf_union(parent, size_of, t, j) >= 0:
+            a[n_edges] = t
+            b[n_edges] = j
+            w[n_edges] = core[t]
+            n_edges += 1
     return n_edges
 
 
