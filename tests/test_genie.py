@@ -90,6 +90,50 @@ def test_merge_rule_equals_reference_on_shaped_trees(shape):
         assert size[-1] == n
 
 
+def _vectorised_reference(a, b, n, threshold):
+    """The rule of :func:`_reference_merges`, each merge from scratch with numpy (the spread
+    from the sorted sizes), fast enough for trees whose clusters grow past a thousand."""
+    cluster = np.arange(n)
+    used = np.zeros(len(a), dtype=bool)
+    order = []
+    for _ in range(n - 1):
+        size_of = np.bincount(cluster, minlength=n)
+        sizes = np.sort(size_of[size_of > 0])
+        k = len(sizes)
+        spread = int(np.sum((2 * np.arange(k) - k + 1) * sizes))
+        if k > 1 and spread / ((k - 1.0) * n) > threshold:
+            smallest = sizes[0]
+            ends = (size_of[cluster[a]] == smallest) | (size_of[cluster[b]] == smallest)
+            e = int(np.argmax(~used & ends))
+        else:
+            e = int(np.argmax(~used))
+        used[e] = True
+        order.append(e)
+        cluster[cluster == cluster[b[e]]] = cluster[a[e]]
+    return order
+
+
+@pytest.mark.parametrize("shape", ["blobs", "attach"])
+def test_merge_rule_equals_reference_on_large_trees(shape):
+    """Clusters grow past 1,024 points, so the size bookkeeping doubles its range many times."""
+    rng = np.random.default_rng(7)
+    n = 1500
+    if shape == "blobs":
+        X = np.concatenate([rng.normal(c, 0.3 + c / 10, (n // 5, 2)) for c in range(5)])
+        tree = minimum_spanning_tree(squareform(pdist(X))).tocoo()
+        order = np.argsort(tree.data, kind="stable")
+        a, b = tree.row[order].astype(np.int64), tree.col[order].astype(np.int64)
+    else:
+        a = np.arange(1, n, dtype=np.int64)
+        b = (rng.uniform(size=n - 1) ** 3 * a).astype(np.int64)
+        order = rng.permutation(n - 1)
+        a, b = a[order], b[order]
+    for threshold in (0.1, 0.3, 0.6):
+        edge, left, right, size = genie_merges(a, b, threshold)
+        assert edge.tolist() == _vectorised_reference(a, b, n, threshold)
+        assert np.all(left < right) and size[-1] == n
+
+
 def test_gini_index():
     assert gini_index(np.array([5, 5, 5])) == 0.0
     assert gini_index(np.array([7])) == 0.0

@@ -235,25 +235,34 @@ def test_radius_walk_visits_exactly_the_points_within(data, tree, p, whole, near
 
 def test_tree_kernels_load_from_the_disk_cache(tmp_path):
     # kernels typed on the named tuple must be cached like any other: the second process loads
-    # them instead of compiling
+    # them instead of compiling (small data: the serial build; large data on two threads: the
+    # parallel one's kernels)
     import os
     import subprocess
     import sys
 
     code = (
-        "import numpy as np\n"
-        "from clusterlab.kernels.kdtree import build_kdtree, node_range\n"
-        "t = build_kdtree(np.random.default_rng(0).normal(size=(50, 2)), 4)\n"
-        "node_range(t, 0)\n"
-        "print(sum(build_kdtree.stats.cache_hits.values()),"
-        " sum(node_range.stats.cache_hits.values()))\n"
+        "import numba, numpy as np\n"
+        "from clusterlab.kernels import kdtree as K\n"
+        "rng = np.random.default_rng(0)\n"
+        "t = K.build_kdtree(rng.normal(size=(50, 2)), 4)\n"
+        "numba.set_num_threads(2)\n"
+        "K.build_kdtree(rng.normal(size=(K.PARALLEL_BUILD_MIN, 2)), 40)\n"
+        "K.node_range(t, 0)\n"
+        "hits = [K.build_kdtree_serial, K._split_level, K._number_levels, K.node_range]\n"
+        "print(*(sum(f.stats.cache_hits.values()) for f in hits))\n"
     )
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "CLUSTERLAB_NUMBA_CACHE": "1"}
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(tmp_path),
+        "CLUSTERLAB_NUMBA_CACHE": "1",
+        "NUMBA_NUM_THREADS": "2",
+    }
     runs = [
         subprocess.run(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         ).stdout.split()
         for _ in range(2)
     ]
-    assert runs[0] == ["0", "0"]
-    assert runs[1] == ["1", "1"]
+    assert runs[0] == ["0", "0", "0", "0"]
+    assert runs[1] == ["1", "1", "1", "1"]

@@ -9,8 +9,11 @@ so each merge uses one edge and the whole hierarchy takes ``n - 1`` merges.
 :func:`genie_merges` runs the rule with the paper's bookkeeping, in near-linear time:
 
 - the numerator of the Gini index, ``sum_{i<j} |c_i - c_j|``, is kept exactly in integers and
-  updated per merge from two Fenwick trees over the cluster sizes (count and total size of the
-  clusters below a size);
+  updated per merge from three prefix sums (count and total size of the clusters below a size)
+  of one Fenwick tree over the cluster sizes; the tree covers the sizes up to the largest one
+  (rounded up to a power of two), so that its additions stop there;
+- the clusters are a union-find forest with one row per point, (parent or minus the size at a
+  root, cluster id at a root), so that a root's size and id come with it in one cache line;
 - a plain merge takes the first unused edge; used edges are skipped by pointers that jump
   over runs of them (path halving, as in a union-find);
 - a forced merge scans forward for the first unused edge with an end in a cluster of the
@@ -29,40 +32,61 @@ import numpy as np
 from numba import njit
 
 from clusterlab._config import CACHE
-from clusterlab.kernels.union_find import uf_find, uf_make, uf_union
 
 __all__ = ["genie_merges", "gini_index"]
 
 
 # --------------------------------------------------------------------------------------------
-# Fenwick trees over cluster sizes 1..n
+# a Fenwick tree over cluster sizes: count and total size of the clusters up to a size
 # --------------------------------------------------------------------------------------------
 @njit(cache=CACHE, inline="always")
-def _fw_add(tree, i, value):
-    while i < tree.shape[0]:
-        tree[i] += value
+def _fw_add(tree, i, count, total, cap):
+    """Add ``count`` clusters of total size ``total`` at size ``i`` (``tree`` covers the sizes
+    ``1..cap``; its rows are (count, total size))."""
+    while i <= cap:
+        tree[i, 0] += count
+        tree[i, 1] += total
         i += i & -i
 
 
 @njit(cache=CACHE, inline="always")
-def _fw_prefix(tree, i):
-    """Sum of entries 1..i."""
-    acc = 0
+def _fw_below(tree, i):
+    """Number and total size of the clusters of size below ``i``."""
+    i -= 1
+    count = 0
+    total = 0
     while i > 0:
-        acc += tree[i]
+        count += tree[i, 0]
+        total += tree[i, 1]
         i -= i & -i
-    return acc
+    return count, total
 
 
 @njit(cache=CACHE, inline="always")
-def _spread(counts, sums, s, k, total):
-    """``sum_j |s - c_j|`` over the clusters in the Fenwick trees (``k`` of them, ``total``
-    points)."""
-    below_n = _fw_prefix(counts, s - 1)
-    below_sum = _fw_prefix(sums, s - 1)
-    upto_n = _fw_prefix(counts, s)
-    upto_sum = _fw_prefix(sums, s)
-    return s * below_n - below_sum + (total - upto_sum) - s * (k - upto_n)
+def _spread_change(tree, lo, hi, n):
+    """Change of ``sum_{i<j} |c_i - c_j|`` when clusters of sizes ``lo <= hi`` merge, ``n``
+    points in all, from the tree of the sizes before the merge.
+
+    With ``s = lo + hi`` and the other clusters ``R``, the change is ``-(hi - lo) + sum_R f(c)``
+    where ``f(c) = |s - c| - |lo - c| - |hi - c|`` is ``c`` up to ``lo``, ``2 lo - c`` up to
+    ``hi``, ``2 s - 3 c`` up to ``s`` and ``-c`` above: three prefix sums over ``R``.
+    """
+    s = lo + hi
+    n_lo, sum_lo = _fw_below(tree, lo)
+    n_hi, sum_hi = _fw_below(tree, hi)
+    n_s, sum_s = _fw_below(tree, s)
+    if lo < hi:  # the cluster of size lo is below hi: not one of R
+        n_hi -= 1
+        sum_hi -= lo
+    n_s -= 2
+    sum_s -= s
+    return (
+        2 * (sum_lo + sum_hi - sum_s)
+        + 2 * lo * (n_hi - n_lo)
+        + 2 * s * (n_s - n_hi)
+        - (n - s)
+        - (hi - lo)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,6 +100,20 @@ def _next_unused(skip, e):
         skip[e] = skip[skip[e]]
         e = skip[e]
     return e
+
+
+@njit(cache=CACHE, inline="always")
+def _root(forest, x):
+    """Root of the cluster of point ``x`` (path halving)."""
+    while True:
+        p = forest[x, 0]
+        if p < 0:
+            return x
+        up = forest[p, 0]
+        if up < 0:
+            return p
+        forest[x, 0] = up
+        x = up
 
 
 @njit(cache=CACHE)
@@ -102,13 +140,18 @@ def genie_merges(a, b, gini_threshold):
     """
     m = a.shape[0]
     n = m + 1
-    parent, size_of = uf_make(n)
-    node_of = np.arange(n, dtype=np.int64)
+    # union-find, one row per point: (parent, or minus the size at a root; cluster id at a root)
+    forest = np.empty((n, 2), dtype=np.int64)
+    for p in range(n):
+        forest[p, 0] = -1
+        forest[p, 1] = p
     skip = np.arange(m + 1, dtype=np.int64)  # edge m: the end, never used
-    counts = np.zeros(n + 1, dtype=np.int64)
-    sums = np.zeros(n + 1, dtype=np.int64)
-    _fw_add(counts, 1, n)
-    _fw_add(sums, 1, n)
+    # the Fenwick tree covers sizes 1..cap, cap a power of two >= the largest size: an addition
+    # walks up to cap only, and doubling cap costs one entry (the new top covers everything)
+    cap = 1
+    tree = np.zeros((2 * n + 1, 2), dtype=np.int64)
+    tree[1, 0] = n
+    tree[1, 1] = n
     n_of_size = np.zeros(n + 1, dtype=np.int64)
     n_of_size[1] = n
     smallest = 1
@@ -128,36 +171,38 @@ def genie_merges(a, b, gini_threshold):
                 scan_size = smallest
                 scan = 0
             e = _next_unused(skip, scan)
-            while size_of[uf_find(parent, a[e])] != smallest and (
-                size_of[uf_find(parent, b[e])] != smallest
+            while -forest[_root(forest, a[e]), 0] != smallest and (
+                -forest[_root(forest, b[e]), 0] != smallest
             ):
                 e = _next_unused(skip, e + 1)
             scan = e
         else:
             e = _next_unused(skip, 0)
-        ra = uf_find(parent, a[e])
-        rb = uf_find(parent, b[e])
-        sa = size_of[ra]
-        sb = size_of[rb]
-        spread -= _spread(counts, sums, sa, k, n)
-        _fw_add(counts, sa, -1)
-        _fw_add(sums, sa, -sa)
-        spread -= _spread(counts, sums, sb, k - 1, n - sa)
-        _fw_add(counts, sb, -1)
-        _fw_add(sums, sb, -sb)
-        spread += _spread(counts, sums, sa + sb, k - 2, n - sa - sb)
-        _fw_add(counts, sa + sb, 1)
-        _fw_add(sums, sa + sb, sa + sb)
+        ra = _root(forest, a[e])
+        rb = _root(forest, b[e])
+        sa = -forest[ra, 0]
+        sb = -forest[rb, 0]
+        while cap < sa + sb:
+            tree[2 * cap, 0] = tree[cap, 0]
+            tree[2 * cap, 1] = tree[cap, 1]
+            cap *= 2
+        spread += _spread_change(tree, min(sa, sb), max(sa, sb), n)
+        _fw_add(tree, sa, -1, -sa, cap)
+        _fw_add(tree, sb, -1, -sb, cap)
+        _fw_add(tree, sa + sb, 1, sa + sb, cap)
         n_of_size[sa] -= 1
         n_of_size[sb] -= 1
         n_of_size[sa + sb] += 1
         skip[e] = e + 1
         edge[i] = e
-        left[i] = min(node_of[ra], node_of[rb])
-        right[i] = max(node_of[ra], node_of[rb])
+        left[i] = min(forest[ra, 1], forest[rb, 1])
+        right[i] = max(forest[ra, 1], forest[rb, 1])
         size[i] = sa + sb
-        r = uf_union(parent, size_of, ra, rb)
-        node_of[r] = n + i
+        if sa < sb:
+            ra, rb = rb, ra
+        forest[rb, 0] = ra
+        forest[ra, 0] = -(sa + sb)
+        forest[ra, 1] = n + i
     return edge, left, right, size
 
 

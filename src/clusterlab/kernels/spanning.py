@@ -27,6 +27,10 @@ __all__ = ["edge_distances", "kruskal", "nearest_member", "nearest_outside", "tr
 
 _CHUNK = 512
 
+_RADIX_BITS = 8
+_RADIX_BUCKETS = 1 << _RADIX_BITS
+_RADIX_PASSES = 64 // _RADIX_BITS
+
 
 @njit(cache=CACHE)
 def kruskal(n, a, b, order):
@@ -82,18 +86,88 @@ def edge_distances(X, a, b, p):
 
 
 @njit(cache=CACHE)
+def _sortable_bits(weight):
+    """The weights (not NaN) as unsigned integers in the same order: the float64 bits with the
+    sign bit set for weights >= 0 and every bit flipped for negative ones; -0.0 counts as 0.0,
+    so equal weights have equal keys."""
+    m = weight.shape[0]
+    values = np.empty(m)
+    for e in range(m):
+        values[e] = np.float64(weight[e]) + 0.0  # -0.0 + 0.0 is 0.0
+    bits = values.view(np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    for e in range(m):
+        if bits[e] & sign:
+            bits[e] = ~bits[e]
+        else:
+            bits[e] |= sign
+    return bits
+
+
+@njit(cache=CACHE)
+def _radix_argsort(keys):
+    """Stable argsort of unsigned 64-bit keys: least significant digit first, 8 bits a pass,
+    the passes whose digit is the same for every key skipped (all histograms come from one
+    read of the keys)."""
+    m = keys.shape[0]
+    counts = np.zeros((_RADIX_PASSES, _RADIX_BUCKETS), dtype=np.int64)
+    mask = np.uint64(_RADIX_BUCKETS - 1)
+    for e in range(m):
+        key = keys[e]
+        for p in range(_RADIX_PASSES):
+            counts[p, (key >> np.uint64(_RADIX_BITS * p)) & mask] += 1
+    order = np.arange(m, dtype=np.int64)
+    sorted_keys = keys.copy()
+    other_order = np.empty(m, dtype=np.int64)
+    other_keys = np.empty(m, dtype=np.uint64)
+    for p in range(_RADIX_PASSES):
+        shift = np.uint64(_RADIX_BITS * p)
+        if counts[p, (sorted_keys[0] >> shift) & mask] == m:
+            continue
+        position = np.empty(_RADIX_BUCKETS, dtype=np.int64)
+        total = 0
+        for digit in range(_RADIX_BUCKETS):
+            position[digit] = total
+            total += counts[p, digit]
+        for t in range(m):
+            key = sorted_keys[t]
+            digit = (key >> shift) & mask
+            other_keys[position[digit]] = key
+            other_order[position[digit]] = order[t]
+            position[digit] += 1
+        sorted_keys, other_keys = other_keys, sorted_keys
+        order, other_order = other_order, order
+    return order, sorted_keys
+
+
+@njit(cache=CACHE)
 def tree_order(a, b, weight):
     """Order of edges by (weight, smaller end, larger end): a total order, so that the
     linkages walking a tree never depend on the order an algorithm found its edges in.
 
-    One sort by weight, then each run of equal weights (rare) sorted by its ends.
+    Parameters
+    ----------
+    a, b : int64 (m,)
+        Edge end points, distinct edges.
+    weight : float (m,)
+        Edge weights, not NaN.
+
+    Returns
+    -------
+    int64 (m,)
+        Edge indices in that order.
+
+    One radix sort by weight (a few passes over the edges, where a comparison sort takes
+    ``log2 m``), then each run of equal weights (rare) sorted by its ends.
     """
-    order = np.argsort(weight)
-    m = order.shape[0]
+    m = weight.shape[0]
+    if m == 0:
+        return np.empty(0, dtype=np.int64)
+    order, keys = _radix_argsort(_sortable_bits(weight))
     i = 0
     while i < m:
         j = i + 1
-        while j < m and weight[order[j]] == weight[order[i]]:
+        while j < m and keys[j] == keys[i]:
             j += 1
         if j - i > 1:
             run = order[i:j].copy()
