@@ -368,10 +368,11 @@ def _children_boxes(tree, node, x, p):
     return a, da, b, db
 
 
-@njit(cache=CACHE, inline="always")
 def _knn_walk(tree, x, p, bound, heap_d, heap_i, stack, node_d):  # noqa: PLR0917
-    """:func:`knn_within`'s search and result (``heap_d``, ``heap_i`` ascending), inlined into
-    the metric twins of :func:`core_distances_tree` so that a constant ``p`` specialises it."""
+    """:func:`knn_within`'s search and result (``heap_d``, ``heap_i`` ascending), compiled as
+    metric twins (a constant ``p`` specialises it). A function of its own: inlined into the
+    parallel loop, a first euclidean call compiled for 10.7 s of CPU instead of 5.4 s."""
+    p = exponent(p)
     start = tree.node_start
     end = tree.node_end
     left = tree.node_left
@@ -432,7 +433,8 @@ def _core_distances_tree(tree, min_samples, p):
     return core, knn_pos
 
 
-_CORE_DISTANCES = metric_twins(_core_distances_tree)
+_KNN_WALK = metric_twins(_knn_walk, parallel=False)
+_CORE_DISTANCES = metric_twins(_core_distances_tree, _knn_walk=_KNN_WALK)
 
 
 def core_distances_tree(tree, min_samples: int, p: float) -> tuple[np.ndarray, np.ndarray]:
