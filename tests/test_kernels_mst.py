@@ -40,7 +40,7 @@ def _is_spanning_tree(a, b, n):
 def _boruvka(X, min_samples, alpha, p, leaf_size=10):
     tree = kdtree.build_kdtree(X, leaf_size)
     core_t, knn_pos = mst.core_distances_tree(tree, min_samples, p)
-    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, p)
+    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, p, None)
     core = np.empty_like(core_t)
     core[tree.idx] = core_t
     return core, a, b, w
@@ -81,7 +81,7 @@ def test_boruvka_with_longer_neighbour_lists(name, min_samples, alpha):
     tree = kdtree.build_kdtree(X, 10)
     _, knn_pos = mst.core_distances_tree(tree, min_samples + 7, 2.0)
     core_t = mst.list_distances(tree, knn_pos, min_samples - 1, 2.0)
-    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, 2.0)
+    a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, 2.0, None)
     core = np.empty_like(core_t)
     core[tree.idx] = core_t
     np.testing.assert_allclose(core, core_ref, rtol=1e-12)
@@ -184,3 +184,61 @@ def test_general_minkowski_p_is_the_same_metric_on_every_path(p):
     _, dist = mst.knn_brute(X[:5], X, 6, p)
     ref = np.sort(cdist(X[:5], X, "minkowski", p=p), axis=1)[:, :6]
     np.testing.assert_allclose(dist, ref, rtol=1e-12)
+
+
+def _refined_reference(X, M, p):
+    """The minimum spanning tree under (mutual reachability, distance, smaller row, larger
+    row) by Kruskal over every pair, distances from the kernels' own sums (exact ties)."""
+    from clusterlab.kernels.spanning import edge_distances, kruskal
+
+    n = X.shape[0]
+    i, j = np.triu_indices(n, 1)
+    d = edge_distances(X, i, j, p)
+    D = np.zeros((n, n))
+    D[i, j] = d
+    D[j, i] = d
+    core = np.sort(D, axis=1)[:, M]
+    mr = np.maximum(d, np.maximum(core[i], core[j]))
+    kept = kruskal(n, i, j, np.lexsort((j, i, d, mr)))
+    return {(int(u), int(v)) for u, v in zip(i[kept], j[kept], strict=True)}
+
+
+TIED = {
+    # 400 points on 64 cells: many duplicates (distance 0) and many equal distances
+    "grid_duplicates": np.random.default_rng(5).integers(0, 8, size=(400, 2)).astype(float),
+    "grid3d": np.random.default_rng(6).integers(0, 5, size=(300, 3)).astype(float),
+    "blobs": DATA["blobs"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TIED))
+@pytest.mark.parametrize("M", [2, 3, 5])
+@pytest.mark.parametrize("p", [2.0, 1.0, np.inf])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_refined_ties_give_the_unique_tree_under_the_full_key(name, M, p, dtype):
+    # with rows, Borůvka breaks equal weights by raw distance, then rows: its tree is the
+    # one Kruskal keeps under (weight, distance, smaller row, larger row)
+    X = TIED[name].astype(dtype)
+    tree = kdtree.build_kdtree(X, 8)
+    _, knn_pos = mst.core_distances_tree(tree, max(M + 1, 8), p)
+    core_t = mst.list_distances(tree, knn_pos, M, p)
+    a, b, _ = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, p, tree.idx)
+    got = {(int(min(u, v)), int(max(u, v))) for u, v in zip(a, b, strict=True)}
+    assert got == _refined_reference(X, M, p)
+
+
+def test_refined_ties_do_not_depend_on_the_thread_count():
+    X = TIED["grid_duplicates"]
+    tree = kdtree.build_kdtree(X, 4)
+    _, knn_pos = mst.core_distances_tree(tree, 8, 2.0)
+    core_t = mst.list_distances(tree, knn_pos, 3, 2.0)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, 2.0, tree.idx)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, 2.0, tree.idx)
+    finally:
+        numba.set_num_threads(before)
+    for x, y in zip(one, two, strict=True):
+        assert np.array_equal(x, y)

@@ -107,17 +107,14 @@ def spanning_tree(
         )
         _, knn_pos = query(tree, min(n, max(k_core, LIST_NEIGHBOURS)), p)
         core_t = mst.list_distances(tree, knn_pos, k_core - 1, p)
-        a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, p)
+        # mutual reachability: Borůvka itself breaks ties by raw distance, then rows, which
+        # gives the tree _prefer_nearer picks on the other paths (the unique minimum one
+        # under that key)
+        a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, 1.0, p, tree.idx if mutual else None)
         core = np.zeros(n)
         if mutual:
-            order = tree[1]
-            core[order] = core_t
-            # in the kd-tree's order, where a point's neighbours lie near it in memory
-            position = np.empty(n, dtype=np.int64)
-            position[order] = np.arange(n)
-            a, b, w = _prefer_nearer(
-                tree[0], order, (position[a], position[b]), knn=knn_pos[:, :k], core=core_t, p=p
-            )
+            core[tree[1]] = core_t
+            a, b = np.minimum(a, b), np.maximum(a, b)  # as _prefer_nearer gives them
     elif algorithm == "approximate":
         tree = None
         knn, core, (a, b, w) = approximate_tree(data, M, p)

@@ -227,7 +227,7 @@ class HDBSCAN(ParamsMixin, ClusterMixin, BaseEstimator):
         self._tree = tuple(tree)
         self._X_fit = None
         core_t, knn_pos = mst.core_distances_tree(tree, self._min_samples, self._p)
-        a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, self._p)
+        a, b, w = mst.boruvka_mst(tree, core_t, knn_pos, alpha, self._p, None)
         self._core_t = core_t
         core = np.empty_like(core_t)
         core[tree.idx] = core_t

@@ -592,7 +592,7 @@ def _searching(t, component, state):
 
 
 @njit(cache=CACHE)
-def _search_leaf(leaf, tree, core, component, node_comp, node_core, state, alpha, p, work):  # noqa: PLR0917
+def _search_leaf(leaf, tree, core, component, node_comp, node_core, state, alpha, p, work, rows):  # noqa: PLR0917
     """Every point of one leaf that needs it looks for its nearest point outside.
 
     A leaf lying wholly in one component lists once the leaves near enough to matter
@@ -615,17 +615,27 @@ def _search_leaf(leaf, tree, core, component, node_comp, node_core, state, alpha
                 count = -2  # overflow: do not try again for this leaf
         if count >= 0:
             found = outside_search.nearest_in_leaves(
-                t, tree, core, component, near[:count], bound, alpha, p
+                t, tree, core, component, near[:count], bound, alpha, p, rows
             )
         else:
             found = outside_search.nearest_outside(
-                t, tree, core, component, node_comp, node_core, bound, alpha, p, (stack, stack_d)
+                t,
+                tree,
+                core,
+                component,
+                node_comp,
+                node_core,
+                bound,
+                alpha,
+                p,
+                (stack, stack_d),
+                rows,
             )
         _record(t, found, bound, component, state)
 
 
 @njit(cache=CACHE, parallel=True)
-def _boruvka_round(tree, leaves, core, component, node_comp, node_core, state, alpha, p):  # noqa: PLR0917
+def _boruvka_round(tree, leaves, core, component, node_comp, node_core, state, alpha, p, rows):  # noqa: PLR0917
     """Every point's nearest neighbour outside its component (parallel over the leaves).
 
     ``state = (comp_bound, best_d, best_j, lower)``: ``comp_bound[c]`` is a shared upper bound on
@@ -634,8 +644,8 @@ def _boruvka_round(tree, leaves, core, component, node_comp, node_core, state, a
     bound ``lower[t]`` on their nearest outside distance already exceeds their component's bound.
     A stale read of a bound only prunes less, a point finds its exact nearest outside point
     whenever it lies within the bound read, and every comparison is strict, so the component
-    minima, ties broken by position, do not depend on the thread count. ``leaves`` are the
-    leaf nodes of ``tree``.
+    minima, ties broken by :func:`outside_search.tie_wins` with ``rows``, do not depend on the
+    thread count. ``leaves`` are the leaf nodes of ``tree``.
     """
     n_leaves = leaves.shape[0]
     n_chunks = (n_leaves + _LEAF_CHUNK - 1) // _LEAF_CHUNK
@@ -647,45 +657,130 @@ def _boruvka_round(tree, leaves, core, component, node_comp, node_core, state, a
         )
         for q in range(chunk * _LEAF_CHUNK, min(n_leaves, (chunk + 1) * _LEAF_CHUNK)):
             _search_leaf(
-                leaves[q], tree, core, component, node_comp, node_core, state, alpha, p, work
+                leaves[q],
+                tree,
+                core,
+                component,
+                node_comp,
+                node_core,
+                state,
+                alpha,
+                p,
+                work,
+                rows,
             )
 
 
+@njit(cache=CACHE, inline="always")
+def _refined_settling(t, tree, core, knn_pos, alpha, p, rows):  # noqa: PLR0917
+    """The neighbour of ``t`` of smallest raw distance, then row, among those that settle it
+    (see :func:`_knn_edges`), or -1; also -1 when that distance equals the list's last one and
+    the list does not hold every point (a point beyond it at the same distance could have the
+    smaller row)."""
+    k = knn_pos.shape[1]
+    best_j = -1
+    best_d = np.inf
+    for q in range(k):
+        j = np.int64(knn_pos[t, q])
+        if j == t or core[j] > core[t]:
+            continue
+        d = rdist_to_dist(rdist(tree.data[t], tree.data[j], p), p)
+        if d / alpha > core[t]:
+            continue
+        if d > best_d:
+            return best_j  # the list is sorted by distance: a farther point follows
+        if d < best_d or rows[j] < rows[best_j]:
+            best_d = d
+            best_j = j
+    if best_j >= 0 and k < core.shape[0]:
+        last = np.int64(knn_pos[t, k - 1])
+        if best_d == rdist_to_dist(rdist(tree.data[t], tree.data[last], p), p):
+            return -1
+    return best_j
+
+
+@njit(cache=CACHE, inline="always")
+def _first_settling(t, tree, core, knn_pos, alpha, p):  # noqa: PLR0917
+    """The first neighbour of ``t``'s list that settles it (see :func:`_knn_edges`), or -1."""
+    data = tree.data
+    for q in range(knn_pos.shape[1]):
+        j = np.int64(knn_pos[t, q])
+        if j == t or core[j] > core[t]:
+            continue
+        # the list may run past the core distance's neighbours, and alpha < 1 can push even
+        # those beyond core[t]
+        if rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
+            continue
+        return j
+    return -1
+
+
+@njit(cache=CACHE, parallel=True)
+def _settling_neighbours(tree, core, knn_pos, alpha, p, rows):  # noqa: PLR0917
+    """Each point's settling neighbour (see :func:`_knn_edges`), or -1, in parallel."""
+    n = core.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    if rows is None:
+        for t in prange(n):
+            out[t] = _first_settling(t, tree, core, knn_pos, alpha, p)
+    else:
+        for t in prange(n):
+            out[t] = _refined_settling(t, tree, core, knn_pos, alpha, p, rows)
+    return out
+
+
 @njit(cache=CACHE)
-def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges):  # noqa: PLR0917
+def _knn_edges(tree, core, knn_pos, alpha, p, forest, edges, rows):  # noqa: PLR0917
     """First Borůvka round from the core-distance neighbours, where they settle it.
 
     A point with a neighbour ``j`` such that ``max(core[j], d / alpha) <= core[t]`` has its
     cheapest edge at weight ``core[t]``, the least any of its edges can weigh, so the edge is
-    safe to add without a search. ``forest = (parent, size)`` is the union-find, ``edges =
-    (a, b, w)`` the output arrays; returns the number of edges written.
+    safe to add without a search: the first such neighbour of the list (ties by position), or
+    with ``rows`` the one :func:`_refined_settling` picks. The neighbours are found in
+    parallel, the edges added in point order. ``forest = (parent, size)`` is the union-find,
+    ``edges = (a, b, w)`` the output arrays; returns the number of edges written.
     """
-    data = tree.data
     parent, size_of = forest
     a, b, w = edges
-    n = core.shape[0]
     n_edges = 0
-    for t in range(n):
-        for q in range(knn_pos.shape[1]):
-            j = np.int64(knn_pos[t, q])
-            if j == t or core[j] > core[t]:
-                continue
-            # the list may run past the core distance's neighbours, and alpha < 1 can push
-            # even those beyond core[t]
-            if rdist_to_dist(rdist(data[t], data[j], p), p) / alpha > core[t]:
-                continue
-            if uf_union(parent, size_of, t, j) >= 0:
-                a[n_edges] = t
-                b[n_edges] = j
-                w[n_edges] = core[t]
-                n_edges += 1
-            break
+    settling = _settling_neighbours(tree, core, knn_pos, alpha, p, rows)
+    for t in range(core.shape[0]):
+        j = settling[t]
+        if j >= 0 and uf_union(parent, size_of, t, j) >= 0:
+            a[n_edges] = t
+            b[n_edges] = j
+            w[n_edges] = core[t]
+            n_edges += 1
     return n_edges
 
 
+@njit(cache=CACHE, inline="always")
+def _edge_before(e, f, tree, p, rows):
+    """Edge ``e = (t, j)`` comes before edge ``f`` of equal weight (tree positions): by their
+    positions, or with ``rows`` by raw distance, then (smaller row, larger row)."""
+    t, j = e
+    u, v = f
+    if rows is None:
+        return t < u or (t == u and j < v)
+    data = tree.data
+    d_e = rdist_to_dist(rdist(data[t], data[j], p), p)
+    d_f = rdist_to_dist(rdist(data[u], data[v], p), p)
+    if d_e != d_f:
+        return d_e < d_f
+    return (min(rows[t], rows[j]), max(rows[t], rows[j])) < (
+        min(rows[u], rows[v]),
+        max(rows[u], rows[v]),
+    )
+
+
 @njit(cache=CACHE)
-def _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edges):  # noqa: PLR0917
-    """Add every component's cheapest outgoing edge (smallest weight, then positions)."""
+def _merge_components(component, best, forest, edges, n_edges, tree, p, rows):  # noqa: PLR0917
+    """Add every component's cheapest outgoing edge (smallest weight, then
+    :func:`_edge_before`); ``best = (best_d, best_j)`` per point, ``forest = (parent, size)``,
+    ``edges = (a, b, w)``."""
+    best_d, best_j = best
+    parent, size_of = forest
+    a, b, w = edges
     n = component.shape[0]
     comp_d = np.full(n, np.inf)
     comp_a = np.full(n, -1, dtype=np.int64)
@@ -697,7 +792,7 @@ def _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edg
         c = component[t]
         d = best_d[t]
         if d < comp_d[c] or (
-            d == comp_d[c] and (t < comp_a[c] or (t == comp_a[c] and j < comp_b[c]))
+            d == comp_d[c] and _edge_before((t, j), (comp_a[c], comp_b[c]), tree, p, rows)
         ):
             comp_d[c] = d
             comp_a[c] = t
@@ -712,13 +807,14 @@ def _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edg
 
 
 @njit(cache=CACHE, parallel=True)
-def _list_candidates(tree, core, knn_pos, component, state, alpha, p):  # noqa: PLR0917
+def _list_candidates(tree, core, knn_pos, component, state, alpha, p, rows):  # noqa: PLR0917
     """Settle from the neighbour lists the points whose nearest outside point is in them.
 
     A point's list holds its ``k`` nearest points, so every point beyond it is at mutual
     reachability at least ``max(d_k / alpha, core[t])`` (``d_k``: the distance to the last of
-    the list). The best point of the list in another component, when strictly nearer than
-    that, is the point's exact nearest outside point (ties by position, as a search gives);
+    the list). The best point of the list in another component (ties by
+    :func:`outside_search.tie_wins`, as a search breaks them), when strictly nearer than that, is
+    the point's exact nearest outside point;
     otherwise the smaller of the two is a lower bound for it. Works on the points with no
     valid candidate; ``state`` as in :func:`_boruvka_round`.
     """
@@ -738,8 +834,17 @@ def _list_candidates(tree, core, knn_pos, component, state, alpha, p):  # noqa: 
             s = np.int64(knn_pos[t, q])
             if component[s] == c:
                 continue
-            mr = max(rdist_to_dist(rdist(data[s], x, p), p) / alpha, core[t], core[s])
-            if mr < best or (mr == best and s < best_s):
+            rd = rdist(data[s], x, p)
+            mr = max(rdist_to_dist(rd, p) / alpha, core[t], core[s])
+            # the ternary, not a call, on the plain path: it compiles to the bare comparison
+            if mr < best or (
+                mr == best
+                and (
+                    s < best_s
+                    if rows is None
+                    else outside_search.tie_wins(s, best_s, x, rd, tree, p, rows)
+                )
+            ):
                 best = mr
                 best_s = s
         if best < beyond:
@@ -761,7 +866,7 @@ def _components(parent, component):
 
 
 @njit(cache=CACHE)
-def boruvka_mst(tree, core, knn_pos, alpha, p):
+def boruvka_mst(tree, core, knn_pos, alpha, p, rows):  # noqa: PLR0917
     """Minimum spanning tree of the mutual reachability graph by parallel Borůvka on a kd-tree.
 
     Each round, every point looks (in parallel) for its nearest point in another component,
@@ -785,6 +890,12 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
     alpha : float
     p : float
         Minkowski exponent.
+    rows : None or int64 (n,)
+        None: ties between equal weights go by tree positions (HDBSCAN's tree). ``tree.idx``:
+        by raw distance, then by the edge's (smaller row, larger row) of ``X``; the result is
+        then the unique minimum spanning tree under the key ``(weight, distance, smaller row,
+        larger row)``, the tree that prefers truly nearer points among the many equal mutual
+        reachability weights. An array or None so that each rule compiles apart.
 
     Returns
     -------
@@ -800,7 +911,7 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
     w = np.empty(n - 1, dtype=np.float64)
     node_core = _node_min_core(tree, core)
     leaves = np.flatnonzero(tree.node_left < 0)
-    n_edges = _knn_edges(tree, core, knn_pos, alpha, p, (parent, size_of), (a, b, w))
+    n_edges = _knn_edges(tree, core, knn_pos, alpha, p, (parent, size_of), (a, b, w), rows)
     component = np.empty(n, dtype=np.int64)
     best_d = np.full(n, np.inf)
     best_j = np.full(n, -1, dtype=np.int64)
@@ -811,7 +922,7 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
         comp_bound = np.full(n, np.inf)
         _reuse_candidates(component, best_d, best_j, comp_bound)
         _list_candidates(
-            tree, core, knn_pos, component, (comp_bound, best_d, best_j, lower), alpha, p
+            tree, core, knn_pos, component, (comp_bound, best_d, best_j, lower), alpha, p, rows
         )
         _boruvka_round(
             tree,
@@ -823,8 +934,11 @@ def boruvka_mst(tree, core, knn_pos, alpha, p):
             (comp_bound, best_d, best_j, lower),
             alpha,
             p,
+            rows,
         )
-        n_edges = _merge_components(component, best_d, best_j, parent, size_of, a, b, w, n_edges)
+        n_edges = _merge_components(
+            component, (best_d, best_j), (parent, size_of), (a, b, w), n_edges, tree, p, rows
+        )
     idx = tree.idx
     for e in range(n - 1):
         a[e] = idx[a[e]]
