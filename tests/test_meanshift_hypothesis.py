@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.cluster import MeanShift as SkMeanShift
@@ -36,6 +36,12 @@ def small_data(draw):
 
 
 @settings(max_examples=20, deadline=None)
+@example(
+    X=np.array([[0.0], [0.0], [6.0], [5.25], [6.875], [7.5]]),
+    bandwidth=0.731,
+    bin_seeding=True,
+    cluster_all=False,
+)
 @given(
     X=small_data(),
     bandwidth=st.sampled_from([0.731, 1.37, 2.903, 6.11]),
@@ -46,7 +52,15 @@ def test_flat_kernel_is_sklearns(X, bandwidth, bin_seeding, cluster_all):
     params = {"bandwidth": bandwidth, "bin_seeding": bin_seeding, "cluster_all": cluster_all}
     ours = MeanShift(**params).fit(X)
     ref = SkMeanShift(**params).fit(X)
-    check_labels(ours.labels_, X.shape[0], allow_noise=not cluster_all)
+    if np.unique(ref.labels_[ref.labels_ >= 0]).size == ref.cluster_centers_.shape[0]:
+        check_labels(ours.labels_, X.shape[0], allow_noise=not cluster_all)
+    else:
+        # a mode that no point is nearest to (e.g. 1-d points 0, 0, 5.25, 6, 6.875, 7.5 with
+        # bandwidth 0.731 and bin seeding: the mode at 6.4375 loses both its points to its
+        # neighbours): scikit-learn keeps it, so its number goes unused, as here
+        assert ours.labels_.dtype == np.int64
+        assert ours.labels_.min() >= (0 if cluster_all else -1)
+        assert ours.labels_.max() < ours.n_clusters_
     assert ours.n_clusters_ == ref.cluster_centers_.shape[0]
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-9)
     assert same_partition(ours.labels_, ref.labels_)

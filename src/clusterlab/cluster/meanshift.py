@@ -205,7 +205,9 @@ class MeanShift(ParamsMixin, ClusterMixin, BaseEstimator):
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
         Modes, strongest first.
     labels_ : ndarray of shape (n_samples,), int64
-        Nearest centre of each point (-1 beyond ``bandwidth`` when ``cluster_all=False``).
+        Nearest centre of each point (-1 beyond ``bandwidth`` when ``cluster_all=False``). A
+        mode may be nearest to no training point (its points lie nearer other modes); it is
+        kept, as scikit-learn keeps it, and its number is then unused.
     n_clusters_ : int
     n_iter_ : int
         Largest number of moves a seed made (exact climbs).
