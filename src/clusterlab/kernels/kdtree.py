@@ -342,7 +342,7 @@ def _bounding_box(X, idx, start, end, lower, upper):  # noqa: PLR0917
             upper[k] = max(upper[k], v)
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _split_node(X, idx, keys, nodes, i, leaf_size, data):  # noqa: PLR0917
     """Bounding box of node ``i``; when it holds more than ``leaf_size`` points, its median
     along the coordinate of largest spread moved to the middle of its range (:func:`_select`),
@@ -372,7 +372,7 @@ def _split_node(X, idx, keys, nodes, i, leaf_size, data):  # noqa: PLR0917
     _select(keys, idx, s, e - 1, s + (e - s) // 2)
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _split_subtree(X, idx, keys, nodes, children, root, leaf_size, data):  # noqa: PLR0917
     """:func:`_split_node` on ``root`` and every node below it (``children`` is ``(left,
     right)``, numbered beforehand), depth first: a subtree's points stay in the cache on the
@@ -402,7 +402,7 @@ def _split_level(X, idx, keys, nodes, children, first, stop, leaf_size, subtrees
             _split_node(X, idx, keys, nodes, f, leaf_size, data)
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _number_levels(nodes, left, right, leaf_size):
     """Number every node of the tree (:func:`_number_children`, a level at a time) and return
     where the levels start: level ``l`` is the nodes ``levels[l]..levels[l+1]-1``."""
@@ -418,7 +418,7 @@ def _number_levels(nodes, left, right, leaf_size):
     return levels[:n_levels].copy()
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, inline="always")
 def _number_children(nodes, left, right, first, stop, leaf_size):  # noqa: PLR0917
     """Number the children of the nodes ``first..stop-1`` (one level) that split, from ``stop``
     in the order of their parents, and give them their ranges; return the number of nodes.
