@@ -23,22 +23,13 @@ from numba import njit, prange
 from clusterlab._config import CACHE
 from clusterlab.kernels.kdtree import STACK_SIZE, min_rdist_node_node, min_rdist_point_node
 from clusterlab.kernels.metric import rdist, rdist_to_dist
-from clusterlab.kernels.mst import _sift_down, knn_within
+from clusterlab.kernels.mst import _heap_sort, _offer, knn_within
 
 __all__ = ["leaf_knn"]
 
 # leaves a leaf may list before its points query one by one
 _NEAR_LEAVES = 128
 _NO_POSITION = np.iinfo(np.int64).max
-
-
-@njit(cache=CACHE, inline="always")
-def _push(heap_d, heap_i, rd, s):
-    """Offer position ``s`` at reduced distance ``rd`` to a max-heap of the k best."""
-    if rd < heap_d[0] or (rd == heap_d[0] and s < heap_i[0]):
-        heap_d[0] = rd
-        heap_i[0] = s
-        _sift_down(heap_d, heap_i, heap_d.shape[0])
 
 
 @njit(cache=CACHE)
@@ -91,11 +82,11 @@ def _leaf_lists(tree, leaf, k, p, work, heaps):  # noqa: PLR0917
     heap_d[:] = np.inf
     heap_i[:] = _NO_POSITION
     for t in range(start, end):
-        _push(heap_d[t - start], heap_i[t - start], 0.0, t)
+        _offer(heap_d[t - start], heap_i[t - start], 0.0, t)
         for s in range(t + 1, end):
             rd = rdist(data[s], data[t], p)
-            _push(heap_d[t - start], heap_i[t - start], rd, s)
-            _push(heap_d[s - start], heap_i[s - start], rd, t)
+            _offer(heap_d[t - start], heap_i[t - start], rd, s)
+            _offer(heap_d[s - start], heap_i[s - start], rd, t)
     radius = 0.0
     for t in range(end - start):
         radius = max(radius, heap_d[t, 0])
@@ -112,7 +103,7 @@ def _leaf_lists(tree, leaf, k, p, work, heaps):  # noqa: PLR0917
             if min_rdist_point_node(tree, node, x, p) > hd[0]:
                 continue
             for s in range(tree.node_start[node], tree.node_end[node]):
-                _push(hd, hi, rdist(data[s], x, p), s)
+                _offer(hd, hi, rdist(data[s], x, p), s)
     return True
 
 
@@ -122,10 +113,7 @@ def _write_sorted(heap_d, heap_i, t, out):
     (core, knn_pos)``."""
     core, knn_pos = out
     k = heap_d.shape[0]
-    for last in range(k - 1, 0, -1):
-        heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
-        heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
-        _sift_down(heap_d, heap_i, last)
+    _heap_sort(heap_d, heap_i)
     for j in range(k):
         knn_pos[t, j] = heap_i[j]
     core[t] = heap_d[k - 1]

@@ -230,6 +230,24 @@ def _sift_down(heap_d, heap_i, size):
             return
 
 
+@njit(cache=CACHE, inline="always")
+def _heap_sort(heap_d, heap_i):
+    """Sort a max-heap of (distance, position) pairs in place, ascending."""
+    for last in range(heap_d.shape[0] - 1, 0, -1):
+        heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
+        heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
+        _sift_down(heap_d, heap_i, last)
+
+
+@njit(cache=CACHE, inline="always")
+def _offer(heap_d, heap_i, rd, s):
+    """Offer tree position ``s`` at reduced distance ``rd`` to the max-heap of the k best."""
+    if rd < heap_d[0] or (rd == heap_d[0] and s < heap_i[0]):
+        heap_d[0] = rd
+        heap_i[0] = s
+        _sift_down(heap_d, heap_i, heap_d.shape[0])
+
+
 @njit(cache=CACHE)
 def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa: PLR0917
     """k nearest tree positions to point ``x``, searching only within reduced distance ``bound``.
@@ -258,7 +276,6 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa:
     start = tree.node_start
     end = tree.node_end
     left = tree.node_left
-    k = heap_d.shape[0]
     heap_d[:] = bound
     heap_i[:] = np.iinfo(np.int64).max
     # the stack holds each node's box distance beside it: computed once, when it is pushed
@@ -273,11 +290,7 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa:
             continue
         if left[node] < 0:
             for s in range(start[node], end[node]):
-                rd = rdist(data[s], x, p)
-                if rd < heap_d[0] or (rd == heap_d[0] and s < heap_i[0]):
-                    heap_d[0] = rd
-                    heap_i[0] = s
-                    _sift_down(heap_d, heap_i, k)
+                _offer(heap_d, heap_i, rdist(data[s], x, p), s)
             continue
         a, da, b, db = children_near_first(tree, node, x, p)
         if db <= heap_d[0]:
@@ -288,19 +301,7 @@ def knn_within(tree, x, p, bound, heap_d, heap_i, stack, stack_d=None):  # noqa:
             stack[sp] = a
             node_d[sp] = da
             sp += 1
-    for last in range(k - 1, 0, -1):
-        heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
-        heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
-        _sift_down(heap_d, heap_i, last)
-
-
-@njit(cache=CACHE, inline="always")
-def _offer(heap_d, heap_i, rd, s):
-    """Offer tree position ``s`` at reduced distance ``rd`` to the max-heap of the k best."""
-    if rd < heap_d[0] or (rd == heap_d[0] and s < heap_i[0]):
-        heap_d[0] = rd
-        heap_i[0] = s
-        _sift_down(heap_d, heap_i, heap_d.shape[0])
+    _heap_sort(heap_d, heap_i)
 
 
 @njit(cache=CACHE, inline="always")
@@ -376,7 +377,6 @@ def _knn_walk(tree, x, p, bound, heap_d, heap_i, stack, node_d):  # noqa: PLR091
     start = tree.node_start
     end = tree.node_end
     left = tree.node_left
-    k = heap_d.shape[0]
     heap_d[:] = bound
     heap_i[:] = np.iinfo(np.int64).max
     stack[0] = 0
@@ -399,10 +399,7 @@ def _knn_walk(tree, x, p, bound, heap_d, heap_i, stack, node_d):  # noqa: PLR091
             stack[sp] = a
             node_d[sp] = da
             sp += 1
-    for last in range(k - 1, 0, -1):
-        heap_d[0], heap_d[last] = heap_d[last], heap_d[0]
-        heap_i[0], heap_i[last] = heap_i[last], heap_i[0]
-        _sift_down(heap_d, heap_i, last)
+    _heap_sort(heap_d, heap_i)
 
 
 def _core_distances_tree(tree, min_samples, p):
